@@ -1,0 +1,55 @@
+"""gigaledger: an embeddable, append-only, event-driven ledger with pluggy plugins."""
+
+from .default_plugins.catalogue import (
+    AgreementRevised,
+    AgreementSigned,
+    CapacityCommissioned,
+    CapacityDecommissioned,
+    CapacityPlanned,
+    FundingCommitted,
+    GpusDelivered,
+    GpusRetired,
+    InvestmentReleased,
+    PlatformSpecified,
+    ProviderContracted,
+    UsageReported,
+)
+from .errors import ConflictError, LedgerError, PluginError, Rejected, VerificationError
+from .event import Event
+from .hookspecs import hookimpl
+from .ledger import ImportResult, Ledger, NewEvent, PluginWarning
+from .plugins import PluginInfo
+from .record import Record
+from .replay import Projection, View
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgreementRevised",
+    "AgreementSigned",
+    "CapacityCommissioned",
+    "CapacityDecommissioned",
+    "CapacityPlanned",
+    "ConflictError",
+    "Event",
+    "FundingCommitted",
+    "GpusDelivered",
+    "GpusRetired",
+    "ImportResult",
+    "InvestmentReleased",
+    "Ledger",
+    "LedgerError",
+    "NewEvent",
+    "PlatformSpecified",
+    "PluginError",
+    "PluginInfo",
+    "PluginWarning",
+    "Projection",
+    "ProviderContracted",
+    "Record",
+    "Rejected",
+    "UsageReported",
+    "VerificationError",
+    "View",
+    "hookimpl",
+]

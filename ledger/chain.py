@@ -1,0 +1,82 @@
+"""The hash chain: each record's SHA-256 covers its canonical JSON and the previous record's hash.
+
+``hash(n) = sha256(hash(n-1) + canonical_json(record n without its hash))``, with 64 zeros before
+the first record. The canonical JSON has sorted keys and no spaces; ``data`` and ``meta`` are
+embedded as they are stored (themselves canonical JSON), so the stored text is what is hashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from hashlib import sha256
+from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
+
+from .errors import VerificationError
+
+GENESIS = "0" * 64
+
+
+def record_body(
+    seq: int,
+    id: str,
+    stream: str,
+    version: int,
+    type: str,
+    schema: int,
+    occurred_at: str,
+    recorded_at: str,
+    data: str,
+    meta: str,
+) -> str:
+    """The canonical JSON of a record without its hash (keys in sorted order)."""
+    return (
+        f'{{"data":{data},"id":{_string(id)},"meta":{meta},'
+        f'"occurred_at":{_string(occurred_at)},"recorded_at":{_string(recorded_at)},'
+        f'"schema":{schema},"seq":{seq},"stream":{_string(stream)},'
+        f'"type":{_string(type)},"version":{version}}}'
+    )
+
+
+def link(previous: str, body: str) -> str:
+    """The hash of a record whose canonical JSON is ``body``, after the record hashed ``previous``."""
+    return sha256((previous + body).encode("utf-8")).hexdigest()
+
+
+def verify_rows(rows: Iterable[tuple], head: str | None = None) -> tuple[int, str]:
+    """Check seq contiguity, stream versions and every hash; return (count, head hash).
+
+    ``rows`` are stored rows in seq order: (seq, id, stream, version, type, schema, occurred_at,
+    recorded_at, data, meta, hash). ``head``, when given, is a hash pinned outside the file: the
+    chain must contain it, which catches a truncated tail. Raises ``VerificationError`` naming the
+    first bad seq.
+    """
+    previous = GENESIS
+    expected = 1
+    versions: dict[str, int] = {}
+    seen_head = head is None or head == GENESIS
+    for seq, id, stream, version, type, schema, occurred, recorded, data, meta, stored in rows:
+        if seq != expected:
+            if seq > expected:
+                raise VerificationError(f"seq {expected} is missing (next is {seq})", seq=expected)
+            raise VerificationError(f"seq {seq} is out of order (expected {expected})", seq=seq)
+        last = versions.get(stream, 0)
+        if version != last + 1:
+            raise VerificationError(
+                f"seq {seq}: stream {stream!r} version {version} does not follow {last}", seq=seq
+            )
+        versions[stream] = version
+        computed = link(previous, record_body(seq, id, stream, version, type, schema,
+                                              occurred, recorded, data, meta))
+        if computed != stored:
+            raise VerificationError(f"seq {seq}: hash does not match the record", seq=seq)
+        if not seen_head and stored == head:
+            seen_head = True
+        previous = stored
+        expected += 1
+    if not seen_head:
+        raise VerificationError(
+            f"the pinned head {head} is not in the chain, which ends at seq {expected - 1}: "
+            "records were removed from the tail",
+            seq=expected,
+        )
+    return expected - 1, previous

@@ -1,0 +1,172 @@
+"""The one cattrs converter, and exact JSON: Decimals never pass through float.
+
+Payloads are stored as canonical JSON (sorted keys, no spaces, UTF-8, Decimals as strings), so the
+same event always has the same bytes and the same hash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from .errors import Rejected
+from .event import Event
+from .fields import to_day, to_decimal
+
+
+def decimal_text(number: Decimal) -> str:
+    """A Decimal written out in full (no exponent), exactly: ``Decimal("100e9")`` → ``"100000000000"``."""
+    return format(number, "f")
+
+
+def tidy(number: Decimal) -> Decimal:
+    """The same value without trailing zeros, for reports: ``Decimal("10.00")`` → ``10``."""
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+_canonical = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+).encode
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON text: sorted keys, no spaces, Decimals as strings."""
+    return _canonical(value)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+_decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON exactly: numbers with a point or an exponent become Decimal, never float."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return _decoder.decode(text)
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise Rejected(f"expected a string, got {_json_kind(value)}")
+    return value
+
+
+def _structure_int(value: Any, _: type) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Rejected(f"expected a whole number, got {_json_kind(value)}")
+    return value
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise Rejected(f"expected true or false, got {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def make_converter() -> cattrs.Converter:
+    """The strict converter: unknown fields refused, no silent coercion (``"12"`` is not 12)."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(Decimal, lambda value, _: to_decimal(value))
+    converter.register_structure_hook(date, lambda value, _: to_day(value))
+    converter.register_unstructure_hook(Decimal, decimal_text)
+    converter.register_unstructure_hook(date, date.isoformat)
+    return converter
+
+
+class Codec:
+    """Turns payloads into events and back, for the event types the loaded plugins registered."""
+
+    def __init__(self, event_types: Mapping[str, type[Event]]) -> None:
+        self.types = dict(event_types)
+        self.converter = make_converter()
+
+    def event_class(self, type_name: str) -> type[Event]:
+        try:
+            return self.types[type_name]
+        except (KeyError, TypeError):
+            raise Rejected(
+                f"unknown event type {type_name!r}; a loaded plugin must register it"
+            ) from None
+
+    def structure(self, type_name: str, data: Any, schema: int | None = None) -> Event:
+        """The event of ``type_name`` from its JSON payload; ``Rejected`` names the bad field."""
+        cls = self.event_class(type_name)
+        if not isinstance(data, Mapping):
+            raise Rejected(f"data: expected an object, got {_json_kind(data)}")
+        if schema is not None and schema != cls.schema:
+            data = cls.upcast(schema, dict(data))
+        try:
+            return self.converter.structure(data, cls)
+        except Exception as error:  # cattrs gathers every field's error; we report the first
+            raise Rejected(first_problem(error, "data")) from None
+
+    def unstructure(self, event: Event) -> dict[str, Any]:
+        """The JSON-ready payload of an event: Decimals as strings, fields that are None left out."""
+        data = self.converter.unstructure(event)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+def first_problem(error: BaseException, path: str) -> str:
+    """One line for the first problem in a (possibly nested) cattrs validation error."""
+    if isinstance(error, ClassValidationError):
+        with_notes, others = error.group_exceptions()
+        for sub, note in with_notes:
+            return first_problem(sub, f"{path}.{note.name}")
+        for sub in others:
+            return first_problem(sub, path)
+    if isinstance(error, IterableValidationError):
+        with_notes, others = error.group_exceptions()
+        for sub, note in with_notes:
+            return first_problem(sub, f"{path}[{note.index!r}]")
+        for sub in others:
+            return first_problem(sub, path)
+    if isinstance(error, ForbiddenExtraKeysError):
+        extra = ", ".join(sorted(error.extra_fields))
+        return f"{path}: unknown field {extra} (check the spelling)"
+    if isinstance(error, KeyError):
+        return f"{path}: required field is missing"
+    message = error.message if isinstance(error, Rejected) else str(error)
+    field, sep, rest = message.partition(": ")
+    if sep and field.isidentifier() and not path.endswith(f".{field}"):
+        return f"{path}.{field}: {rest}"
+    if sep and path.endswith(f".{field}"):
+        return f"{path}: {rest}"
+    return f"{path}: {message}"

@@ -1,0 +1,1 @@
+"""The built-in domain, as ordinary plugins: the event catalogue and the three projections."""

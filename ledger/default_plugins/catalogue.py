@@ -1,0 +1,250 @@
+"""The built-in event catalogue: one frozen attrs class per event type of the AI compute build-out.
+
+Type names are the file format's contract. Every field not marked optional is required, and a
+field a type does not define is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Optional
+
+import attrs
+
+from .. import fields
+from ..errors import Rejected
+from ..event import Event
+from ..hookspecs import hookimpl
+
+AGREEMENT_STATUSES = ("intent", "definitive")
+REVISED_STATUSES = ("definitive", "superseded", "cancelled", "completed")
+#: An agreement in one of these states has ended: it changes no more and releases nothing more.
+FINAL_STATUSES = frozenset({"superseded", "cancelled", "completed"})
+UNITS = ("package", "die")
+
+
+@attrs.frozen
+class AgreementSigned(Event):
+    """A milestone agreement: ``tranche_usd`` per ``tranche_gigawatts`` commissioned, up to
+    ``cap_usd``; an ``intent`` releases nothing until it becomes ``definitive``."""
+
+    type = "agreement.signed"
+    stream_template = "agreement/{agreement}"
+
+    agreement: str = fields.name()
+    investor: str = fields.name()
+    investee: str = fields.name()
+    status: str = fields.choice(*AGREEMENT_STATUSES)
+    gigawatts: Decimal = fields.gigawatts()
+    cap_usd: Decimal = fields.usd()
+    tranche_usd: Decimal = fields.usd()
+    tranche_gigawatts: Decimal = fields.gigawatts(default=Decimal(1))
+    vendor: Optional[str] = fields.name(optional=True)
+    platform: Optional[str] = fields.name(optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.tranche_usd > self.cap_usd:
+            raise Rejected(f"tranche_usd: {self.tranche_usd} is more than cap_usd {self.cap_usd}")
+
+
+@attrs.frozen
+class AgreementRevised(Event):
+    """A change of status (forward only) or of terms of a signed agreement."""
+
+    type = "agreement.revised"
+    stream_template = "agreement/{agreement}"
+
+    agreement: str = fields.name()
+    status: Optional[str] = fields.choice(*REVISED_STATUSES, optional=True)
+    superseded_by: Optional[str] = fields.name(optional=True)
+    gigawatts: Optional[Decimal] = fields.gigawatts(optional=True)
+    cap_usd: Optional[Decimal] = fields.usd(optional=True)
+    tranche_usd: Optional[Decimal] = fields.usd(optional=True)
+    tranche_gigawatts: Optional[Decimal] = fields.gigawatts(optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.superseded_by is not None and self.status != "superseded":
+            raise Rejected("superseded_by: only goes with status 'superseded'")
+        if self.superseded_by == self.agreement:
+            raise Rejected("superseded_by: an agreement cannot supersede itself")
+        if self.status is None and not self.terms():
+            raise Rejected("status: a revision changes the status or at least one term")
+
+    def terms(self) -> dict[str, Decimal]:
+        """The terms this revision sets."""
+        names = ("gigawatts", "cap_usd", "tranche_usd", "tranche_gigawatts")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+@attrs.frozen
+class CapacityPlanned(Event):
+    """Capacity announced for a date; it changes no inventory, release or mix."""
+
+    type = "capacity.planned"
+    stream_template = "site/{site}"
+
+    site: str = fields.name()
+    provider: str = fields.name()
+    vendor: str = fields.name()
+    platform: str = fields.name()
+    gigawatts: Decimal = fields.gigawatts()
+    due: date = fields.day()
+    agreement: Optional[str] = fields.name(optional=True)
+
+
+@attrs.frozen
+class CapacityCommissioned(Event):
+    """Capacity reported running: it counts towards the agreement it names, if any."""
+
+    type = "capacity.commissioned"
+    stream_template = "site/{site}"
+
+    site: str = fields.name()
+    provider: str = fields.name()
+    vendor: str = fields.name()
+    platform: str = fields.name()
+    gigawatts: Decimal = fields.gigawatts()
+    agreement: Optional[str] = fields.name(optional=True)
+
+
+@attrs.frozen
+class CapacityDecommissioned(Event):
+    """Capacity taken out of service: at most what is still commissioned at the site."""
+
+    type = "capacity.decommissioned"
+    stream_template = "site/{site}"
+
+    site: str = fields.name()
+    gigawatts: Decimal = fields.gigawatts()
+    platform: Optional[str] = fields.name(optional=True)
+    provider: Optional[str] = fields.name(optional=True)
+    reason: Optional[str] = fields.text(optional=True)
+
+
+@attrs.frozen
+class FundingCommitted(Event):
+    """Money promised by an investor; ``conditional`` money stays pending."""
+
+    type = "funding.committed"
+    stream_template = "funding/{investor}"
+
+    investor: str = fields.name()
+    investee: str = fields.name()
+    usd: Decimal = fields.usd()
+    conditional: bool = fields.flag(default=False)
+    condition: Optional[str] = fields.text(optional=True)
+    agreement: Optional[str] = fields.name(optional=True)
+
+
+@attrs.frozen
+class InvestmentReleased(Event):
+    """Money actually moved: recorded by hand, or derived from an agreement's tranches."""
+
+    type = "investment.released"
+    stream_template = "funding/{investor}"
+
+    investor: str = fields.name()
+    investee: str = fields.name()
+    usd: Decimal = fields.usd()
+    agreement: Optional[str] = fields.name(optional=True)
+    tranche: Optional[int] = fields.whole(optional=True, maximum=10**6)
+
+    def __attrs_post_init__(self) -> None:
+        if self.tranche is not None and self.agreement is None:
+            raise Rejected("tranche: a tranche belongs to an agreement; name it")
+
+
+@attrs.frozen
+class ProviderContracted(Event):
+    """A compute contract; the same ``contract`` id again revises it (the latest wins)."""
+
+    type = "provider.contracted"
+    stream_template = "contract/{contract}"
+
+    contract: str = fields.name()
+    buyer: str = fields.name()
+    provider: str = fields.name()
+    usd: Decimal = fields.usd()
+    gigawatts: Optional[Decimal] = fields.gigawatts(optional=True)
+    term_years: Optional[Decimal] = fields.decimal(maximum=100, optional=True)
+
+
+@attrs.frozen
+class GpusDelivered(Event):
+    """GPUs counted in at a site, in packages (sockets) or dies."""
+
+    type = "gpus.delivered"
+    stream_template = "site/{site}"
+
+    site: str = fields.name()
+    platform: str = fields.name()
+    count: int = fields.whole()
+    unit: str = fields.choice(*UNITS, default="package")
+
+
+@attrs.frozen
+class GpusRetired(Event):
+    """GPUs counted out of a site: never more than were delivered there."""
+
+    type = "gpus.retired"
+    stream_template = "site/{site}"
+
+    site: str = fields.name()
+    platform: str = fields.name()
+    count: int = fields.whole()
+    unit: str = fields.choice(*UNITS, default="package")
+
+
+@attrs.frozen
+class PlatformSpecified(Event):
+    """How many GPUs a gigawatt of a platform holds, as a low-high band; the latest wins."""
+
+    type = "platform.specified"
+    stream_template = "platform/{platform}"
+
+    platform: str = fields.name()
+    vendor: str = fields.name()
+    gpus_per_gigawatt_low: int = fields.whole(maximum=10**8)
+    gpus_per_gigawatt_high: int = fields.whole(maximum=10**8)
+    unit: str = fields.choice(*UNITS)
+
+    def __attrs_post_init__(self) -> None:
+        if self.gpus_per_gigawatt_low > self.gpus_per_gigawatt_high:
+            raise Rejected(
+                f"gpus_per_gigawatt_low: {self.gpus_per_gigawatt_low} is more than "
+                f"gpus_per_gigawatt_high {self.gpus_per_gigawatt_high}"
+            )
+
+
+@attrs.frozen
+class UsageReported(Event):
+    """A product's reported weekly active users."""
+
+    type = "usage.reported"
+    stream_template = "usage/{product}"
+
+    product: str = fields.name()
+    weekly_active_users: int = fields.whole(minimum=0, maximum=10**10)
+
+
+CATALOGUE: tuple[type[Event], ...] = (
+    AgreementSigned,
+    AgreementRevised,
+    CapacityPlanned,
+    CapacityCommissioned,
+    CapacityDecommissioned,
+    FundingCommitted,
+    InvestmentReleased,
+    ProviderContracted,
+    GpusDelivered,
+    GpusRetired,
+    PlatformSpecified,
+    UsageReported,
+)
+
+
+@hookimpl
+def register_event_types(register):
+    for event_class in CATALOGUE:
+        register(event_class)

@@ -1,0 +1,289 @@
+"""investment: money released under milestone agreements, and money by investor.
+
+Rules (DESIGN.md, "The built-in plugins"): tranches are earned per ``tranche_gigawatts`` of
+capacity commissioned under the agreement before it ended; tranche k is released, as a derived
+``investment.released``, when it is earned while the agreement is ``definitive`` (becoming
+definitive releases every tranche already earned); the total never passes ``cap_usd``; after the
+agreement ends nothing more is released and what was earned but not released is forfeited.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..errors import Rejected
+from ..hookspecs import hookimpl
+from ..tables import money, table
+from .catalogue import (
+    FINAL_STATUSES,
+    AgreementRevised,
+    AgreementSigned,
+    CapacityCommissioned,
+    CapacityPlanned,
+    FundingCommitted,
+    InvestmentReleased,
+)
+
+ZERO = Decimal(0)
+#: An agreement whose cap allows more tranches than this is refused as a unit mistake.
+MAX_TRANCHES = 10_000
+
+
+@attrs.define
+class Agreement:
+    """One agreement's terms and what it has earned and released so far."""
+
+    investor: str
+    investee: str
+    status: str
+    gigawatts: Decimal
+    cap_usd: Decimal
+    tranche_usd: Decimal
+    tranche_gigawatts: Decimal
+    commissioned_gigawatts: Decimal = ZERO  # gross: every commissioning naming it
+    earned_gigawatts: Decimal = ZERO  # commissioned before the agreement ended
+    released_usd: Decimal = ZERO  # tranches and recorded releases naming it
+    released: set[int] = attrs.field(factory=set)
+    tranches: list[dict[str, Any]] = attrs.field(factory=list)
+    superseded_by: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def tranches_earned(self) -> int:
+        return int(self.earned_gigawatts // self.tranche_gigawatts)
+
+    def unreleased(self) -> list[tuple[int, Decimal]]:
+        """Earned tranches not yet released, with what each would pay within the cap."""
+        result = []
+        paid = self.released_usd
+        for number in range(1, self.tranches_earned + 1):
+            if number in self.released:
+                continue
+            usd = min(self.tranche_usd, self.cap_usd - paid)
+            if usd <= 0:
+                break
+            result.append((number, usd))
+            paid += usd
+        return result
+
+    def due(self) -> list[tuple[int, Decimal]]:
+        """The tranches to release now: only while definitive."""
+        return self.unreleased() if self.status == "definitive" else []
+
+    @property
+    def forfeited_usd(self) -> Decimal:
+        return sum((usd for _, usd in self.unreleased()), ZERO) if self.ended else ZERO
+
+
+@attrs.define
+class Investor:
+    committed_usd: Decimal = ZERO
+    conditional_usd: Decimal = ZERO
+    released_usd: Decimal = ZERO
+
+
+@attrs.define
+class InvestmentState:
+    agreements: dict[str, Agreement] = attrs.field(factory=dict)
+    investors: dict[str, Investor] = attrs.field(factory=dict)
+    released_usd: Decimal = ZERO
+
+    def investor(self, name: str) -> Investor:
+        if name not in self.investors:
+            self.investors[name] = Investor()
+        return self.investors[name]
+
+
+class InvestmentProjection:
+    name = "investment"
+    handles = (
+        "agreement.signed",
+        "agreement.revised",
+        "capacity.commissioned",
+        "funding.committed",
+        "investment.released",
+    )
+
+    def initial(self) -> InvestmentState:
+        return InvestmentState()
+
+    def apply(self, state: InvestmentState, event: Any, record: Any) -> None:
+        if isinstance(event, CapacityCommissioned):
+            agreement = state.agreements.get(event.agreement) if event.agreement else None
+            if agreement is not None:
+                agreement.commissioned_gigawatts += event.gigawatts
+                if not agreement.ended:
+                    agreement.earned_gigawatts += event.gigawatts
+        elif isinstance(event, InvestmentReleased):
+            state.released_usd += event.usd
+            state.investor(event.investor).released_usd += event.usd
+            agreement = state.agreements.get(event.agreement) if event.agreement else None
+            if agreement is not None:
+                agreement.released_usd += event.usd
+                if event.tranche is not None:
+                    agreement.released.add(event.tranche)
+                    agreement.tranches.append({
+                        "tranche": event.tranche,
+                        "usd": event.usd,
+                        "seq": record.seq,
+                        "cause": record.meta.get("causation_id", record.id),
+                        "occurred_at": record.occurred_at.date().isoformat(),
+                    })
+        elif isinstance(event, FundingCommitted):
+            investor = state.investor(event.investor)
+            if event.conditional:
+                investor.conditional_usd += event.usd
+            else:
+                investor.committed_usd += event.usd
+        elif isinstance(event, AgreementSigned):
+            state.agreements[event.agreement] = Agreement(
+                event.investor, event.investee, event.status, event.gigawatts, event.cap_usd,
+                event.tranche_usd, event.tranche_gigawatts,
+            )
+        elif isinstance(event, AgreementRevised):
+            agreement = state.agreements[event.agreement]
+            if event.status is not None:
+                agreement.status = event.status
+            if event.superseded_by is not None:
+                agreement.superseded_by = event.superseded_by
+            for term, value in event.terms().items():
+                setattr(agreement, term, value)
+
+    def summary(self, state: InvestmentState) -> dict[str, Any]:
+        return {
+            "released_usd": state.released_usd,
+            "agreements": {
+                name: {
+                    "status": a.status,
+                    "investor": a.investor,
+                    "investee": a.investee,
+                    "gigawatts": a.gigawatts,
+                    "cap_usd": a.cap_usd,
+                    "tranche_usd": a.tranche_usd,
+                    "tranche_gigawatts": a.tranche_gigawatts,
+                    "commissioned_gigawatts": a.commissioned_gigawatts,
+                    "tranches_earned": a.tranches_earned,
+                    "tranches_released": len(a.released),
+                    "released_usd": a.released_usd,
+                    "forfeited_usd": a.forfeited_usd,
+                    "superseded_by": a.superseded_by,
+                    "tranches": sorted(a.tranches, key=lambda t: t["tranche"]),
+                }
+                for name, a in sorted(state.agreements.items())
+            },
+            "investors": {
+                name: attrs.asdict(investor) for name, investor in sorted(state.investors.items())
+            },
+        }
+
+    def render(self, summary: dict[str, Any]) -> str:
+        agreements = summary["agreements"]
+        parts = [f"released in all: {money(summary['released_usd'])}"]
+        if agreements:
+            parts.append(table(
+                [[name, a["status"] + (f" by {a['superseded_by']}" if a["superseded_by"] else ""),
+                  f"{a['investor']} -> {a['investee']}", a["gigawatts"],
+                  a["commissioned_gigawatts"], f"{a['tranches_earned']} / {a['tranches_released']}",
+                  money(a["released_usd"]), money(a["forfeited_usd"]), money(a["cap_usd"])]
+                 for name, a in agreements.items()],
+                ["agreement", "status", "parties", "target GW", "commissioned GW",
+                 "tranches earned / released", "released", "forfeited", "cap"],
+            ))
+        tranches = [[name, t["tranche"], money(t["usd"]), t["occurred_at"], t["seq"]]
+                    for name, a in agreements.items() for t in a["tranches"]]
+        if tranches:
+            parts.append(table(tranches, ["agreement", "tranche", "released", "on", "seq"]))
+        if summary["investors"]:
+            parts.append(table(
+                [[name, money(i["committed_usd"]), money(i["conditional_usd"]), money(i["released_usd"])]
+                 for name, i in summary["investors"].items()],
+                ["investor", "committed", "conditional (pending)", "released"],
+            ))
+        return "\n\n".join(parts)
+
+
+PROJECTION = InvestmentProjection()
+
+
+@hookimpl
+def register_projections(register):
+    register(PROJECTION)
+
+
+def _agreement(view: Any, name: str) -> Agreement:
+    agreement = view["investment"].agreements.get(name)
+    if agreement is None:
+        raise Rejected(f"agreement {name!r} is not signed")
+    return agreement
+
+
+@hookimpl
+def validate_event(event, view):
+    if isinstance(event, AgreementSigned):
+        if event.agreement in view["investment"].agreements:
+            raise Rejected(f"agreement {event.agreement!r} is signed already")
+        if event.cap_usd / event.tranche_usd > MAX_TRANCHES:
+            raise Rejected(f"cap_usd allows more than {MAX_TRANCHES} tranches of tranche_usd")
+    elif isinstance(event, AgreementRevised):
+        agreement = _agreement(view, event.agreement)
+        if agreement.ended:
+            raise Rejected(
+                f"agreement {event.agreement!r} is {agreement.status}, which is final"
+            )
+        cap = event.cap_usd if event.cap_usd is not None else agreement.cap_usd
+        tranche = event.tranche_usd if event.tranche_usd is not None else agreement.tranche_usd
+        if cap < agreement.released_usd:
+            raise Rejected(f"cap_usd {cap} is below the {agreement.released_usd} released already")
+        if tranche > cap:
+            raise Rejected(f"tranche_usd {tranche} is more than cap_usd {cap}")
+        if cap / tranche > MAX_TRANCHES:
+            raise Rejected(f"cap_usd allows more than {MAX_TRANCHES} tranches of tranche_usd")
+    elif isinstance(event, (CapacityCommissioned, CapacityPlanned, FundingCommitted)):
+        if event.agreement is not None:
+            _agreement(view, event.agreement)
+    elif isinstance(event, InvestmentReleased) and event.agreement is not None:
+        agreement = _agreement(view, event.agreement)
+        if (event.investor, event.investee) != (agreement.investor, agreement.investee):
+            raise Rejected(
+                f"agreement {event.agreement!r} is between {agreement.investor} and "
+                f"{agreement.investee}, not {event.investor} and {event.investee}"
+            )
+        if agreement.status != "definitive":
+            raise Rejected(f"agreement {event.agreement!r} is {agreement.status}: it releases nothing")
+        if agreement.released_usd + event.usd > agreement.cap_usd:
+            raise Rejected(
+                f"releasing {event.usd} would pass agreement {event.agreement!r}'s cap of "
+                f"{agreement.cap_usd} ({agreement.released_usd} released already)"
+            )
+        if event.tranche is not None:
+            if event.tranche in agreement.released:
+                raise Rejected(f"tranche {event.tranche} of {event.agreement!r} is released already")
+            if event.tranche > agreement.tranches_earned:
+                raise Rejected(
+                    f"tranche {event.tranche} of {event.agreement!r} is not earned "
+                    f"({agreement.tranches_earned} earned)"
+                )
+
+
+@hookimpl
+def derive_events(event, view):
+    if isinstance(event, (AgreementSigned, AgreementRevised)):
+        name = event.agreement
+    elif isinstance(event, CapacityCommissioned) and event.agreement is not None:
+        name = event.agreement
+    else:
+        return None
+    agreement = view["investment"].agreements[name]
+    return [
+        InvestmentReleased(
+            investor=agreement.investor, investee=agreement.investee, usd=usd,
+            agreement=name, tranche=number,
+        )
+        for number, usd in agreement.due()
+    ]

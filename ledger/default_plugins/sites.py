@@ -1,0 +1,73 @@
+"""Net commissioned capacity by site, provider, vendor and platform: shared by two projections.
+
+Not a plugin: ``gpu_inventory`` and ``provider_mix`` each keep their own copy in their state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import attrs
+
+from ..errors import Rejected
+from .catalogue import CapacityCommissioned, CapacityDecommissioned
+
+Key = tuple[str, str, str, str]  # (site, provider, vendor, platform)
+ZERO = Decimal(0)
+
+
+@attrs.define
+class SiteCapacity:
+    """Gigawatts still running at each (site, provider, vendor, platform)."""
+
+    net: dict[Key, Decimal] = attrs.field(factory=dict)
+    by_site: dict[str, set[Key]] = attrs.field(factory=lambda: defaultdict(set))
+
+    def commission(self, event: CapacityCommissioned) -> None:
+        key = (event.site, event.provider, event.vendor, event.platform)
+        self.net[key] = self.net.get(key, ZERO) + event.gigawatts
+        self.by_site[event.site].add(key)
+
+    def resolve(self, event: CapacityDecommissioned) -> Key:
+        """The capacity a decommissioning takes from; ``Rejected`` when it is not there."""
+        keys = [
+            key for key in self.by_site.get(event.site, ())
+            if (event.provider is None or key[1] == event.provider)
+            and (event.platform is None or key[3] == event.platform)
+        ]
+        which = "".join(
+            f" {label} {value!r}" for label, value in
+            (("for provider", event.provider), ("on platform", event.platform)) if value
+        )
+        if not keys:
+            raise Rejected(f"site {event.site!r} has no capacity commissioned{which}")
+        if len(keys) > 1:
+            held = ", ".join(sorted(f"{k[1]}/{k[3]}" for k in keys))
+            raise Rejected(
+                f"site {event.site!r} holds several (provider/platform: {held}); "
+                "name the platform and the provider"
+            )
+        key = keys[0]
+        if event.gigawatts > self.net[key]:
+            raise Rejected(
+                f"decommissions {event.gigawatts} GW, but site {event.site!r} has only "
+                f"{self.net[key]} GW commissioned{which}"
+            )
+        return key
+
+    def decommission(self, event: CapacityDecommissioned) -> None:
+        key = self.resolve(event)
+        remaining = self.net[key] - event.gigawatts
+        if remaining:
+            self.net[key] = remaining
+        else:
+            del self.net[key]
+            self.by_site[event.site].discard(key)
+
+    def total_by(self, position: int) -> dict[str, Decimal]:
+        """Net gigawatts summed by one part of the key (1 provider, 2 vendor, 3 platform)."""
+        totals: dict[str, Decimal] = {}
+        for key, gigawatts in self.net.items():
+            totals[key[position]] = totals.get(key[position], ZERO) + gigawatts
+        return totals

@@ -1,0 +1,52 @@
+"""The errors the ledger raises: one base class, and one class for each way an operation fails."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose.
+
+    ``where`` says where the problem is (``FILE:LINE``, a plugin, a seq); ``str()`` puts it first,
+    so the message is the one line the command line prints.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def located(self, where: str) -> LedgerError:
+        """Say where the problem is, unless a more precise place is already known."""
+        if self.where is None:
+            self.where = where
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class Rejected(LedgerError, ValueError):
+    """The catalogue or a plugin refuses an event; nothing was appended.
+
+    Also a ``ValueError``: an event class's validators raise it for a bad field value.
+    """
+
+
+class ConflictError(LedgerError):
+    """A stream's version is not the one expected, or an id exists with other content."""
+
+
+class VerificationError(LedgerError):
+    """The hash chain, the order of seqs or a stream's versions are broken at ``seq``."""
+
+    def __init__(self, message: str, *, seq: int, where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.seq = seq
+
+
+class PluginError(LedgerError):
+    """A plugin failed to load, to register, or raised inside a hook; names the plugin."""
+
+    def __init__(self, message: str, *, plugin: str, where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.plugin = plugin

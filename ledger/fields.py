@@ -1,0 +1,231 @@
+"""Field makers for event classes: exact quantities, identifiers, choices and dates.
+
+Every event class of the catalogue is built from these, and plugin authors use them for their own
+event types. Each maker returns an ``attrs.field`` whose validator raises ``Rejected`` with the
+field's name, so that a bad value is refused with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from .errors import Rejected
+
+#: Digits after the point: gigawatts to the watt, dollars to the micro-dollar. With the bounds
+#: below, sums of up to a billion figures stay within Decimal's default 28 significant digits,
+#: so the arithmetic of projections is exact without changing the caller's decimal context.
+GIGAWATT_PLACES = 9
+USD_PLACES = 6
+#: Beyond these a figure is taken for a unit mistake (MW for GW, cents for dollars).
+MAX_GIGAWATTS = Decimal(1000)
+MAX_USD = Decimal(10) ** 13
+MAX_COUNT = 10**9
+MAX_NAME = 200
+
+
+def to_decimal(value: Any, field: str | None = None) -> Decimal:
+    """An exact Decimal from a Decimal, an int or a string; floats are refused, never rounded."""
+    try:
+        return _to_decimal(value)
+    except Rejected as error:
+        if field:
+            error.message = f"{field}: {error.message}"
+        raise
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, bool):
+        raise Rejected("expected a number, got a boolean")
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise Rejected(f"{value!r} is not a number") from None
+    elif isinstance(value, float):
+        raise Rejected(
+            f"{value!r} is a float, which cannot hold exact amounts; "
+            "pass a Decimal, an int or a string"
+        )
+    else:
+        raise Rejected(f"expected a number, got {type(value).__name__}")
+    if not number.is_finite():
+        raise Rejected(f"{value} is not a finite number")
+    return number
+
+
+def _check_decimal(minimum: Decimal, inclusive: bool, maximum: Decimal, places: int):
+    def check(instance: Any, attribute: attrs.Attribute, value: Decimal | None) -> None:
+        if value is None:
+            return
+        name = attribute.name
+        if not isinstance(value, Decimal):
+            raise Rejected(f"{name}: expected a number, got {type(value).__name__}")
+        if value < minimum or (value == minimum and not inclusive):
+            bound = "at least" if inclusive else "greater than"
+            raise Rejected(f"{name}: must be {bound} {minimum}, got {value}")
+        if value > maximum:
+            raise Rejected(f"{name}: {value} is beyond {maximum}; check the unit")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -places and value != value.quantize(
+            Decimal(1).scaleb(-places)
+        ):
+            raise Rejected(f"{name}: {value} has more than {places} digits after the point")
+
+    return check
+
+
+def decimal(
+    *,
+    minimum: Decimal | int = 0,
+    inclusive: bool = False,
+    maximum: Decimal | int = MAX_USD,
+    places: int = GIGAWATT_PLACES,
+    optional: bool = False,
+    default: Any = attrs.NOTHING,
+) -> Any:
+    """An exact ``Decimal`` (ints and strings are converted, floats refused); greater than
+    ``minimum`` (or equal, with ``inclusive``), at most ``maximum``, with at most ``places``
+    significant digits after the point."""
+    if optional and default is attrs.NOTHING:
+        default = None
+
+    def convert(value: Any, field: attrs.Attribute) -> Decimal | None:
+        return None if value is None and optional else to_decimal(value, field.name)
+
+    return attrs.field(
+        default=default,
+        converter=attrs.Converter(convert, takes_field=True),
+        validator=_check_decimal(Decimal(minimum), inclusive, Decimal(maximum), places),
+    )
+
+
+def gigawatts(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
+    """Capacity in GW: an exact Decimal greater than 0, at most 1,000 GW, to the watt."""
+    return decimal(maximum=MAX_GIGAWATTS, places=GIGAWATT_PLACES, optional=optional, default=default)
+
+
+def usd(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
+    """Money in US dollars: an exact Decimal greater than 0, at most $10 trillion, to the
+    micro-dollar."""
+    return decimal(maximum=MAX_USD, places=USD_PLACES, optional=optional, default=default)
+
+
+def _check_whole(minimum: int, maximum: int):
+    def check(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
+        if value is None:
+            return
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise Rejected(f"{attribute.name}: expected a whole number, got {type(value).__name__}")
+        if not minimum <= value <= maximum:
+            raise Rejected(f"{attribute.name}: must be between {minimum} and {maximum}, got {value}")
+
+    return check
+
+
+def whole(
+    *, minimum: int = 1, maximum: int = MAX_COUNT, optional: bool = False, default: Any = attrs.NOTHING
+) -> Any:
+    """A whole number (``int``, never a bool or a float) between ``minimum`` and ``maximum``."""
+    if optional and default is attrs.NOTHING:
+        default = None
+    return attrs.field(default=default, validator=_check_whole(minimum, maximum))
+
+
+def _check_name(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+    if value is None:
+        return
+    name = attribute.name
+    if not isinstance(value, str):
+        raise Rejected(f"{name}: expected a string, got {type(value).__name__}")
+    if not value or value != value.strip():
+        raise Rejected(f"{name}: must be a non-empty name without surrounding spaces, got {value!r}")
+    if len(value) > MAX_NAME:
+        raise Rejected(f"{name}: longer than {MAX_NAME} characters")
+    if not value.isprintable():
+        raise Rejected(f"{name}: contains a control character: {value!r}")
+
+
+def name(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
+    """An identifier (agreement, site, provider …): non-empty printable text of at most 200
+    characters, without surrounding spaces."""
+    if optional and default is attrs.NOTHING:
+        default = None
+    return attrs.field(default=default, validator=_check_name)
+
+
+def _check_text(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+    if value is not None and not isinstance(value, str):
+        raise Rejected(f"{attribute.name}: expected a string, got {type(value).__name__}")
+
+
+def text(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
+    """Free text (a reason, a condition)."""
+    if optional and default is attrs.NOTHING:
+        default = None
+    return attrs.field(default=default, validator=_check_text)
+
+
+def choice(*options: str, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
+    """One of ``options``."""
+    if optional and default is attrs.NOTHING:
+        default = None
+
+    def check(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+        if value is None and optional:
+            return
+        if value not in options:
+            raise Rejected(f"{attribute.name}: must be one of {', '.join(options)}; got {value!r}")
+
+    return attrs.field(default=default, validator=check)
+
+
+def flag(*, default: bool = False) -> Any:
+    """A boolean: JSON ``true`` or ``false`` only."""
+
+    def check(instance: Any, attribute: attrs.Attribute, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise Rejected(f"{attribute.name}: expected true or false, got {value!r}")
+
+    return attrs.field(default=default, validator=check)
+
+
+def to_day(value: Any, field: str | None = None) -> date | None:
+    """A ``date`` from a date or a ``YYYY-MM-DD`` string."""
+    where = f"{field}: " if field else ""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise Rejected(f"{where}{value!r} is not a valid date (YYYY-MM-DD)") from None
+    raise Rejected(f"{where}expected a date (YYYY-MM-DD), got {type(value).__name__}")
+
+
+def day(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
+    """A calendar date (``YYYY-MM-DD``)."""
+    if optional and default is attrs.NOTHING:
+        default = None
+
+    def check(instance: Any, attribute: attrs.Attribute, value: date | None) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, date):
+            raise Rejected(f"{attribute.name}: expected a date")
+
+    def convert(value: Any, field: attrs.Attribute) -> date | None:
+        return to_day(value, field.name)
+
+    return attrs.field(
+        default=default,
+        converter=attrs.Converter(convert, takes_field=True),
+        validator=check,
+    )

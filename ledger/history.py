@@ -1,0 +1,124 @@
+"""JSON Lines histories: reading lines to append or restore, and writing the log back out.
+
+A line to append has ``type``, ``occurred_at`` and ``data``, and optionally ``id``, ``stream`` and
+``meta``. A line written by ``export`` is a whole record (``seq`` … ``hash``): importing it restores
+the record as it was, hash included. Blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring as s  # type: ignore[attr-defined]
+from typing import IO, Any
+
+from .codec import loads
+from .errors import LedgerError, Rejected
+
+#: A line longer than this is refused before it is parsed.
+MAX_LINE = 1 << 20
+EVENT_KEYS = frozenset({"type", "occurred_at", "data", "id", "stream", "meta"})
+EVENT_REQUIRED = ("type", "occurred_at", "data")
+RECORD_KEYS = (
+    "seq", "id", "stream", "version", "type", "schema",
+    "occurred_at", "recorded_at", "data", "meta", "hash",
+)
+
+
+def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``("FILE:LINE", object)`` for each non-blank line; a bad line raises, located."""
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise LedgerError(f"{name}: is a directory, not a history file")
+    try:
+        handle = open(name, "rb")
+    except OSError as error:
+        raise LedgerError(f"{name}: cannot be read: {error.strerror}") from None
+    with handle:
+        number = 0
+        while raw := handle.readline(MAX_LINE + 1):
+            number += 1
+            where = f"{name}:{number}"
+            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                raise Rejected(f"line is longer than {MAX_LINE // (1 << 20)} MiB", where=where)
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                bad = raw[error.start]
+                raise Rejected(
+                    f"not valid UTF-8: byte 0x{bad:02x} at column {error.start + 1}", where=where
+                ) from None
+            if not text.strip():
+                continue
+            try:
+                value = loads(text)
+            except RecursionError:
+                raise Rejected("not valid JSON: nested too deeply", where=where) from None
+            except ValueError as error:
+                reason = getattr(error, "msg", None) or str(error)
+                column = getattr(error, "colno", None)
+                at = f" at column {column}" if column else ""
+                raise Rejected(f"not valid JSON: {reason}{at}", where=where) from None
+            if not isinstance(value, dict):
+                raise Rejected("expected a JSON object ({...}) on each line", where=where)
+            check_line(value, where)
+            yield where, value
+
+
+def check_line(line: dict[str, Any], where: str) -> None:
+    """Refuse a line whose keys or top-level types do not fit the format."""
+    if "hash" in line or "seq" in line:
+        missing = [k for k in RECORD_KEYS if k not in line]
+        extra = sorted(set(line) - set(RECORD_KEYS))
+        if missing or extra:
+            what = f"lacks {', '.join(missing)}" if missing else f"has unknown key {extra[0]!r}"
+            raise Rejected(f"an exported record {what}", where=where)
+        for key in ("seq", "version", "schema"):
+            if not isinstance(line[key], int) or isinstance(line[key], bool) or line[key] < 1:
+                raise Rejected(f"{key}: expected a whole number from 1", where=where)
+        for key in ("id", "stream", "type", "occurred_at", "recorded_at", "hash"):
+            _check_string(line, key, where)
+    else:
+        extra = sorted(set(line) - EVENT_KEYS)
+        if extra:
+            raise Rejected(
+                f"unknown key {extra[0]!r}; a line has type, occurred_at, data and optionally "
+                "id, stream, meta",
+                where=where,
+            )
+        for key in EVENT_REQUIRED:
+            if key not in line:
+                raise Rejected(f"{key}: required", where=where)
+        for key in ("type", "occurred_at", "id", "stream"):
+            if key in line:
+                _check_string(line, key, where)
+    if not isinstance(line["data"], dict):
+        raise Rejected("data: expected an object", where=where)
+    if "meta" in line and not isinstance(line["meta"], dict):
+        raise Rejected("meta: expected an object", where=where)
+
+
+def _check_string(line: dict[str, Any], key: str, where: str) -> None:
+    if not isinstance(line[key], str) or not line[key]:
+        raise Rejected(f"{key}: expected a non-empty string", where=where)
+
+
+def record_line(row: tuple) -> str:
+    """One exported line, from a stored row: ``data`` and ``meta`` are the stored JSON text."""
+    seq, id, stream, version, type, schema, occurred, recorded, data, meta, hash = row
+    return (
+        f'{{"seq":{seq},"id":{s(id)},"stream":{s(stream)},"version":{version},"type":{s(type)},'
+        f'"schema":{schema},"occurred_at":{s(occurred)},"recorded_at":{s(recorded)},'
+        f'"data":{data},"meta":{meta},"hash":{s(hash)}}}\n'
+    )
+
+
+def write_lines(rows: Iterable[tuple], out: IO[str]) -> int:
+    """Write rows as exported lines; return how many."""
+    count = 0
+    for row in rows:
+        out.write(record_line(row))
+        count += 1
+    return count

@@ -1,0 +1,89 @@
+"""The hooks a gigaledger plugin can implement (pluggy project ``gigaledger``).
+
+Hooks are always called with keyword arguments; an implementation may accept any subset of them.
+A plugin implementing a hook that is not listed here is refused when it loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .event import Event
+    from .record import Record
+    from .replay import Projection, View
+
+PROJECT = "gigaledger"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- Registration: once, when a ledger opens ---------------------------------------------------
+
+
+@hookspec
+def register_event_types(register: Callable[[type[Event]], None]) -> None:
+    """Call ``register(EventClass)`` for each event class the plugin defines.
+
+    Called once per ledger, when it opens, for every plugin. A type name registered twice, or a
+    class that is not a frozen attrs subclass of ``ledger.Event``, refuses the plugin.
+    """
+
+
+@hookspec
+def register_projections(register: Callable[[Projection], None]) -> None:
+    """Call ``register(projection)`` for each projection the plugin provides.
+
+    Called once per ledger, when it opens. A projection has ``name``, ``handles`` (event types),
+    ``initial()``, ``apply(state, event, record)`` and ``summary(state)``; names are unique.
+    """
+
+
+# --- The append path: every event, given or derived --------------------------------------------
+
+
+@hookspec
+def validate_event(event: Event, record: Record, view: View) -> None:
+    """Refuse an event before it is stored by raising ``ledger.Rejected("why")``.
+
+    Called for every event about to be appended (given or derived), with the record it would
+    become and the view as of just before it. Every implementation runs until one raises; any
+    exception rolls back the whole append and names the plugin. The return value is ignored.
+    """
+
+
+@hookspec
+def derive_events(event: Event, record: Record, view: View) -> Iterable[Event] | None:
+    """Return the events that follow from one just stored (or None).
+
+    Called after each event is stored, in the same transaction, with a view that includes it.
+    Each derived event is stored right after, with ``meta.causation_id`` (the cause's id),
+    ``meta.derived_by`` (this plugin), a deterministic id and the cause's ``occurred_at``; it
+    passes through ``validate_event`` and ``derive_events`` itself. The results of every
+    implementation are appended in call order; any exception rolls back the whole append.
+    """
+
+
+# --- After commit -------------------------------------------------------------------------------
+
+
+@hookspec
+def event_appended(record: Record, view: View) -> None:
+    """Observe a record once its transaction has committed (notifications, exports).
+
+    Called for every stored record, given and derived, in seq order, with the view as of the end
+    of the append. It cannot veto: an exception is reported as a warning and the record stays.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> Any:
+    """Add click commands to the ``gigaledger`` command line (``@cli.command()``).
+
+    Called once when the command line starts, after plugins are loaded.
+    """

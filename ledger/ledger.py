@@ -1,0 +1,541 @@
+"""The Ledger: the public object that appends, reads, replays, imports, exports and verifies."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from typing import IO, Any
+
+import attrs
+
+from .chain import GENESIS, link, record_body, verify_rows
+from .clock import When, format_time, load_time, now, stored_time, until_bound
+from .codec import Codec, dumps, loads
+from .errors import ConflictError, LedgerError, PluginError, Rejected
+from .event import Event
+from .history import read_lines, write_lines
+from .plugins import PluginHost, PluginInfo
+from .record import Record
+from .replay import View
+from .store import Store
+
+#: Derived ids are uuid5 names in this namespace: the same cause always derives the same ids.
+DERIVED_IDS = uuid.UUID("6f1c1d2e-52c4-4e3b-9a57-3c0f4b1e9d10")
+#: How deep derived events may derive further events before the chain is taken for a loop.
+MAX_DERIVATION_DEPTH = 16
+#: Rows kept in memory before they are written (still inside the same transaction).
+FLUSH_EVERY = 1000
+MAX_ID = 200
+
+
+class PluginWarning(UserWarning):
+    """An ``event_appended`` observer failed; the committed records stay."""
+
+
+@attrs.frozen
+class NewEvent:
+    """An event to append with its own options, for ``append_many``."""
+
+    event: Event
+    occurred_at: When | None = None
+    stream: str | None = None
+    expected_version: int | None = None
+    id: str | None = None
+    meta: Mapping[str, Any] | None = None
+
+
+@attrs.frozen
+class ImportResult:
+    """What an import did: records stored (derived ones included) and lines already present."""
+
+    appended: int
+    skipped: int
+    head: int
+
+
+class _Batch:
+    """The state of one write transaction: the chain's head and the rows not yet written."""
+
+    def __init__(self, store: Store, seq: int, head: str | None) -> None:
+        self.store = store
+        self.start = seq
+        self.seq = seq
+        self.hash = head or GENESIS
+        self.recorded_at = now()
+        self.recorded_text = format_time(self.recorded_at)
+        self.versions: dict[str, int] = {}
+        self.pending: list[tuple] = []
+        self.pending_ids: dict[str, tuple] = {}
+        self.skipped = 0
+
+    def version(self, stream: str) -> int:
+        current = self.versions.get(stream)
+        if current is None:
+            current = self.versions[stream] = self.store.stream_version(stream)
+        return current
+
+    def existing(self, id: str) -> tuple | None:
+        row = self.pending_ids.get(id)
+        if row is None:
+            row = self.store.find([id]).get(id)
+        return row
+
+    def push(self, row: tuple) -> None:
+        self.pending.append(row)
+        self.pending_ids[row[1]] = row
+        self.seq, self.hash = row[0], row[10]
+        self.versions[row[2]] = row[3]
+        if len(self.pending) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.store.insert(self.pending)
+            self.pending.clear()
+            self.pending_ids.clear()
+
+
+class Ledger:
+    """An append-only, hash-chained event log with plugins deriving everything else from it.
+
+    Open one with ``Ledger.open(path)`` (or ``Ledger.open()`` in memory) and use it as a context
+    manager. A Ledger belongs to the thread that opened it.
+    """
+
+    def __init__(self, store: Store, host: PluginHost) -> None:
+        self._store = store
+        self._host = host
+        self._codec = Codec(host.event_types)
+        self._view: View | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        plugins: Iterable[Any] = (),
+        load_entrypoints: bool = True,
+        create: bool = True,
+        timeout: float = 30.0,
+    ) -> Ledger:
+        """Open the ledger at ``path`` (created when missing, unless ``create=False``), or a new
+        one in memory. ``plugins`` adds plugins to the built-ins and the installed entry points:
+        modules or objects, dotted module names, or paths of ``.py`` files. ``timeout`` is how
+        long to wait for another process's write lock."""
+        host = PluginHost(plugins, load_entrypoints=load_entrypoints)
+        return cls(Store(path, create=create, timeout=timeout), host)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database; the Ledger is unusable afterwards."""
+        self._store.close()
+
+    @property
+    def path(self) -> str | None:
+        return self._store.path
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        """The loaded plugins, where they came from, and their hooks."""
+        return self._host.info()
+
+    @property
+    def event_types(self) -> dict[str, type[Event]]:
+        """Every registered event type, by type name."""
+        return dict(self._codec.types)
+
+    @property
+    def plugin_manager(self) -> Any:
+        """This ledger's pluggy ``PluginManager``."""
+        return self._host.pm
+
+    def event_from(self, type_name: str, data: Mapping[str, Any]) -> Event:
+        """The event of a registered type from its JSON payload; ``Rejected`` names a bad field."""
+        return self._codec.structure(type_name, data)
+
+    def head(self) -> tuple[int, str]:
+        """The last seq (0 when empty) and its hash (64 zeros when empty)."""
+        seq, head = self._store.head()
+        return seq, head or GENESIS
+
+    def __len__(self) -> int:
+        return self.head()[0]
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def append(
+        self,
+        event: Event,
+        *,
+        occurred_at: When | None = None,
+        stream: str | None = None,
+        expected_version: int | None = None,
+        id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Record:
+        """Append one event (with everything plugins derive from it) and return its record.
+
+        ``occurred_at`` defaults to now; ``stream`` to the event type's default; with
+        ``expected_version`` the stream must be at that version (0: new) or ``ConflictError`` is
+        raised; ``id`` is an idempotency key: the same id with the same content returns the
+        existing record, with other content raises ``ConflictError``.
+        """
+        item = NewEvent(event, occurred_at, stream, expected_version, id, meta)
+        return self.append_many([item])[0]
+
+    def append_many(
+        self,
+        events: Iterable[Event | NewEvent],
+        *,
+        occurred_at: When | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> list[Record]:
+        """Append several events atomically: all are stored, or none. ``occurred_at`` and
+        ``meta`` apply to the items that do not set their own. Returns one record per item."""
+        items = []
+        for item in events:
+            if not isinstance(item, NewEvent):
+                item = NewEvent(item)
+            if item.occurred_at is None and occurred_at is not None:
+                item = attrs.evolve(item, occurred_at=occurred_at)
+            if item.meta is None and meta is not None:
+                item = attrs.evolve(item, meta=meta)
+            items.append(item)
+        with self._writing() as (batch, view):
+            return [self._add(batch, view, item) for item in items]
+
+    def import_jsonl(self, *paths: str | os.PathLike[str]) -> ImportResult:
+        """Append every line of the histories in one transaction: all of them, or nothing.
+
+        Exported records (lines with ``seq`` and ``hash``) are restored as they were; their derived
+        events are in the file, so nothing is derived again. A bad line raises an error whose
+        text starts with ``FILE:LINE:``.
+        """
+        with self._writing() as (batch, view):
+            for path in paths:
+                for where, line in read_lines(path):
+                    try:
+                        if "hash" in line:
+                            self._restore(batch, view, line)
+                        else:
+                            self._add(batch, view, self._line_event(line))
+                    except LedgerError as error:
+                        raise error.located(where) from None
+        return ImportResult(batch.seq - batch.start, batch.skipped, batch.seq)
+
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[_Batch, View]]:
+        batch = None
+        try:
+            with self._store.transaction():
+                seq, head = self._store.head()
+                view = self._live_view(seq)
+                batch = _Batch(self._store, seq, head)
+                yield batch, view
+                batch.flush()
+        except BaseException:
+            if batch is not None and batch.seq != batch.start:
+                self._view = None  # it folded what was rolled back: rebuild when next needed
+            raise
+        self._observe(batch.start, batch.seq)
+
+    def _add(
+        self,
+        batch: _Batch,
+        view: View,
+        item: NewEvent,
+        cause: Record | None = None,
+        plugin: str | None = None,
+        index: int = 0,
+        depth: int = 0,
+    ) -> Record:
+        event = item.event
+        cls = self._codec.types.get(getattr(event, "type", None))  # type: ignore[arg-type]
+        if cls is None:
+            raise Rejected(f"unknown event type {getattr(event, 'type', event)!r}; "
+                           "a loaded plugin must register it")
+        if not isinstance(event, cls):
+            raise Rejected(f"{type(event).__name__} is not the class registered for {cls.type!r}")
+        data = self._codec.unstructure(event)
+        data_text = dumps(data)
+        meta = self._meta(item.meta, cause, plugin)
+        meta_text = dumps(meta)
+        stream = event.default_stream() if item.stream is None else item.stream
+        _check_name("stream", stream)
+        if item.occurred_at is not None:
+            occurred = stored_time(item.occurred_at)
+        elif cause is not None:
+            occurred = format_time(cause.occurred_at)
+        else:
+            occurred = batch.recorded_text
+        if cause is not None:
+            id = str(uuid.uuid5(DERIVED_IDS, f"{cause.id}\x1f{plugin}\x1f{index}"))
+        else:
+            id = item.id
+        if id is not None:
+            _check_name("id", id)
+            row = batch.existing(id)
+            if row is not None:
+                same = (row[4], row[2], row[8], row[9]) == (cls.type, stream, data_text, meta_text)
+                if same and (item.occurred_at is None or row[6] == occurred):
+                    if cause is None:
+                        batch.skipped += 1
+                    return self._record(row)
+                raise ConflictError(f"id {id!r} exists already (seq {row[0]}) with other content")
+        else:
+            id = str(uuid.uuid4())
+        current = batch.version(stream)
+        expected = item.expected_version
+        if expected is not None and expected != current:
+            raise ConflictError(
+                f"stream {stream!r} is at version {current}, not the expected {expected}"
+            )
+        seq, version = batch.seq + 1, current + 1
+        body = record_body(seq, id, stream, version, cls.type, cls.schema, occurred,
+                           batch.recorded_text, data_text, meta_text)
+        try:
+            digest = link(batch.hash, body)
+        except UnicodeEncodeError:
+            raise Rejected("data or meta holds text that is not valid Unicode") from None
+        record = Record(seq, id, stream, version, cls.type, cls.schema, load_time(occurred),
+                        batch.recorded_at, data, meta, digest, event)
+        self._validate(event, record, view)
+        batch.push((seq, id, stream, version, cls.type, cls.schema, occurred,
+                    batch.recorded_text, data_text, meta_text, digest))
+        view.fold(record, event)
+        for deriver, derived in self._derive(event, record, view):
+            if depth >= MAX_DERIVATION_DEPTH:
+                raise PluginError(
+                    f"plugin {deriver}: derived events more than {MAX_DERIVATION_DEPTH} levels "
+                    f"deep from seq {seq}; is derive_events looping?",
+                    plugin=deriver,
+                )
+            for number, follower in enumerate(derived):
+                self._add(batch, view, NewEvent(follower), record, deriver, number, depth + 1)
+        return record
+
+    def _restore(self, batch: _Batch, view: View, line: Mapping[str, Any]) -> None:
+        """Store an exported record as it was, after checking it continues the chain."""
+        id = line["id"]
+        _check_name("id", id)
+        data_text, meta_text = dumps(line["data"]), dumps(line["meta"])
+        row = batch.existing(id)
+        given = (line["seq"], id, line["stream"], line["version"], line["type"], line["schema"],
+                 line["occurred_at"], line["recorded_at"], data_text, meta_text, line["hash"])
+        if row is not None:
+            if tuple(row) != given:
+                raise ConflictError(f"id {id!r} exists already (seq {row[0]}) with other content")
+            batch.skipped += 1
+            return
+        for key in ("occurred_at", "recorded_at"):
+            if stored_time(line[key], key) != line[key]:
+                raise Rejected(f"{key}: {line[key]!r} is not in the stored form "
+                               "YYYY-MM-DDTHH:MM:SS.ffffffZ")
+        if line["seq"] != batch.seq + 1:
+            raise ConflictError(
+                f"record seq {line['seq']} cannot follow this ledger's seq {batch.seq}: import an "
+                "export into an empty ledger, or leave out seq and hash to append the events anew"
+            )
+        if line["version"] != batch.version(line["stream"]) + 1:
+            raise ConflictError(f"record seq {line['seq']}: stream {line['stream']!r} "
+                                f"is at version {batch.version(line['stream'])}")
+        body = record_body(*given[:10])
+        if link(batch.hash, body) != line["hash"]:
+            raise Rejected(f"record seq {line['seq']}: hash does not match: the record was "
+                           "altered, or does not follow the previous one")
+        event = self._codec.structure(line["type"], line["data"], line["schema"])
+        record = self._record(given, event)
+        self._validate(event, record, view)
+        batch.push(given)
+        view.fold(record, event)
+
+    def _line_event(self, line: Mapping[str, Any]) -> NewEvent:
+        event = self._codec.structure(line["type"], line["data"])
+        return NewEvent(event, line["occurred_at"], line.get("stream"), None,
+                        line.get("id"), line.get("meta"))
+
+    def _meta(
+        self, given: Mapping[str, Any] | None, cause: Record | None, plugin: str | None
+    ) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        if given:
+            if not isinstance(given, Mapping) or not all(isinstance(k, str) for k in given):
+                raise Rejected("meta: expected an object with string keys")
+            if "derived_by" in given and cause is None:
+                raise Rejected("meta.derived_by: set by the ledger on derived events only")
+            try:
+                meta = loads(dumps(given))
+            except (TypeError, ValueError) as error:
+                raise Rejected(f"meta: not JSON: {error}") from None
+        if cause is not None:
+            meta["causation_id"] = cause.id
+            meta["correlation_id"] = cause.meta.get("correlation_id", cause.id)
+            meta["derived_by"] = plugin
+            if "source" in cause.meta and "source" not in meta:
+                meta["source"] = cause.meta["source"]
+        return meta
+
+    # --- plugins on the append path -------------------------------------------------------------
+
+    def _validate(self, event: Event, record: Record, view: View) -> None:
+        arguments = {"event": event, "record": record, "view": view}
+        for plugin, function, argnames in self._host.validators:
+            try:
+                function(*[arguments[name] for name in argnames])
+            except Rejected as error:
+                error.message = f"{plugin}: {error.message}"
+                raise
+            except LedgerError:
+                raise
+            except Exception as error:
+                raise PluginError(
+                    f"plugin {plugin}: validate_event failed on {record.type}: "
+                    f"{type(error).__name__}: {error}",
+                    plugin=plugin,
+                ) from error
+
+    def _derive(self, event: Event, record: Record, view: View) -> list[tuple[str, list[Event]]]:
+        arguments = {"event": event, "record": record, "view": view}
+        results = []
+        for plugin, function, argnames in self._host.derivers:
+            try:
+                derived = function(*[arguments[name] for name in argnames])
+                derived = [] if derived is None else list(derived)
+            except LedgerError:
+                raise
+            except Exception as error:
+                raise PluginError(
+                    f"plugin {plugin}: derive_events failed on {record.type}: "
+                    f"{type(error).__name__}: {error}",
+                    plugin=plugin,
+                ) from error
+            for follower in derived:
+                if not isinstance(follower, Event):
+                    raise PluginError(
+                        f"plugin {plugin}: derive_events returned {follower!r}, not an event",
+                        plugin=plugin,
+                    )
+            if derived:
+                results.append((plugin, derived))
+        return results
+
+    def _observe(self, start: int, end: int) -> None:
+        observers = self._host.observers
+        if not observers or end == start:
+            return
+        view = self._view
+        for row in self._store.rows(start, upto=end):
+            record = self._record(row)
+            arguments = {"record": record, "view": view}
+            for plugin, function, argnames in observers:
+                try:
+                    function(*[arguments[name] for name in argnames])
+                except Exception as error:
+                    warnings.warn(
+                        f"plugin {plugin}: event_appended failed on seq {record.seq}: "
+                        f"{type(error).__name__}: {error} (the record is stored)",
+                        PluginWarning,
+                        stacklevel=2,
+                    )
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def read(
+        self, after: int = 0, *, types: Iterable[str] | None = None, stream: str | None = None
+    ) -> Iterator[Record]:
+        """The records after seq ``after``, in order, streamed from the database."""
+        if isinstance(types, str):
+            types = [types]
+        for row in self._store.rows(after, types=types, stream=stream):
+            yield self._record(row)
+
+    def get(self, id: str) -> Record | None:
+        """The record with this id, or None."""
+        row = self._store.find([id]).get(id)
+        return None if row is None else self._record(row)
+
+    def replay(self, until: When | int | None = None) -> View:
+        """Fold the log through every projection: the whole log, or up to ``until``.
+
+        ``until`` is a seq (int), or a date or time: then the records whose ``occurred_at`` is on
+        or before it (a date covers its whole UTC day) are folded, in seq order.
+        """
+        view = self._new_view()
+        if until is None:
+            rows = self._store.rows()
+        elif isinstance(until, int) and not isinstance(until, bool):
+            rows = self._store.rows(upto=until)
+            view.until = str(until)
+        else:
+            rows = self._store.rows(before_time=until_bound(until))
+            view.until = until.isoformat() if hasattr(until, "isoformat") else str(until)
+        self._fold(view, rows)
+        return view
+
+    def verify(self, head: str | None = None) -> tuple[int, str]:
+        """Recompute the whole chain, seq contiguity and stream versions: return (records, head
+        hash), or raise ``VerificationError`` naming the first bad seq. ``head``, a hash pinned
+        earlier, must be in the chain (this catches records cut from the tail)."""
+        with closing(self._store.rows()) as rows:
+            try:
+                return verify_rows(rows, head)
+            except LedgerError as error:
+                raise error.located(self.path or "ledger") from None
+
+    def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
+        """Write every record, as stored, one JSON object a line; return how many."""
+        if hasattr(target, "write"):
+            return write_lines(self._store.rows(), target)  # type: ignore[arg-type]
+        with open(os.fspath(target), "w", encoding="utf-8") as out:  # type: ignore[arg-type]
+            return write_lines(self._store.rows(), out)
+
+    # --- folding --------------------------------------------------------------------------------
+
+    def _new_view(self) -> View:
+        return View(self._host.projections, self._host.projection_owners)
+
+    def _fold(self, view: View, rows: Iterable[tuple]) -> None:
+        for row in rows:
+            if view.handlers(row[4]):
+                record = self._record(row)
+                view.fold(record, record.event)
+            else:
+                view.skip(row[0], row[6])
+
+    def _live_view(self, seq: int) -> View:
+        """The view used to validate appends, caught up to ``seq`` (another process may have
+        appended since)."""
+        view = self._view
+        if view is None or view.seq > seq:
+            view = self._new_view()
+        if view.seq < seq:
+            self._fold(view, self._store.rows(view.seq, upto=seq))
+        self._view = view
+        return view
+
+    def _record(self, row: tuple, event: Event | None = None) -> Record:
+        seq, id, stream, version, type_name, schema, occurred, recorded, data_text, meta_text, digest = row
+        data = loads(data_text)
+        if event is None and type_name in self._codec.types:
+            try:
+                event = self._codec.structure(type_name, data, schema)
+            except LedgerError as error:
+                raise LedgerError(
+                    f"seq {seq}: the stored {type_name} does not fit its event class: {error}"
+                ) from None
+        return Record(seq, id, stream, version, type_name, schema, load_time(occurred),
+                      load_time(recorded), data, loads(meta_text), digest, event)
+
+
+def _check_name(field: str, value: Any) -> None:
+    if not isinstance(value, str) or not value or len(value) > MAX_ID or not value.isprintable():
+        raise Rejected(f"{field}: expected non-empty printable text of at most {MAX_ID} characters,"
+                       f" got {value!r}")

@@ -1,0 +1,270 @@
+"""The plugin manager: one per ledger, loading the built-ins, entry points and the caller's own.
+
+Plugins come from the built-ins (always), installed distributions' entry points in group
+``gigaledger`` (filtered by ``GIGALEDGER_PLUGINS``: comma-separated names, empty for none), and
+the caller (``Ledger.open(plugins=[...])``, the command line's ``--plugin``): a module object or
+any object with hook functions, a dotted module name, or the path of a ``.py`` file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .event import Event
+from .replay import Projection
+
+DEFAULT_PLUGINS = (
+    "ledger.default_plugins.catalogue",
+    "ledger.default_plugins.investment",
+    "ledger.default_plugins.gpu_inventory",
+    "ledger.default_plugins.provider_mix",
+)
+ENTRY_POINT_GROUP = "gigaledger"
+ALLOW_LIST = "GIGALEDGER_PLUGINS"
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
+#: Hooks the append path calls plugin by plugin, so that an error names its plugin.
+_PER_PLUGIN_HOOKS = ("validate_event", "derive_events", "event_appended")
+
+HookCall = tuple[str, Callable[..., Any], tuple[str, ...]]
+
+
+@attrs.frozen
+class PluginInfo:
+    """A loaded plugin: its name, where it came from, and the hooks it implements."""
+
+    name: str
+    source: str  # "built-in", "entry point", "file", "module" or "object"
+    detail: str  # the distribution and version, the file's path, or the module's name
+    hooks: tuple[str, ...]
+
+
+class PluginHost:
+    """A pluggy manager with everything its plugins registered: event types and projections."""
+
+    def __init__(self, plugins: Iterable[Any] = (), *, load_entrypoints: bool = True) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self._sources: dict[str, tuple[str, str]] = {}
+        for module_name in DEFAULT_PLUGINS:
+            module = importlib.import_module(module_name)
+            self._register(module, module_name.rsplit(".", 1)[1], "built-in", module_name)
+        if load_entrypoints:
+            self._load_entry_points()
+        for plugin in plugins:
+            self._load(plugin)
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as error:
+            name = self.pm.get_name(error.plugin) or repr(error.plugin)
+            hook = str(error).split("'")[1] if "'" in str(error) else "?"
+            raise PluginError(
+                f"plugin {name}: implements {hook!r}, which is not a gigaledger hook "
+                f"(hooks: {', '.join(self.hook_names())})",
+                plugin=name,
+            ) from None
+        self.event_types: dict[str, type[Event]] = {}
+        self._type_owners: dict[str, str] = {}
+        self.projections: dict[str, Projection] = {}
+        self.projection_owners: dict[str, str] = {}
+        self._call_register("register_event_types", self._add_event_type)
+        self._call_register("register_projections", self._add_projection)
+        self.validators = self.hook_calls("validate_event")
+        self.derivers = self.hook_calls("derive_events")
+        self.observers = self.hook_calls("event_appended")
+
+    # --- loading --------------------------------------------------------------------------------
+
+    def _register(self, plugin: Any, name: str, source: str, detail: str) -> None:
+        if self.pm.has_plugin(name) or name in self._sources:
+            raise PluginError(
+                f"plugin {name}: a plugin of that name is loaded already ({self._sources[name][0]})",
+                plugin=name,
+            )
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as error:
+            message = " ".join(str(error).split())
+            raise PluginError(f"plugin {name}: {message}", plugin=name) from None
+        except ValueError as error:
+            raise PluginError(f"plugin {name}: {error}", plugin=name) from None
+        self._sources[name] = (source, detail)
+
+    def _load_entry_points(self) -> None:
+        allowed = os.environ.get(ALLOW_LIST)
+        wanted = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+        found = set()
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if wanted is not None and entry_point.name not in wanted:
+                continue
+            found.add(entry_point.name)
+            dist = getattr(entry_point, "dist", None)
+            detail = f"{dist.name} {dist.version}" if dist is not None else entry_point.value
+            try:
+                plugin = entry_point.load()
+            except Exception as error:
+                raise PluginError(
+                    f"plugin {entry_point.name}: cannot be loaded from {entry_point.value}: "
+                    f"{type(error).__name__}: {error}",
+                    plugin=entry_point.name,
+                ) from None
+            self._register(plugin, entry_point.name, "entry point", detail)
+        if wanted:
+            missing = sorted(wanted - found)
+            if missing:
+                name = missing[0]
+                raise PluginError(
+                    f"plugin {name}: {ALLOW_LIST} names it, but no installed distribution has a "
+                    f"{ENTRY_POINT_GROUP!r} entry point of that name",
+                    plugin=name,
+                )
+
+    def _load(self, plugin: Any) -> None:
+        if isinstance(plugin, os.PathLike) or (
+            isinstance(plugin, str) and (plugin.endswith(".py") or os.sep in plugin)
+        ):
+            path = os.path.abspath(os.fspath(plugin))
+            name = os.path.splitext(os.path.basename(path))[0]
+            self._register(_import_file(path, name), name, "file", path)
+        elif isinstance(plugin, str):
+            try:
+                module = importlib.import_module(plugin)
+            except Exception as error:
+                raise PluginError(
+                    f"plugin {plugin}: cannot be imported: {type(error).__name__}: {error}",
+                    plugin=plugin,
+                ) from None
+            self._register(module, plugin, "module", plugin)
+        else:
+            name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            self._register(plugin, name, "object", repr(plugin))
+
+    # --- registration hooks ---------------------------------------------------------------------
+
+    def _call_register(self, hook: str, add: Callable[[str, Any], None]) -> None:
+        # In registration order, so that the built-ins' types and projections come first.
+        for plugin, function, argnames in reversed(self.hook_calls(hook)):
+            try:
+                function(*[partial(add, plugin) for _ in argnames])
+            except PluginError:
+                raise
+            except Exception as error:
+                raise PluginError(
+                    f"plugin {plugin}: {hook} failed: {type(error).__name__}: {error}", plugin=plugin
+                ) from None
+
+    def _add_event_type(self, plugin: str, event_class: Any) -> None:
+        if not (isinstance(event_class, type) and issubclass(event_class, Event)):
+            raise PluginError(
+                f"plugin {plugin}: register_event_types got {event_class!r}, "
+                "which is not a subclass of ledger.Event",
+                plugin=plugin,
+            )
+        if not attrs.has(event_class):
+            raise PluginError(
+                f"plugin {plugin}: {event_class.__name__} is not an attrs class (@attrs.frozen)",
+                plugin=plugin,
+            )
+        type_name = event_class.type
+        if not isinstance(type_name, str) or not _TYPE_NAME.match(type_name):
+            raise PluginError(
+                f"plugin {plugin}: {event_class.__name__}.type must be a lowercase dotted name "
+                f"like 'warrant.vested', got {type_name!r}",
+                plugin=plugin,
+            )
+        if type_name in self.event_types:
+            raise PluginError(
+                f"plugin {plugin}: event type {type_name!r} is registered already by plugin "
+                f"{self._type_owners[type_name]}",
+                plugin=plugin,
+            )
+        self.event_types[type_name] = event_class
+        self._type_owners[type_name] = plugin
+
+    def _add_projection(self, plugin: str, projection: Any) -> None:
+        missing = [a for a in ("name", "handles", "initial", "apply", "summary")
+                   if not hasattr(projection, a)]
+        if missing:
+            raise PluginError(
+                f"plugin {plugin}: projection {projection!r} lacks {', '.join(missing)}",
+                plugin=plugin,
+            )
+        name = projection.name
+        if not isinstance(name, str) or not name or name == "as_of":
+            raise PluginError(f"plugin {plugin}: projection name {name!r} is not usable", plugin=plugin)
+        if name in self.projections:
+            raise PluginError(
+                f"plugin {plugin}: projection {name!r} is registered already by plugin "
+                f"{self.projection_owners[name]}",
+                plugin=plugin,
+            )
+        handles = [projection.handles] if isinstance(projection.handles, str) else projection.handles
+        unknown = [t for t in handles if t != "*" and t not in self.event_types]
+        if unknown:
+            raise PluginError(
+                f"plugin {plugin}: projection {name!r} handles {unknown[0]!r}, "
+                "which no loaded plugin registers",
+                plugin=plugin,
+            )
+        self.projections[name] = projection
+        self.projection_owners[name] = plugin
+
+    # --- calling --------------------------------------------------------------------------------
+
+    def hook_calls(self, hook: str) -> list[HookCall]:
+        """The implementations of a hook in pluggy's call order: (plugin, function, argnames)."""
+        caller = getattr(self.pm.hook, hook)
+        calls = []
+        for impl in reversed(caller.get_hookimpls()):
+            if hook in _PER_PLUGIN_HOOKS and (impl.wrapper or impl.hookwrapper):
+                raise PluginError(
+                    f"plugin {impl.plugin_name}: {hook} cannot be a wrapper; "
+                    "implement it as a plain function",
+                    plugin=impl.plugin_name,
+                )
+            calls.append((impl.plugin_name, impl.function, tuple(impl.argnames)))
+        return calls
+
+    def hook_names(self) -> list[str]:
+        return sorted(n for n in dir(hookspecs) if getattr(getattr(hookspecs, n), "gigaledger_spec", None))
+
+    def info(self) -> list[PluginInfo]:
+        """Every loaded plugin, built-ins first, with where it came from and its hooks."""
+        result = []
+        for name, plugin in self.pm.list_name_plugin():
+            source, detail = self._sources[name]
+            hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
+            result.append(PluginInfo(name, source, detail, hooks))
+        order = {"built-in": 0, "entry point": 1, "module": 2, "file": 2, "object": 2}
+        return sorted(result, key=lambda info: order[info.source])
+
+
+def _import_file(path: str, name: str) -> Any:
+    if not os.path.isfile(path):
+        raise PluginError(f"plugin {path}: no such file", plugin=name)
+    module_name = f"gigaledger_plugin_{name}"
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError("not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except Exception as error:
+        sys.modules.pop(module_name, None)
+        raise PluginError(
+            f"plugin {path}: cannot be imported: {type(error).__name__}: {error}", plugin=name
+        ) from None
+    return module

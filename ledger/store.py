@@ -1,0 +1,176 @@
+"""The SQLite store: the ``events`` table, its append-only triggers, and the queries on it.
+
+The store knows rows, not events: a row is the tuple of ``COLUMNS``. Writes happen inside
+``transaction()``, which takes SQLite's write lock at once (``BEGIN IMMEDIATE``) so that
+concurrent writers queue on the busy timeout instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from .errors import LedgerError
+
+COLUMNS = (
+    "seq", "id", "stream", "version", "type", "schema",
+    "occurred_at", "recorded_at", "data", "meta", "hash",
+)
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
+_INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+#: Rows fetched from SQLite at a time when streaming the log.
+BATCH = 2000
+
+migrations = Migrations("gigaledger")
+
+
+@migrations()
+def m001_events(db: sqlite_utils.Database) -> None:
+    db["events"].create(
+        {
+            "seq": int, "id": str, "stream": str, "version": int, "type": str, "schema": int,
+            "occurred_at": str, "recorded_at": str, "data": str, "meta": str, "hash": str,
+        },
+        pk="seq",
+        not_null=set(COLUMNS),
+        strict=True,
+    )
+    db["events"].create_index(["id"], unique=True, index_name="events_id")
+    db["events"].create_index(["stream", "version"], unique=True, index_name="events_stream_version")
+    db.executescript(
+        """
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE is refused'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE is refused'); END;
+        CREATE TRIGGER events_contiguous BEFORE INSERT ON events
+        WHEN NEW.seq IS NOT (SELECT IFNULL(MAX(seq), 0) + 1 FROM events)
+          OR NEW.version IS NOT
+             (SELECT IFNULL(MAX(version), 0) + 1 FROM events WHERE stream = NEW.stream)
+        BEGIN SELECT RAISE(ABORT, 'events: seq and stream versions must follow the last ones'); END;
+        """
+    )
+
+
+class Store:
+    """One SQLite database holding a ledger: a file (WAL mode), or in memory when ``path`` is None."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        timeout: float = 30.0,
+        synchronous: str = "FULL",
+    ) -> None:
+        self.path = None if path is None else os.fspath(path)
+        if self.path is not None and not create and not os.path.isfile(self.path):
+            raise LedgerError(f"{self.path}: no such ledger file")
+        if self.path is not None and os.path.isdir(self.path):
+            raise LedgerError(f"{self.path}: is a directory, not a ledger file")
+        try:
+            self.conn = sqlite3.connect(self.path or ":memory:", timeout=timeout)
+            self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
+            if self.path is not None:
+                self.db.enable_wal()
+            self.conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._check_is_ledger()
+            migrations.apply(self.db)
+        except sqlite3.DatabaseError as error:
+            self.conn.close()
+            raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
+
+    def _check_is_ledger(self) -> None:
+        tables = set(self.db.table_names())
+        if tables and "events" not in tables:
+            raise LedgerError(f"{self.path}: not a gigaledger database (it has other tables)")
+        if "events" in tables and migrations.migrations_table not in tables:
+            raise LedgerError(f"{self.path}: not a gigaledger database (unknown events table)")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside is committed together, or rolled back together on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str | None]:
+        """The last seq (0 when empty) and its hash."""
+        row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, None)
+
+    def stream_version(self, stream: str) -> int:
+        row = self.conn.execute(
+            "SELECT MAX(version) FROM events WHERE stream = ?", (stream,)
+        ).fetchone()
+        return row[0] or 0
+
+    def find(self, ids: Sequence[str]) -> dict[str, tuple]:
+        """The stored rows of those ids that exist."""
+        found: dict[str, tuple] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in self.conn.execute(f"{_SELECT} WHERE id IN ({marks})", chunk):
+                found[row[1]] = row
+        return found
+
+    def rows(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        before_time: str | None = None,
+        upto: int | None = None,
+    ) -> Iterator[tuple]:
+        """Stored rows in seq order, streamed in batches (the log is never loaded whole)."""
+        where, params = ["seq > ?"], [after]
+        if types is not None:
+            types = list(types)
+            where.append(f"type IN ({', '.join('?' * len(types))})")
+            params.extend(types)
+        if stream is not None:
+            where.append("stream = ?")
+            params.append(stream)
+        if before_time is not None:
+            where.append("occurred_at < ?")
+            params.append(before_time)
+        if upto is not None:
+            where.append("seq <= ?")
+            params.append(upto)
+        cursor = self.conn.execute(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq", params)
+        try:
+            while batch := cursor.fetchmany(BATCH):
+                yield from batch
+        finally:
+            try:
+                cursor.close()
+            except sqlite3.ProgrammingError:  # the database was closed first
+                pass
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def insert(self, rows: Sequence[tuple]) -> None:
+        """Insert rows (in ``COLUMNS`` order); call inside ``transaction()``."""
+        self.conn.executemany(_INSERT, rows)

@@ -1,0 +1,133 @@
+"""Text for people: reports, plugin lists and log lines as aligned tables (tabulate)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tabulate import tabulate
+
+from .codec import dumps
+from .plugins import PluginInfo
+from .record import Record
+
+_NUMBER = re.compile(r"^-?\d{5,}(\.\d+)?$")
+
+
+def show(value: Any) -> str:
+    """A scalar for people: long numbers with thousands separators, null as a dash."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    text = str(value)
+    if _NUMBER.match(text):
+        whole, dot, fraction = text.partition(".")
+        return f"{int(whole):,}{dot}{fraction}"
+    return text
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (Mapping, list, tuple))
+
+
+def render_section(name: str, summary: Any) -> str:
+    """One projection's summary: its scalars as ``key: value`` lines, then one table per mapping."""
+    if _is_scalar(summary):
+        return f"{name}: {show(summary)}"
+    if isinstance(summary, list):
+        summary = {"items": summary}
+    lines = [f"== {name} =="]
+    blocks = []
+    scalars = [(key, value) for key, value in summary.items() if _is_scalar(value)]
+    if scalars:
+        width = max(len(key) for key, _ in scalars)
+        lines.extend(f"{key.ljust(width)}  {show(value)}" for key, value in scalars)
+    for key, value in summary.items():
+        if not _is_scalar(value):
+            blocks.extend(_blocks(key, value))
+    return "\n\n".join(["\n".join(lines), *blocks])
+
+
+def _blocks(title: str, value: Any) -> list[str]:
+    """Tables for a nested value; nested mappings of mappings become one table each."""
+    if isinstance(value, list):
+        if not value:
+            return [f"{title}: none"]
+        if all(isinstance(item, Mapping) for item in value):
+            keys = [k for k in value[0] if all(_is_scalar(item.get(k)) for item in value)]
+            rows = [[show(item.get(k)) for k in keys] for item in value]
+            return [f"{title}\n{tabulate(rows, headers=keys, disable_numparse=True)}"]
+        return [f"{title}: {', '.join(show(item) for item in value)}"]
+    if not value:
+        return [f"{title}: none"]
+    if all(_is_scalar(item) for item in value.values()):
+        rows = [[key, show(item)] for key, item in value.items()]
+        return [f"{title}\n{tabulate(rows, tablefmt='plain', disable_numparse=True)}"]
+    if all(isinstance(item, Mapping) for item in value.values()):
+        keys: list[str] = []
+        for item in value.values():
+            keys.extend(k for k in item if _is_scalar(item[k]) and k not in keys)
+        blocks = []
+        if keys:
+            rows = [[name, *(show(item.get(k)) for k in keys)] for name, item in value.items()]
+            blocks.append(f"{title}\n{tabulate(rows, headers=['', *keys], disable_numparse=True)}")
+        for name, item in value.items():
+            for key, nested in item.items():
+                if not _is_scalar(nested) and nested:
+                    blocks.extend(_blocks(f"{title} / {name} / {key}", nested))
+        return blocks
+    blocks = []
+    scalars = {k: v for k, v in value.items() if _is_scalar(v)}
+    if scalars:
+        blocks.extend(_blocks(title, scalars))
+    for key, nested in value.items():
+        if not _is_scalar(nested):
+            blocks.extend(_blocks(f"{title} / {key}", nested))
+    return blocks
+
+
+def render_report(report: Mapping[str, Any], renderers: Mapping[str, Any] | None = None) -> str:
+    """The whole report: ``as_of`` first, then each projection, by its own ``render(summary)``
+    when it has one, else as generic tables."""
+    renderers = renderers or {}
+    as_of = report.get("as_of", {})
+    head = f"as of seq {as_of.get('seq', 0)}"
+    if as_of.get("occurred_at"):
+        head += f", latest event {as_of['occurred_at'][:10]}"
+    if as_of.get("until"):
+        head += f" (until {as_of['until']})"
+    sections = []
+    for name, summary in report.items():
+        if name == "as_of":
+            continue
+        render = renderers.get(name)
+        sections.append(f"== {name} ==\n{render(summary)}" if render else render_section(name, summary))
+    return "\n\n".join([head, *sections])
+
+
+def table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> str:
+    """An aligned table of scalars shown for people (see ``show``)."""
+    return tabulate([[show(v) for v in row] for row in rows], headers=list(headers),
+                    disable_numparse=True)
+
+
+def money(value: Any) -> str:
+    return "-" if value is None else f"${show(value)}"
+
+
+def render_plugins(infos: Iterable[PluginInfo]) -> str:
+    rows = [[info.name, info.source, info.detail, ", ".join(info.hooks)] for info in infos]
+    return tabulate(rows, headers=["plugin", "source", "from", "hooks"])
+
+
+def log_line(record: Record, width: int = 70) -> str:
+    """One record on one line: seq, date, type, stream and version, and the payload."""
+    data = dumps(record.data)
+    if len(data) > width:
+        data = data[: width - 1] + "…"
+    when = record.occurred_at.date().isoformat()
+    return f"{record.seq:>7}  {when}  {record.type:<24} {record.stream:<30} v{record.version:<4} {data}"

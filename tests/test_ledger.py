@@ -1,0 +1,200 @@
+"""The Python API: append, read, expected versions, idempotent ids, atomic batches."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from ledger import (
+    AgreementSigned,
+    CapacityCommissioned,
+    ConflictError,
+    GpusDelivered,
+    GpusRetired,
+    Ledger,
+    LedgerError,
+    NewEvent,
+    Rejected,
+    UsageReported,
+)
+from ledger.chain import GENESIS
+
+
+def site(name="abilene", gigawatts="0.2", **extra):
+    return CapacityCommissioned(site=name, provider="oracle", vendor="nvidia", platform="gb200",
+                                gigawatts=Decimal(gigawatts), **extra)
+
+
+def test_append_returns_the_stored_record(book):
+    record = book.append(site(), occurred_at="2025-09-30", meta={"source": "https://x"})
+    assert (record.seq, record.stream, record.version, record.type) == (1, "site/abilene", 1, "capacity.commissioned")
+    assert record.occurred_at == datetime(2025, 9, 30, tzinfo=timezone.utc)
+    assert record.recorded_at.tzinfo is timezone.utc
+    assert record.data["gigawatts"] == "0.2"
+    assert record.meta == {"source": "https://x"}
+    assert record.event == site()
+    assert list(book.read()) == [record]
+    assert book.head() == (1, record.hash)
+
+
+def test_streams_default_by_type_and_can_be_named(book):
+    assert book.append(UsageReported(product="chatgpt", weekly_active_users=700_000_000)).stream == "usage/chatgpt"
+    assert book.append(site(), stream="custom/one").stream == "custom/one"
+    assert book.append(site()).version == 1
+    assert book.append(site()).version == 2
+
+
+def test_read_filters_by_after_type_and_stream(book):
+    book.append_many([site("a"), site("b"), UsageReported(product="p", weekly_active_users=1), site("a")])
+    assert [r.seq for r in book.read(after=2)] == [3, 4]
+    assert [r.seq for r in book.read(types=["usage.reported"])] == [3]
+    assert [r.seq for r in book.read(stream="site/a")] == [1, 4]
+
+
+def test_expected_version_conflict(book):
+    book.append(site(), expected_version=0)
+    book.append(site(), expected_version=1)
+    with pytest.raises(ConflictError, match="stream 'site/abilene' is at version 2, not the expected 1"):
+        book.append(site(), expected_version=1)
+    with pytest.raises(ConflictError):
+        book.append(site("new"), expected_version=3)
+    assert len(book) == 2
+
+
+def test_same_id_same_content_returns_the_existing_record(book):
+    first = book.append(site(), id="abilene-phase-1", occurred_at="2025-09-30")
+    again = book.append(site(), id="abilene-phase-1", occurred_at="2025-09-30")
+    assert again == first
+    assert book.append(site(), id="abilene-phase-1") == first  # no occurred_at: not compared
+    assert len(book) == 1
+
+
+@pytest.mark.parametrize("change", [
+    {"event": site(gigawatts="0.3")},
+    {"occurred_at": "2025-10-01"},
+    {"meta": {"source": "other"}},
+    {"stream": "site/elsewhere"},
+])
+def test_same_id_other_content_is_refused(book, change):
+    book.append(site(), id="k", occurred_at="2025-09-30")
+    arguments = {"event": site(), "occurred_at": "2025-09-30", **change}
+    with pytest.raises(ConflictError, match="id 'k' exists already"):
+        book.append(arguments.pop("event"), id="k", **arguments)
+    assert len(book) == 1
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(book):
+    book.append(site())
+    before = book.head()
+    with pytest.raises(Rejected, match="gpu_inventory: retires 5"):
+        book.append_many([site("b"), GpusRetired(site="b", platform="gb200", count=5)])
+    assert book.head() == before
+    assert [r.seq for r in book.read()] == [1]
+    # the live view was rolled back too: the next append sees the same state
+    book.append_many([site("b"), GpusDelivered(site="b", platform="gb200", count=5),
+                      GpusRetired(site="b", platform="gb200", count=5)])
+    assert len(book) == 4
+
+
+def test_batch_items_can_carry_their_own_options(book):
+    records = book.append_many(
+        [NewEvent(site(), occurred_at="2025-01-01", id="x"), site("b")],
+        occurred_at="2026-01-01", meta={"source": "s"},
+    )
+    assert records[0].occurred_at.year == 2025 and records[0].id == "x"
+    assert records[1].occurred_at.year == 2026 and records[1].meta == {"source": "s"}
+
+
+def test_an_id_repeated_inside_a_batch_is_stored_once(book):
+    records = book.append_many([NewEvent(site(), id="x"), NewEvent(site(), id="x")])
+    assert records[0] == records[1]
+    assert len(book) == 1
+
+
+def test_derived_events_carry_their_cause(book):
+    signed = book.append(AgreementSigned(agreement="a", investor="nvidia", investee="openai",
+                                         status="definitive", gigawatts=Decimal(10),
+                                         cap_usd=Decimal("100e9"), tranche_usd=Decimal("10e9")),
+                         occurred_at="2025-09-22", meta={"correlation_id": "deal"})
+    cause = book.append(site(gigawatts="2.5", agreement="a"), occurred_at="2026-10-01",
+                        meta={"source": "https://report"})
+    derived = list(book.read(after=cause.seq))
+    assert [r.data["tranche"] for r in derived] == [1, 2]
+    for record in derived:
+        assert record.meta == {"causation_id": cause.id, "correlation_id": cause.id,
+                               "derived_by": "investment", "source": "https://report"}
+        assert record.occurred_at == cause.occurred_at
+    assert signed.meta == {"correlation_id": "deal"}
+
+
+def test_derived_ids_are_deterministic():
+    ids = []
+    for _ in range(2):
+        with Ledger.open(load_entrypoints=False) as book:
+            book.append(AgreementSigned(agreement="a", investor="n", investee="o", status="definitive",
+                                        gigawatts=Decimal(1), cap_usd=Decimal(10), tranche_usd=Decimal(10)))
+            book.append(site(agreement="a", gigawatts="1"), id="cause")
+            ids.append([r.id for r in book.read(after=2)])
+    assert ids[0] == ids[1] and len(ids[0]) == 1
+
+
+def test_derived_by_is_reserved(book):
+    with pytest.raises(Rejected, match="meta.derived_by"):
+        book.append(site(), meta={"derived_by": "me"})
+
+
+@pytest.mark.parametrize("when", ["2025-13-01", "2025-09-30T10:00:00", "yesterday",
+                                  datetime(2025, 9, 30), 20250930])
+def test_bad_times_are_refused(book, when):
+    with pytest.raises(LedgerError, match="occurred_at"):
+        book.append(site(), occurred_at=when)
+
+
+def test_times_are_normalised_to_utc(book):
+    record = book.append(site(), occurred_at="2025-09-30T02:00:00+02:00")
+    assert record.occurred_at == datetime(2025, 9, 30, tzinfo=timezone.utc)
+    assert book.append(site(), occurred_at="2025-09-30T00:00:00Z").occurred_at == record.occurred_at
+
+
+def test_unregistered_events_are_refused(book):
+    with pytest.raises(Rejected, match="unknown event type"):
+        book.append(object())  # type: ignore[arg-type]
+
+
+def test_file_ledger_persists_and_uses_wal(tmp_path):
+    path = tmp_path / "deals.db"
+    with Ledger.open(path) as book:
+        first = book.append(site())
+    with Ledger.open(path) as book:
+        assert list(book.read()) == [first]
+        assert book.append(site()).version == 2
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_context_manager_closes_the_database(tmp_path):
+    with Ledger.open(tmp_path / "x.db") as book:
+        pass
+    with pytest.raises(sqlite3.ProgrammingError):
+        book.head()
+
+
+def test_open_refuses_missing_and_foreign_files(tmp_path):
+    with pytest.raises(LedgerError, match="no such ledger file"):
+        Ledger.open(tmp_path / "missing.db", create=False)
+    foreign = tmp_path / "foreign.db"
+    sqlite3.connect(foreign).execute("CREATE TABLE t (x)")
+    with pytest.raises(LedgerError, match="not a gigaledger database"):
+        Ledger.open(foreign)
+    text = tmp_path / "text.db"
+    text.write_text("hello, this is not a database at all" * 100)
+    with pytest.raises(LedgerError, match="not a gigaledger database"):
+        Ledger.open(text)
+
+
+def test_empty_ledger_head(book):
+    assert book.head() == (0, GENESIS)
+    assert book.verify() == (0, GENESIS)
