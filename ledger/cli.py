@@ -187,12 +187,14 @@ def plugins(plugins: tuple[str, ...], as_json: bool) -> None:
         click.echo(render_plugins(infos))
 
 
-def _add_plugin_commands() -> None:
-    """Let installed plugins add commands; a broken one is reported when a command opens it."""
-    try:
-        host = PluginHost()
-    except LedgerError:
-        return
+def add_plugin_commands(host: PluginHost | None = None) -> None:
+    """Let plugins (by default: the installed ones) add commands through ``register_commands``.
+    A plugin that fails to load is reported when a command opens a ledger with it."""
+    if host is None:
+        try:
+            host = PluginHost()
+        except LedgerError:
+            return
     for plugin, function, argnames in host.hook_calls("register_commands"):
         try:
             function(*[cli for _ in argnames])
@@ -209,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _warning_line
     debug = bool(os.environ.get("GIGALEDGER_DEBUG"))
     try:
-        _add_plugin_commands()
+        add_plugin_commands()
         status = cli.main(args=argv, prog_name="gigaledger", standalone_mode=False)
     except click.ClickException as error:
         error.show()

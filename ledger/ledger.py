@@ -480,6 +480,25 @@ class Ledger:
         self._fold(view, rows)
         return view
 
+    def catch_up(self, view: View, until: int | None = None) -> View:
+        """Fold into ``view`` the records after ``view.seq`` (up to seq ``until``) and return it.
+
+        Replaying to a seq and catching up gives the same view as replaying at once. A view
+        replayed as of a date skipped later-dated records before its seq, so it cannot catch up.
+        """
+        if view.until is not None and not view.until.isdigit():
+            raise LedgerError(f"a view as of {view.until} cannot catch up; replay it to a seq")
+        self._fold(view, self._store.rows(view.seq, upto=until))
+        view.until = None if until is None else str(until)
+        return view
+
+    @property
+    def view(self) -> View:
+        """The live view, at the head: kept current as this ledger appends, and caught up with
+        other processes' appends when read. It moves with the ledger; ``replay()`` gives a view
+        that stays put."""
+        return self._live_view(self._store.head()[0])
+
     def verify(self, head: str | None = None) -> tuple[int, str]:
         """Recompute the whole chain, seq contiguity and stream versions: return (records, head
         hash), or raise ``VerificationError`` naming the first bad seq. ``head``, a hash pinned

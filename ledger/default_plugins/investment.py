@@ -258,7 +258,7 @@ def validate_event(event, view):
             raise Rejected(f"agreement {event.agreement!r} is {agreement.status}: it releases nothing")
         if agreement.released_usd + event.usd > agreement.cap_usd:
             raise Rejected(
-                f"releasing {event.usd} would pass agreement {event.agreement!r}'s cap of "
+                f"releasing {event.usd} would pass the cap of agreement {event.agreement!r}, "
                 f"{agreement.cap_usd} ({agreement.released_usd} released already)"
             )
         if event.tranche is not None:

@@ -1,0 +1,370 @@
+"""The built-in plugins' rules, by example and as hypothesis properties."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from ledger import (
+    AgreementRevised,
+    AgreementSigned,
+    CapacityCommissioned,
+    CapacityDecommissioned,
+    GpusDelivered,
+    GpusRetired,
+    InvestmentReleased,
+    Ledger,
+    PlatformSpecified,
+    ProviderContracted,
+    Rejected,
+)
+from ledger.default_plugins.provider_mix import hhi, shares
+
+B = Decimal(10) ** 9
+
+
+def signed(name="a", status="definitive", cap="100", tranche="10", per="1", investor="nvidia"):
+    return AgreementSigned(agreement=name, investor=investor, investee="openai", status=status,
+                           gigawatts=Decimal(10), cap_usd=Decimal(cap) * B,
+                           tranche_usd=Decimal(tranche) * B, tranche_gigawatts=Decimal(per))
+
+
+def commission(gigawatts, agreement=None, site="s1", provider="oracle", vendor="nvidia", platform="gb200"):
+    return CapacityCommissioned(site=site, provider=provider, vendor=vendor, platform=platform,
+                                gigawatts=Decimal(gigawatts), agreement=agreement)
+
+
+def agreement(book, name="a"):
+    return book.replay().report()["investment"]["agreements"][name]
+
+
+# --- investment: examples ---------------------------------------------------------------------------
+
+
+def test_tranches_per_whole_gigawatt_under_a_definitive_agreement(book):
+    book.append(signed())
+    book.append(commission("0.6", "a"))
+    assert agreement(book)["tranches_released"] == 0
+    cause = book.append(commission("1.5", "a"))  # 2.1 GW: tranches 1 and 2
+    a = agreement(book)
+    assert (a["commissioned_gigawatts"], a["tranches_earned"], a["tranches_released"]) == ("2.1", 2, 2)
+    assert a["released_usd"] == "20000000000"
+    assert [(t["tranche"], t["usd"], t["cause"]) for t in a["tranches"]] == [
+        (1, "10000000000", cause.id), (2, "10000000000", cause.id)]
+
+
+def test_a_letter_of_intent_releases_nothing_until_it_becomes_definitive(book):
+    book.append(signed(status="intent"))
+    book.append(commission("3.2", "a"))
+    assert agreement(book)["released_usd"] == "0"
+    revision = book.append(AgreementRevised(agreement="a", status="definitive"))
+    a = agreement(book)
+    assert a["tranches_released"] == 3 and {t["cause"] for t in a["tranches"]} == {revision.id}
+
+
+def test_the_cap_limits_releases_not_the_target(book):
+    book.append(signed(cap="25", tranche="10", per="0.5"))
+    book.append(commission("40", "a"))
+    a = agreement(book)
+    assert [t["usd"] for t in a["tranches"]] == ["10000000000", "10000000000", "5000000000"]
+    assert a["released_usd"] == "25000000000" and a["tranches_earned"] == 80
+
+
+def test_superseded_forfeits_and_commissioning_after_the_end_counts_gross_only(book):
+    book.append(signed(status="intent"))
+    book.append(commission("2.5", "a"))
+    book.append(AgreementRevised(agreement="a", status="superseded", superseded_by="round-2026"))
+    book.append(commission("3", "a"))
+    a = agreement(book)
+    assert (a["status"], a["superseded_by"]) == ("superseded", "round-2026")
+    assert (a["commissioned_gigawatts"], a["tranches_earned"], a["released_usd"]) == ("5.5", 2, "0")
+    assert a["forfeited_usd"] == "20000000000"
+    with pytest.raises(Rejected, match="investment: agreement 'a' is superseded, which is final"):
+        book.append(AgreementRevised(agreement="a", status="definitive"))
+
+
+def test_decommissioning_never_takes_back_a_tranche(book):
+    book.append(signed())
+    book.append(commission("1", "a"))
+    book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal(1)))
+    book.append(commission("0.5", "a"))
+    assert agreement(book)["tranches_released"] == 1
+    assert book.replay().report()["provider_mix"]["commissioned_gigawatts"]["total"] == "0.5"
+
+
+@pytest.mark.parametrize(("event", "why"), [
+    (signed(), "agreement 'a' is signed already"),
+    (AgreementRevised(agreement="zz", status="definitive"), "agreement 'zz' is not signed"),
+    (commission("1", "zz"), "agreement 'zz' is not signed"),
+    (InvestmentReleased(investor="nvidia", investee="openai", usd=Decimal(1), agreement="a", tranche=1),
+     "tranche 1 of 'a' is released already"),
+    (InvestmentReleased(investor="nvidia", investee="openai", usd=Decimal(1), agreement="a", tranche=3),
+     "tranche 3 of 'a' is not earned (1 earned)"),
+    (InvestmentReleased(investor="nvidia", investee="openai", usd=95 * B, agreement="a"),
+     "releasing 95000000000 would pass the cap of agreement 'a'"),
+    (InvestmentReleased(investor="amd", investee="openai", usd=Decimal(1), agreement="a"),
+     "agreement 'a' is between nvidia and openai"),
+    (AgreementRevised(agreement="a", cap_usd=5 * B), "cap_usd 5000000000 is below the 10000000000 released already"),
+    (AgreementSigned(agreement="b", investor="n", investee="o", status="intent", gigawatts=Decimal(1),
+                     cap_usd=Decimal(100000), tranche_usd=Decimal(1)), "cap_usd allows more than 10000 tranches of tranche_usd"),
+])
+def test_investment_refusals(book, event, why):
+    book.append(signed())
+    book.append(commission("1.2", "a"))
+    with pytest.raises(Rejected, match="^investment: " + why.replace("(", r"\(").replace(")", r"\)")):
+        book.append(event)
+    assert len(book) == 3
+
+
+def test_recorded_releases_count_with_derived_ones(book):
+    book.append(signed())
+    book.append(InvestmentReleased(investor="nvidia", investee="openai", usd=3 * B, agreement="a"))
+    book.append(InvestmentReleased(investor="softbank", investee="openai", usd=Decimal("7.5") * B))
+    book.append(commission("1", "a"))
+    report = book.replay().report()["investment"]
+    assert report["released_usd"] == "20500000000"
+    assert report["investors"]["nvidia"]["released_usd"] == "13000000000"
+    assert report["agreements"]["a"]["released_usd"] == "13000000000"
+
+
+# --- investment: properties -------------------------------------------------------------------------
+
+
+class Agreements(RuleBasedStateMachine):
+    """Random signings, revisions, commissionings and releases; after every step the released
+    money respects the cap and the earned tranches, and matches a model of the rules."""
+
+    def __init__(self):
+        super().__init__()
+        self.book = Ledger.open(load_entrypoints=False)
+        self.terms = {}  # agreement -> (cap, tranche_usd, tranche_gw)
+        self.status = {}
+        self.earned_gw = {}
+        self.ever_definitive = {}
+        self.manual = {}
+
+    def teardown(self):
+        self.book.close()
+
+    @rule(name=st.sampled_from("abc"), status=st.sampled_from(["intent", "definitive"]),
+          cap=st.integers(1, 60), tranche=st.integers(1, 20), per=st.sampled_from(["0.5", "1", "1.5"]))
+    def sign(self, name, status, cap, tranche, per):
+        try:
+            self.book.append(signed(name, status, str(cap), str(min(tranche, cap)), per))
+        except Rejected:
+            assert name in self.terms
+            return
+        self.terms[name] = (cap * B, min(tranche, cap) * B, Decimal(per))
+        self.status[name], self.earned_gw[name] = status, Decimal(0)
+        self.ever_definitive[name], self.manual[name] = status == "definitive", Decimal(0)
+
+    @precondition(lambda self: self.terms)
+    @rule(data=st.data(), status=st.sampled_from(["definitive", "superseded", "cancelled", "completed"]))
+    def revise(self, data, status):
+        name = data.draw(st.sampled_from(sorted(self.terms)))
+        ended = self.status[name] not in ("intent", "definitive")
+        try:
+            self.book.append(AgreementRevised(agreement=name, status=status))
+        except Rejected:
+            assert ended
+            return
+        assert not ended
+        self.status[name] = status
+        self.ever_definitive[name] |= status == "definitive"
+
+    @precondition(lambda self: self.terms)
+    @rule(data=st.data(), gigawatts=st.sampled_from(["0.25", "0.5", "1", "2.75"]))
+    def commission(self, data, gigawatts):
+        name = data.draw(st.sampled_from(sorted(self.terms)))
+        self.book.append(commission(gigawatts, name))
+        if self.status[name] in ("intent", "definitive"):
+            self.earned_gw[name] += Decimal(gigawatts)
+
+    @precondition(lambda self: self.terms)
+    @rule(data=st.data(), usd=st.integers(1, 30))
+    def release_by_hand(self, data, usd):
+        name = data.draw(st.sampled_from(sorted(self.terms)))
+        try:
+            self.book.append(InvestmentReleased(investor="nvidia", investee="openai", usd=usd * B, agreement=name))
+            self.manual[name] += usd * B
+        except Rejected:
+            pass
+
+    @invariant()
+    def releases_respect_cap_earned_tranches_and_the_model(self):
+        report = self.book.view.report()["investment"]
+        for name, a in report["agreements"].items():
+            cap, tranche_usd, per = self.terms[name]
+            numbers = [t["tranche"] for t in a["tranches"]]
+            assert sorted(numbers) == list(range(1, len(numbers) + 1))  # 1..n, each once
+            earned = math.floor(self.earned_gw[name] / per)
+            assert a["tranches_earned"] == earned and len(numbers) <= earned
+            released = Decimal(a["released_usd"])
+            assert released <= cap
+            tranche_money = sum((Decimal(t["usd"]) for t in a["tranches"]), Decimal(0))
+            assert tranche_money <= earned * tranche_usd
+            assert released == tranche_money + self.manual[name]
+            if self.ever_definitive[name]:  # every earned tranche released, up to the cap
+                assert tranche_money == min(cap - self.manual[name], earned * tranche_usd)
+            else:
+                assert tranche_money == 0
+
+    @invariant()
+    def the_live_view_is_the_replay(self):
+        assert self.book.view.report() == self.book.replay().report()
+
+
+Agreements.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+TestAgreements = Agreements.TestCase
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from("ab"), st.sampled_from(["0.5", "1", "1.75"])), max_size=12),
+       split=st.integers(0, 30))
+def test_a_prefix_then_the_rest_is_the_whole_replay(steps, split):
+    with Ledger.open(load_entrypoints=False) as book:
+        book.append_many([signed("a"), signed("b", status="intent", per="0.5")])
+        for name, gigawatts in steps:
+            book.append(commission(gigawatts, name, site=f"site-{name}"))
+        book.append(AgreementRevised(agreement="b", status="definitive"))
+        whole = book.replay().report()
+        prefix = book.replay(until=min(split, len(book)))
+        assert book.catch_up(prefix).report() == whole
+        assert book.view.report() == whole
+
+
+def test_reimporting_an_export_or_a_history_releases_no_tranche_twice(book, tmp_path):
+    book.append(signed(), id="sign")
+    book.append(commission("3", "a"), id="commission")
+    book.export_jsonl(tmp_path / "out.jsonl")
+    before = book.replay().report()["investment"]
+    assert book.import_jsonl(tmp_path / "out.jsonl").appended == 0
+    book.append(commission("3", "a"), id="commission")
+    assert book.replay().report()["investment"] == before
+    with Ledger.open(load_entrypoints=False) as copy:
+        copy.import_jsonl(tmp_path / "out.jsonl")
+        copy.import_jsonl(tmp_path / "out.jsonl")
+        assert copy.replay().report()["investment"] == before
+        assert before["agreements"]["a"]["tranches_released"] == 3
+
+
+# --- gpu_inventory ----------------------------------------------------------------------------------
+
+
+def test_counted_and_estimated_are_kept_apart(book):
+    book.append_many([
+        PlatformSpecified(platform="gb200", vendor="nvidia", gpus_per_gigawatt_low=350_000,
+                          gpus_per_gigawatt_high=500_000, unit="package"),
+        PlatformSpecified(platform="vera-rubin", vendor="nvidia", gpus_per_gigawatt_low=480_000,
+                          gpus_per_gigawatt_high=700_000, unit="die"),
+        commission("0.333", platform="gb200"),
+        commission("1", site="s2", platform="vera-rubin"),
+        commission("0.4", site="s3", platform="mi450", vendor="amd"),
+        GpusDelivered(site="s1", platform="gb200", count=1000),
+        GpusDelivered(site="s2", platform="vera-rubin", count=144, unit="die"),
+        GpusRetired(site="s1", platform="gb200", count=10),
+    ])
+    gpus = book.replay().report()["gpu_inventory"]
+    assert (gpus["counted"], gpus["counted_dies"]) == (990, 144)
+    assert gpus["counted_by"] == {"s1": {"gb200": {"package": 990}}, "s2": {"vera-rubin": {"die": 144}}}
+    assert (gpus["estimated_low"], gpus["estimated_high"]) == (116_550, 166_500)  # 0.333 GW: exact
+    assert (gpus["estimated_dies_low"], gpus["estimated_dies_high"]) == (480_000, 700_000)
+    assert gpus["unestimated_gigawatts"] == "0.4" and gpus["unestimated_by_platform"] == {"mi450": "0.4"}
+
+
+def test_estimates_round_down_and_up(book):
+    book.append_many([
+        PlatformSpecified(platform="gb200", vendor="nvidia", gpus_per_gigawatt_low=350_001,
+                          gpus_per_gigawatt_high=500_001, unit="package"),
+        commission("0.5"),
+    ])
+    gpus = book.replay().report()["gpu_inventory"]
+    assert (gpus["estimated_low"], gpus["estimated_high"]) == (175_000, 250_001)
+
+
+@settings(max_examples=60, deadline=None)
+@given(moves=st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "b"]), st.integers(1, 50)), max_size=20))
+def test_counted_gpus_are_never_negative(moves):
+    model = {"a": 0, "b": 0}
+    with Ledger.open(load_entrypoints=False) as book:
+        for deliver, site, count in moves:
+            event = (GpusDelivered if deliver else GpusRetired)(site=site, platform="gb200", count=count)
+            if deliver or count <= model[site]:
+                book.append(event)
+                model[site] += count if deliver else -count
+            else:
+                with pytest.raises(Rejected, match="gpu_inventory: retires"):
+                    book.append(event)
+            assert book.view.report()["gpu_inventory"]["counted"] == sum(model.values()) >= 0
+
+
+# --- provider_mix -----------------------------------------------------------------------------------
+
+
+amounts = st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3),
+                          st.decimals(min_value=0, max_value=10**6, places=3), max_size=8)
+
+
+@given(amounts)
+def test_shares_sum_to_exactly_one_and_stay_within_a_unit_of_the_exact(values):
+    result = shares(values)
+    total = sum(values.values())
+    if total == 0:
+        assert result == {} and hhi(values) is None
+        return
+    assert sum(Decimal(s) for s in result.values()) == Decimal("1.0000")
+    assert all(len(s.split(".")[1]) == 4 for s in result.values())
+    for name, share in result.items():
+        assert abs(Fraction(share) - Fraction(values[name]) / Fraction(total)) < Fraction(1, 10**4)
+    exact = sum((100 * Fraction(v) / Fraction(total)) ** 2 for v in values.values())
+    assert abs(hhi(values) - exact) <= Fraction(1, 2) and 0 < hhi(values) <= 10_000
+
+
+def test_largest_remainder_example():
+    assert shares({"a": Decimal(1), "b": Decimal(1), "c": Decimal(1)}) == {
+        "a": "0.3334", "b": "0.3333", "c": "0.3333"}
+    assert hhi({"a": Decimal(1), "b": Decimal(1), "c": Decimal(1)}) == 3333
+    assert hhi({"a": Decimal(1), "b": Decimal(1)}) == 5000
+
+
+def test_mix_by_provider_and_vendor_and_latest_contract_wins(book):
+    book.append_many([
+        commission("1.2", provider="oracle"),
+        commission("0.8", site="s2", provider="microsoft", vendor="amd", platform="mi450"),
+        ProviderContracted(contract="oracle-4.5", buyer="openai", provider="oracle", usd=30 * B),
+        ProviderContracted(contract="oracle-4.5", buyer="openai", provider="oracle", usd=300 * B),
+        ProviderContracted(contract="azure", buyer="openai", provider="microsoft", usd=250 * B),
+    ])
+    mix = book.replay().report()["provider_mix"]
+    gw = mix["commissioned_gigawatts"]
+    assert gw["by_provider"] == {"microsoft": "0.4000", "oracle": "0.6000"}
+    assert gw["by_vendor"] == {"amd": "0.4000", "nvidia": "0.6000"}
+    assert (gw["hhi"], gw["vendor_hhi"]) == (5200, 5200)
+    usd = mix["contracted_usd"]
+    assert usd["usd_by_provider"] == {"microsoft": "250000000000", "oracle": "300000000000"}
+    assert usd["by_provider"] == {"microsoft": "0.4545", "oracle": "0.5455"} and usd["hhi"] == 5041
+
+
+def test_decommissioning_is_resolved_or_refused(book):
+    book.append_many([commission("1"), commission("0.5", provider="aws", platform="trainium")])
+    with pytest.raises(Rejected, match="provider_mix: site 's1' holds several"):
+        book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal("0.1")))
+    with pytest.raises(Rejected, match="has only 0.5 GW commissioned for provider 'aws'"):
+        book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal(1), provider="aws"))
+    with pytest.raises(Rejected, match="site 'nowhere' has no capacity commissioned"):
+        book.append(CapacityDecommissioned(site="nowhere", gigawatts=Decimal(1)))
+    book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal("0.5"), platform="trainium"))
+    assert book.replay().report()["provider_mix"]["commissioned_gigawatts"]["by_provider"] == {"oracle": "1.0000"}
+    book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal("0.2")))  # one left: no need to name it
+
+
+def test_an_empty_basis_has_no_shares(book):
+    mix = book.replay().report()["provider_mix"]
+    assert mix["commissioned_gigawatts"]["by_provider"] == {} and mix["commissioned_gigawatts"]["hhi"] is None
+    assert mix["contracted_usd"]["by_provider"] == {} and mix["contracted_usd"]["hhi"] is None
