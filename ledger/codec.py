@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory, is_sequence, list_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from .errors import Rejected
@@ -98,6 +99,21 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _strict_sequence(sequence_type: Any, converter: cattrs.Converter) -> Any:
+    """Lists and ``tuple[X, ...]`` from JSON arrays only: a string is not a list of letters."""
+    if getattr(sequence_type, "__origin__", sequence_type) is tuple:
+        inner = homogenous_tuple_structure_factory(sequence_type, converter)
+    else:
+        inner = list_structure_factory(sequence_type, converter)
+
+    def structure(value: Any, kind: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise Rejected(f"expected a list, got {_json_kind(value)}")
+        return inner(value, kind)
+
+    return structure
+
+
 def make_converter() -> cattrs.Converter:
     """The strict converter: unknown fields refused, no silent coercion (``"12"`` is not 12)."""
     converter = cattrs.Converter(forbid_extra_keys=True)
@@ -106,6 +122,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook(Decimal, lambda value, _: to_decimal(value))
     converter.register_structure_hook(date, lambda value, _: to_day(value))
+    converter.register_structure_hook_factory(is_sequence, _strict_sequence)
     converter.register_unstructure_hook(Decimal, decimal_text)
     converter.register_unstructure_hook(date, date.isoformat)
     return converter

@@ -8,6 +8,7 @@ any object with hook functions, a dotted module name, or the path of a ``.py`` f
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -252,9 +253,14 @@ class PluginHost:
 
 
 def _import_file(path: str, name: str) -> Any:
+    """Import a plugin file once per process: a second ledger loading the same path shares the
+    module, so its event classes stay the same classes."""
     if not os.path.isfile(path):
         raise PluginError(f"plugin {path}: no such file", plugin=name)
-    module_name = f"gigaledger_plugin_{name}"
+    digest = hashlib.sha1(path.encode("utf-8")).hexdigest()[:12]
+    module_name = f"gigaledger_plugin_{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{digest}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
     try:
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:

@@ -6,11 +6,12 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import CapacityCommissioned, GpusDelivered, PlatformSpecified, Rejected
+from ledger import CapacityCommissioned, Event, GpusDelivered, PlatformSpecified, Rejected, fields
 from ledger.codec import Codec, dumps, loads
 from ledger.default_plugins.catalogue import CATALOGUE
 
@@ -125,3 +126,27 @@ def test_dates_and_decimals_unstructure_to_text():
     assert event.due == date(2026, 12, 31)
     assert codec.unstructure(event)["gigawatts"] == "1.00"
     assert codec.unstructure(event)["due"] == "2026-12-31"
+
+
+@attrs.frozen
+class Step:
+    gigawatts: Decimal = fields.gigawatts()
+
+
+@attrs.frozen
+class Schedule(Event):
+    type = "test.schedule"
+    steps: tuple[Step, ...] = attrs.field(default=())
+
+
+def test_nested_lists_are_structured_strictly_and_errors_name_the_path():
+    nested = Codec({"test.schedule": Schedule})
+    event = nested.structure("test.schedule", {"steps": [{"gigawatts": "1"}, {"gigawatts": 2}]})
+    assert event.steps == (Step(Decimal(1)), Step(Decimal(2)))
+    assert nested.structure("test.schedule", loads(dumps(nested.unstructure(event)))) == event
+    with pytest.raises(Rejected, match=r"^data.steps: expected a list, got the string 'ab'$"):
+        nested.structure("test.schedule", {"steps": "ab"})
+    with pytest.raises(Rejected, match=r"^data.steps\[1\].gigawatts: must be greater than 0, got -1$"):
+        nested.structure("test.schedule", {"steps": [{"gigawatts": "1"}, {"gigawatts": "-1"}]})
+    with pytest.raises(Rejected, match=r"^data.steps\[0\]: unknown field watts"):
+        nested.structure("test.schedule", {"steps": [{"gigawatts": "1", "watts": 1}]})
