@@ -50,6 +50,7 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
                 raise Rejected(
                     f"not valid UTF-8: byte 0x{bad:02x} at column {error.start + 1}", where=where
                 ) from None
+            text = text.rstrip("\r\n")
             if not text.strip():
                 continue
             try:

@@ -368,3 +368,45 @@ def test_an_empty_basis_has_no_shares(book):
     mix = book.replay().report()["provider_mix"]
     assert mix["commissioned_gigawatts"]["by_provider"] == {} and mix["commissioned_gigawatts"]["hhi"] is None
     assert mix["contracted_usd"]["by_provider"] == {} and mix["contracted_usd"]["hhi"] is None
+
+
+domain_events = st.lists(st.one_of(
+    st.builds(commission, st.sampled_from(["0.1", "0.5", "1.25"]), st.none(),
+              site=st.sampled_from(["s1", "s2"]), provider=st.sampled_from(["oracle", "aws"]),
+              vendor=st.sampled_from(["nvidia", "amd"]), platform=st.sampled_from(["gb200", "mi450"])),
+    st.builds(CapacityDecommissioned, site=st.sampled_from(["s1", "s2"]),
+              gigawatts=st.sampled_from([Decimal("0.1"), Decimal("0.4")]),
+              provider=st.none() | st.sampled_from(["oracle", "aws"]),
+              platform=st.none() | st.sampled_from(["gb200", "mi450"])),
+    st.builds(GpusDelivered, site=st.sampled_from(["s1", "s2"]), platform=st.just("gb200"),
+              count=st.integers(1, 100), unit=st.sampled_from(["package", "die"])),
+    st.builds(GpusRetired, site=st.sampled_from(["s1", "s2"]), platform=st.just("gb200"),
+              count=st.integers(1, 100), unit=st.sampled_from(["package", "die"])),
+    st.builds(ProviderContracted, contract=st.sampled_from(["c1", "c2", "c3"]), buyer=st.just("openai"),
+              provider=st.sampled_from(["oracle", "aws", "microsoft"]),
+              usd=st.integers(1, 300).map(lambda n: n * B)),
+    st.builds(PlatformSpecified, platform=st.sampled_from(["gb200", "mi450"]), vendor=st.just("nvidia"),
+              gpus_per_gigawatt_low=st.just(350_000), gpus_per_gigawatt_high=st.just(500_000),
+              unit=st.sampled_from(["package", "die"])),
+), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(events=domain_events, split=st.integers(0, 30))
+def test_every_projection_is_the_same_from_a_prefix_then_the_rest(events, split):
+    with Ledger.open(load_entrypoints=False) as book:
+        for event in events:
+            try:
+                book.append(event)
+            except Rejected:
+                pass
+            report = book.view.report()
+            gw = report["provider_mix"]["commissioned_gigawatts"]
+            for basis in (gw["by_provider"], gw["by_vendor"], report["provider_mix"]["contracted_usd"]["by_provider"]):
+                assert not basis or sum(Decimal(s) for s in basis.values()) == 1
+            gpus = report["gpu_inventory"]
+            assert gpus["counted"] >= 0 and gpus["counted_dies"] >= 0
+            assert gpus["estimated_low"] <= gpus["estimated_high"]
+        whole = book.replay().report()
+        assert book.view.report() == whole
+        assert book.catch_up(book.replay(until=min(split, len(book)))).report() == whole

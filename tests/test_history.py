@@ -112,7 +112,7 @@ def bad_line(**changes):
 
 
 BAD_LINES = {
-    "broken JSON": ('{"type": "usage.reported", "occurred_at": ', "not valid JSON"),
+    "broken JSON": ('{"type": "usage.reported", "occurred_at": ', "not valid JSON: Expecting value at column 43"),
     "unknown type": (bad_line(type="capacity.bought"), "unknown event type 'capacity.bought'"),
     "missing field": (json.dumps({**GOOD[1], "data": {"site": "x"}}), "data.provider: required field is missing"),
     "negative gigawatts": (bad_line(data={"gigawatts": -0.5}), "data.gigawatts: must be greater than 0, got -0.5"),
