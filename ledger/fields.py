@@ -61,6 +61,12 @@ def _to_decimal(value: Any) -> Decimal:
     return number
 
 
+def shown(number: Decimal) -> str:
+    """A Decimal written out in full for a message, unless its exponent is absurd."""
+    exponent = number.as_tuple().exponent
+    return format(number, "f") if isinstance(exponent, int) and abs(exponent) <= 40 else str(number)
+
+
 def _check_decimal(minimum: Decimal, inclusive: bool, maximum: Decimal, places: int):
     def check(instance: Any, attribute: attrs.Attribute, value: Decimal | None) -> None:
         if value is None:
@@ -70,14 +76,14 @@ def _check_decimal(minimum: Decimal, inclusive: bool, maximum: Decimal, places: 
             raise Rejected(f"{name}: expected a number, got {type(value).__name__}")
         if value < minimum or (value == minimum and not inclusive):
             bound = "at least" if inclusive else "greater than"
-            raise Rejected(f"{name}: must be {bound} {minimum}, got {value}")
+            raise Rejected(f"{name}: must be {bound} {minimum}, got {shown(value)}")
         if value > maximum:
-            raise Rejected(f"{name}: {value} is beyond {maximum}; check the unit")
+            raise Rejected(f"{name}: {shown(value)} is beyond {maximum}; check the unit")
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -places and value != value.quantize(
             Decimal(1).scaleb(-places)
         ):
-            raise Rejected(f"{name}: {value} has more than {places} digits after the point")
+            raise Rejected(f"{name}: {shown(value)} has more than {places} digits after the point")
 
     return check
 

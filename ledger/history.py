@@ -2,7 +2,7 @@
 
 A line to append has ``type``, ``occurred_at`` and ``data``, and optionally ``id``, ``stream`` and
 ``meta``. A line written by ``export`` is a whole record (``seq`` … ``hash``): importing it restores
-the record as it was, hash included. Blank lines are skipped.
+the record as it was, hash included. Blank lines are skipped; a file without any event is refused.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
     except OSError as error:
         raise LedgerError(f"{name}: cannot be read: {error.strerror}") from None
     with handle:
-        number = 0
+        number = events = 0
         while raw := handle.readline(MAX_LINE + 1):
             number += 1
             where = f"{name}:{number}"
@@ -47,8 +47,10 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as error:
                 bad = raw[error.start]
+                hint = " (the file looks like UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
                 raise Rejected(
-                    f"not valid UTF-8: byte 0x{bad:02x} at column {error.start + 1}", where=where
+                    f"not valid UTF-8: byte 0x{bad:02x} at column {error.start + 1}{hint}",
+                    where=where,
                 ) from None
             text = text.rstrip("\r\n")
             if not text.strip():
@@ -59,13 +61,18 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
                 raise Rejected("not valid JSON: nested too deeply", where=where) from None
             except ValueError as error:
                 reason = getattr(error, "msg", None) or str(error)
+                if "integer string conversion" in reason:
+                    reason = "a number has more digits than Python reads (4300)"
                 column = getattr(error, "colno", None)
                 at = f" at column {column}" if column else ""
                 raise Rejected(f"not valid JSON: {reason}{at}", where=where) from None
             if not isinstance(value, dict):
                 raise Rejected("expected a JSON object ({...}) on each line", where=where)
             check_line(value, where)
+            events += 1
             yield where, value
+        if not events:
+            raise Rejected("holds no events (the file is empty)", where=name)
 
 
 def check_line(line: dict[str, Any], where: str) -> None:

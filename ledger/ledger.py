@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
+from datetime import datetime, timezone
 from typing import IO, Any
 
 import attrs
@@ -59,12 +60,12 @@ class ImportResult:
 class _Batch:
     """The state of one write transaction: the chain's head and the rows not yet written."""
 
-    def __init__(self, store: Store, seq: int, head: str | None) -> None:
+    def __init__(self, store: Store, seq: int, head: str | None, recorded_at: datetime) -> None:
         self.store = store
         self.start = seq
         self.seq = seq
         self.hash = head or GENESIS
-        self.recorded_at = now()
+        self.recorded_at = recorded_at.astimezone(timezone.utc)
         self.recorded_text = format_time(self.recorded_at)
         self.versions: dict[str, int] = {}
         self.pending: list[tuple] = []
@@ -105,9 +106,12 @@ class Ledger:
     manager. A Ledger belongs to the thread that opened it.
     """
 
-    def __init__(self, store: Store, host: PluginHost) -> None:
+    def __init__(
+        self, store: Store, host: PluginHost, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self._store = store
         self._host = host
+        self._clock = clock or now
         self._codec = Codec(host.event_types)
         self._view: View | None = None
 
@@ -120,13 +124,22 @@ class Ledger:
         load_entrypoints: bool = True,
         create: bool = True,
         timeout: float = 30.0,
+        synchronous: str = "FULL",
+        clock: Callable[[], datetime] | None = None,
     ) -> Ledger:
         """Open the ledger at ``path`` (created when missing, unless ``create=False``), or a new
-        one in memory. ``plugins`` adds plugins to the built-ins and the installed entry points:
-        modules or objects, dotted module names, or paths of ``.py`` files. ``timeout`` is how
-        long to wait for another process's write lock."""
+        one in memory.
+
+        ``plugins`` adds plugins to the built-ins and the installed entry points: modules or
+        objects, dotted module names, or paths of ``.py`` files. ``timeout`` is how many seconds
+        to wait for another process's write lock. ``synchronous`` is SQLite's durability setting:
+        ``"FULL"`` (the default) makes every commit durable before it returns, ``"NORMAL"``
+        survives a crash of the process but not a power failure. ``clock`` replaces the system
+        clock that sets ``recorded_at`` (for tests and simulations).
+        """
         host = PluginHost(plugins, load_entrypoints=load_entrypoints)
-        return cls(Store(path, create=create, timeout=timeout), host)
+        store = Store(path, create=create, timeout=timeout, synchronous=synchronous)
+        return cls(store, host, clock=clock)
 
     def __enter__(self) -> Ledger:
         return self
@@ -168,6 +181,10 @@ class Ledger:
 
     def __len__(self) -> int:
         return self.head()[0]
+
+    def stream_version(self, stream: str) -> int:
+        """A stream's current version (0 when it has no event): what ``expected_version`` expects."""
+        return self._store.stream_version(stream)
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -238,7 +255,7 @@ class Ledger:
             with self._store.transaction():
                 seq, head = self._store.head()
                 view = self._live_view(seq)
-                batch = _Batch(self._store, seq, head)
+                batch = _Batch(self._store, seq, head, self._clock())
                 yield batch, view
                 batch.flush()
         except BaseException:
@@ -556,5 +573,6 @@ class Ledger:
 
 def _check_name(field: str, value: Any) -> None:
     if not isinstance(value, str) or not value or len(value) > MAX_ID or not value.isprintable():
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise Rejected(f"{field}: expected non-empty printable text of at most {MAX_ID} characters,"
-                       f" got {value!r}")
+                       f" got {shown}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlite_utils
@@ -27,6 +28,10 @@ _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * l
 BATCH = 2000
 
 migrations = Migrations("gigaledger")
+#: SQLite's ``synchronous`` settings a ledger accepts. In WAL mode, FULL (the default) makes each
+#: commit durable on disk before it returns; NORMAL survives a crash of the process but may lose
+#: the last commits on a power failure.
+SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL", "EXTRA": "EXTRA"}
 
 
 @migrations()
@@ -69,21 +74,42 @@ class Store:
         synchronous: str = "FULL",
     ) -> None:
         self.path = None if path is None else os.fspath(path)
+        if str(synchronous).upper() not in SYNCHRONOUS:
+            raise LedgerError(f"synchronous: expected one of {', '.join(SYNCHRONOUS)}, got {synchronous!r}")
         if self.path is not None and not create and not os.path.isfile(self.path):
             raise LedgerError(f"{self.path}: no such ledger file")
         if self.path is not None and os.path.isdir(self.path):
             raise LedgerError(f"{self.path}: is a directory, not a ledger file")
         try:
             self.conn = sqlite3.connect(self.path or ":memory:", timeout=timeout)
+        except sqlite3.Error as error:
+            raise LedgerError(f"{self.path}: cannot be opened: {error}") from None
+        try:
             self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
             if self.path is not None:
-                self.db.enable_wal()
-            self.conn.execute(f"PRAGMA synchronous={synchronous}")
-            self._check_is_ledger()
-            migrations.apply(self.db)
+                self._retry_while_locked(timeout, self.db.enable_wal)
+            self.conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[synchronous.upper()]}")
+            with self.transaction():  # several processes may open a new file at once
+                self._check_is_ledger()
+                migrations.apply(self.db)
         except sqlite3.DatabaseError as error:
             self.conn.close()
             raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _retry_while_locked(self, timeout: float, action: Callable[[], None]) -> None:
+        """Run ``action``, retrying while another connection holds a lock it needs (changing the
+        journal mode takes no busy timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _check_is_ledger(self) -> None:
         tables = set(self.db.table_names())

