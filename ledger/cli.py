@@ -10,14 +10,15 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from .codec import loads
 from .errors import LedgerError
-from .ledger import Ledger
+from .ledger import Ledger, Progress
 from .plugins import PluginHost
 from .replay import jsonable
 from .tables import log_line, render_plugins, render_report
@@ -27,6 +28,7 @@ plugin_option = click.option(
     help="Load a plugin from a .py file or an importable module (repeatable).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 until_option = click.option(
     "--until", metavar="DATE", help="Fold only events that occurred on or before DATE (YYYY-MM-DD or an ISO time)."
 )
@@ -40,8 +42,27 @@ def _print_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
-def _print_report(book: Ledger, until: str | None, as_json: bool) -> None:
-    view = book.replay(until=until)
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Progress | None]:
+    """A progress bar on stderr, only when stderr is a terminal and --quiet is not given."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    bar = click.progressbar(length=1, label=label, file=sys.stderr, show_eta=True)
+    shown = [0]
+
+    def update(done: int, total: int) -> None:
+        bar.length = max(total, 1)
+        bar.update(done - shown[0])
+        shown[0] = done
+
+    with bar:
+        yield update
+
+
+def _print_report(book: Ledger, until: str | None, as_json: bool, quiet: bool) -> None:
+    with _progress("replaying", quiet) as progress:
+        view = book.replay(until=until, progress=progress)
     report = view.report()
     if as_json:
         _print_json(report)
@@ -62,22 +83,25 @@ def cli() -> None:
 @until_option
 @plugin_option
 @json_option
+@quiet_option
 def replay(histories: tuple[str, ...], db: str | None, until: str | None,
-           plugins: tuple[str, ...], as_json: bool) -> None:
+           plugins: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """Import HISTORY files and print the report."""
     with _open(db, plugins) as book:
-        book.import_jsonl(*histories)
-        _print_report(book, until, as_json)
+        with _progress("importing", quiet) as progress:
+            book.import_jsonl(*histories, progress=progress)
+        _print_report(book, until, as_json, quiet)
 
 
 @cli.command("import")
 @click.argument("db", type=click.Path(dir_okay=False))
 @click.argument("histories", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @plugin_option
-def import_(db: str, histories: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+@quiet_option
+def import_(db: str, histories: tuple[str, ...], plugins: tuple[str, ...], quiet: bool) -> None:
     """Append HISTORY files to the ledger file DB, atomically: every line or none."""
-    with _open(db, plugins) as book:
-        result = book.import_jsonl(*histories)
+    with _open(db, plugins) as book, _progress("importing", quiet) as progress:
+        result = book.import_jsonl(*histories, progress=progress)
     skipped = f", {result.skipped} already present" if result.skipped else ""
     click.echo(f"imported {result.appended} records into {db}{skipped}; head is seq {result.head}")
 
@@ -140,15 +164,21 @@ def _json_object(option: str, text: str) -> dict[str, Any]:
 @click.option("--after", type=int, default=0, help="Only events after this seq.")
 @plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record a line (the export format).")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing records as any process appends them (Ctrl-C stops).")
+@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between looks, with --follow.")
 def log(db: str, types: tuple[str, ...], stream: str | None, after: int,
-        plugins: tuple[str, ...], as_json: bool) -> None:
+        plugins: tuple[str, ...], as_json: bool, follow: bool, interval: float) -> None:
     """List the records of DB."""
     with _open(db, plugins, create=False) as book:
-        for record in book.read(after, types=types or None, stream=stream):
+        records = (book.follow(after, types=types or None, stream=stream, interval=interval)
+                   if follow else book.read(after, types=types or None, stream=stream))
+        for record in records:
             if as_json:
                 click.echo(json.dumps(record.to_json(), ensure_ascii=False))
             else:
                 click.echo(log_line(record))
+            if follow:
+                sys.stdout.flush()
 
 
 @cli.command()
@@ -156,10 +186,11 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int,
 @until_option
 @plugin_option
 @json_option
-def report(db: str, until: str | None, plugins: tuple[str, ...], as_json: bool) -> None:
+@quiet_option
+def report(db: str, until: str | None, plugins: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """Print the projections of DB, as of now or as of --until."""
     with _open(db, plugins, create=False) as book:
-        _print_report(book, until, as_json)
+        _print_report(book, until, as_json, quiet)
 
 
 @cli.command()

@@ -128,6 +128,43 @@ def make_converter() -> cattrs.Converter:
     return converter
 
 
+def _tuple_keyed(mapping_type: Any) -> bool:
+    args = getattr(mapping_type, "__args__", ())
+    return (getattr(mapping_type, "__origin__", None) is dict and len(args) == 2
+            and getattr(args[0], "__origin__", None) is tuple)
+
+
+def make_state_converter() -> cattrs.Converter:
+    """The converter for projection states in snapshots: the strict one, plus sets as sorted
+    lists and dicts keyed by tuples as lists of rows (JSON has neither)."""
+    converter = make_converter()
+    for kind in (set, frozenset):
+        converter.register_unstructure_hook_func(
+            lambda t, kind=kind: getattr(t, "__origin__", t) is kind,
+            lambda value: sorted(converter.unstructure(item) for item in value),
+        )
+
+    def unstructure_rows(mapping: dict) -> list:
+        return [[*key, converter.unstructure(value)] for key, value in mapping.items()]
+
+    def structure_rows(mapping_type: Any) -> Any:
+        key_type, value_type = mapping_type.__args__
+        parts = key_type.__args__
+
+        def structure(rows: Any, _: Any) -> dict:
+            return {
+                tuple(converter.structure(k, t) for k, t in zip(row[:-1], parts)):
+                converter.structure(row[-1], value_type)
+                for row in rows
+            }
+
+        return structure
+
+    converter.register_unstructure_hook_func(_tuple_keyed, unstructure_rows)
+    converter.register_structure_hook_factory(_tuple_keyed, structure_rows)
+    return converter
+
+
 class Codec:
     """Turns payloads into events and back, for the event types the loaded plugins registered."""
 

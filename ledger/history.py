@@ -25,8 +25,9 @@ RECORD_KEYS = (
 )
 
 
-def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``("FILE:LINE", object)`` for each non-blank line; a bad line raises, located."""
+def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """Yield ``("FILE:LINE", object, bytes)`` for each non-blank line (with the bytes read since
+    the previous one); a bad line raises, located."""
     name = os.fspath(path)
     if os.path.isdir(name):
         raise LedgerError(f"{name}: is a directory, not a history file")
@@ -35,9 +36,10 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
     except OSError as error:
         raise LedgerError(f"{name}: cannot be read: {error.strerror}") from None
     with handle:
-        number = events = 0
+        number = events = size = 0
         while raw := handle.readline(MAX_LINE + 1):
             number += 1
+            size += len(raw)
             where = f"{name}:{number}"
             if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
                 raise Rejected(f"line is longer than {MAX_LINE // (1 << 20)} MiB", where=where)
@@ -70,7 +72,8 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
                 raise Rejected("expected a JSON object ({...}) on each line", where=where)
             check_line(value, where)
             events += 1
-            yield where, value
+            yield where, value, size
+            size = 0
         if not events:
             raise Rejected("holds no events (the file is empty)", where=name)
 

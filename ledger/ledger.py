@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -15,14 +17,24 @@ import attrs
 from .chain import GENESIS, link, record_body, verify_rows
 from .clock import When, format_time, load_time, now, stored_time, until_bound
 from .codec import Codec, dumps, loads
-from .errors import ConflictError, LedgerError, PluginError, Rejected
+from .errors import ConflictError, LedgerError, PluginError, Rejected, VerificationError
 from .event import Event
 from .history import read_lines, write_lines
 from .plugins import PluginHost, PluginInfo
 from .record import Record
 from .replay import View
+from .snapshots import KEEP, Fingerprints, dump_state, load_state
 from .store import Store
+from .subscriptions import Subscription
 
+#: How often (in records) a progress callback is called.
+PROGRESS_EVERY = 5_000
+#: Rows a subscription reads at a time.
+BATCH = 1_000
+#: ``progress(done, total)``: how far an import (bytes) or a replay (seqs) has got.
+Progress = Callable[[int, int], None]
+#: A snapshot is saved each time this many records were folded since the newest one.
+SNAPSHOT_EVERY = 10_000
 #: Derived ids are uuid5 names in this namespace: the same cause always derives the same ids.
 DERIVED_IDS = uuid.UUID("6f1c1d2e-52c4-4e3b-9a57-3c0f4b1e9d10")
 #: How deep derived events may derive further events before the chain is taken for a loop.
@@ -107,13 +119,23 @@ class Ledger:
     """
 
     def __init__(
-        self, store: Store, host: PluginHost, *, clock: Callable[[], datetime] | None = None
+        self,
+        store: Store,
+        host: PluginHost,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
         self._store = store
         self._host = host
         self._clock = clock or now
         self._codec = Codec(host.event_types)
         self._view: View | None = None
+        self._fingerprints = Fingerprints(host.projections)
+        self._snapshot_every = snapshot_every
+        self._snapshotted: int | None = None  # the newest snapshot's seq, read when first needed
+        self._subscriptions: list[Subscription] = []
+        self._delivering = False
 
     @classmethod
     def open(
@@ -126,6 +148,7 @@ class Ledger:
         timeout: float = 30.0,
         synchronous: str = "FULL",
         clock: Callable[[], datetime] | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> Ledger:
         """Open the ledger at ``path`` (created when missing, unless ``create=False``), or a new
         one in memory.
@@ -135,11 +158,13 @@ class Ledger:
         to wait for another process's write lock. ``synchronous`` is SQLite's durability setting:
         ``"FULL"`` (the default) makes every commit durable before it returns, ``"NORMAL"``
         survives a crash of the process but not a power failure. ``clock`` replaces the system
-        clock that sets ``recorded_at`` (for tests and simulations).
+        clock that sets ``recorded_at`` (for tests and simulations). A snapshot of the projections
+        is saved each time ``snapshot_every`` more records have been folded (0: never), so that
+        replays and reopened ledgers fold only the tail.
         """
         host = PluginHost(plugins, load_entrypoints=load_entrypoints)
         store = Store(path, create=create, timeout=timeout, synchronous=synchronous)
-        return cls(store, host, clock=clock)
+        return cls(store, host, clock=clock, snapshot_every=snapshot_every)
 
     def __enter__(self) -> Ledger:
         return self
@@ -229,16 +254,21 @@ class Ledger:
         with self._writing() as (batch, view):
             return [self._add(batch, view, item) for item in items]
 
-    def import_jsonl(self, *paths: str | os.PathLike[str]) -> ImportResult:
+    def import_jsonl(
+        self, *paths: str | os.PathLike[str], progress: Progress | None = None
+    ) -> ImportResult:
         """Append every line of the histories in one transaction: all of them, or nothing.
 
         Exported records (lines with ``seq`` and ``hash``) are restored as they were; their derived
         events are in the file, so nothing is derived again. A bad line raises an error whose
-        text starts with ``FILE:LINE:``.
+        text starts with ``FILE:LINE:``. ``progress(done, total)`` is called now and then with the
+        bytes read so far and the size of all the files.
         """
+        total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
+        done = 0
         with self._writing() as (batch, view):
             for path in paths:
-                for where, line in read_lines(path):
+                for where, line, size in read_lines(path):
                     try:
                         if "hash" in line:
                             self._restore(batch, view, line)
@@ -246,6 +276,11 @@ class Ledger:
                             self._add(batch, view, self._line_event(line))
                     except LedgerError as error:
                         raise error.located(where) from None
+                    done += size
+                    if progress is not None and batch.seq % PROGRESS_EVERY == 0:
+                        progress(done, total)
+        if progress is not None:
+            progress(total, total)
         return ImportResult(batch.seq - batch.start, batch.skipped, batch.seq)
 
     @contextmanager
@@ -263,6 +298,8 @@ class Ledger:
                 self._view = None  # it folded what was rolled back: rebuild when next needed
             raise
         self._observe(batch.start, batch.seq)
+        self._deliver()
+        self._maybe_snapshot(self._view)
 
     def _add(
         self,
@@ -463,6 +500,68 @@ class Ledger:
                         stacklevel=2,
                     )
 
+    # --- subscriptions ------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Record], Any], after: int = 0) -> Subscription:
+        """Call ``callback(record)`` for every record after seq ``after``, once each, in order:
+        first those already stored, then each one this ledger appends, right after its commit.
+        Records other processes append reach it on the next append here, or on ``poll()``.
+        A failing callback is reported as a ``PluginWarning`` and the subscription moves on.
+        """
+        subscription = Subscription(callback, after, self._subscriptions.remove)
+        self._subscriptions.append(subscription)
+        self._deliver()
+        return subscription
+
+    def poll(self) -> None:
+        """Deliver to the subscriptions what other processes have appended since."""
+        self._deliver()
+
+    def _deliver(self) -> None:
+        if not self._subscriptions or self._delivering:
+            return
+        self._delivering = True  # a callback that appends is served by the loop below
+        try:
+            for subscription in list(self._subscriptions):
+                while subscription.active:
+                    rows = list(self._store.rows(subscription.position, upto=None, limit=BATCH))
+                    if not rows:
+                        break
+                    for row in rows:
+                        if not subscription.active or row[0] <= subscription.position:
+                            continue
+                        record = self._record(row)
+                        subscription.position = record.seq
+                        try:
+                            subscription.callback(record)
+                        except Exception as error:
+                            warnings.warn(
+                                f"{subscription!r}: failed on seq {record.seq}: "
+                                f"{type(error).__name__}: {error} (the record is stored)",
+                                PluginWarning, stacklevel=3)
+        finally:
+            self._delivering = False
+
+    def follow(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        interval: float = 0.5,
+    ) -> Iterator[Record]:
+        """The records after seq ``after``, then forever those appended later by any process,
+        polling every ``interval`` seconds. Stop iterating to stop following."""
+        if isinstance(types, str):
+            types = [types]
+        position = after
+        while True:
+            head = self._store.head()[0]
+            for row in self._store.rows(position, types=types, stream=stream, upto=head):
+                yield self._record(row)
+            position = head
+            time.sleep(interval)
+
     # --- reading --------------------------------------------------------------------------------
 
     def read(
@@ -479,23 +578,47 @@ class Ledger:
         row = self._store.find([id]).get(id)
         return None if row is None else self._record(row)
 
-    def replay(self, until: When | int | None = None) -> View:
+    def replay(
+        self,
+        until: When | int | None = None,
+        *,
+        use_snapshots: bool = True,
+        progress: Progress | None = None,
+    ) -> View:
         """Fold the log through every projection: the whole log, or up to ``until``.
 
         ``until`` is a seq (int), or a date or time: then the records whose ``occurred_at`` is on
-        or before it (a date covers its whole UTC day) are folded, in seq order.
+        or before it (a date covers its whole UTC day) are folded, in seq order. Each projection
+        starts from its newest valid snapshot before that point (unless ``use_snapshots`` is
+        false) and folds only the records after it. ``progress(seq, head)`` is called now and
+        then while records are folded.
         """
-        view = self._new_view()
         if until is None:
-            rows = self._store.rows()
+            live = self._view
+            if use_snapshots and live is not None and live.seq == self._store.head()[0]:
+                copied = self._copy(live)
+                if copied is not None:
+                    return copied
+            view = self._build(use_snapshots=use_snapshots, progress=progress)
         elif isinstance(until, int) and not isinstance(until, bool):
-            rows = self._store.rows(upto=until)
+            view = self._build(upto=until, use_snapshots=use_snapshots, progress=progress)
             view.until = str(until)
         else:
-            rows = self._store.rows(before_time=until_bound(until))
+            view = self._build(before_time=until_bound(until), use_snapshots=use_snapshots,
+                               progress=progress)
             view.until = until.isoformat() if hasattr(until, "isoformat") else str(until)
-        self._fold(view, rows)
+            return view
+        if use_snapshots:
+            self._maybe_snapshot(view)
         return view
+
+    def snapshot(self) -> int:
+        """Save the projections' states at the head now; return its seq (0 for an empty log)."""
+        with self._store.transaction():
+            seq, _ = self._store.head()
+            view = self._live_view(seq)
+            self._save_snapshot(view)
+        return seq
 
     def catch_up(self, view: View, until: int | None = None) -> View:
         """Fold into ``view`` the records after ``view.seq`` (up to seq ``until``) and return it.
@@ -517,14 +640,37 @@ class Ledger:
         return self._live_view(self._store.head()[0])
 
     def verify(self, head: str | None = None) -> tuple[int, str]:
-        """Recompute the whole chain, seq contiguity and stream versions: return (records, head
-        hash), or raise ``VerificationError`` naming the first bad seq. ``head``, a hash pinned
-        earlier, must be in the chain (this catches records cut from the tail)."""
-        with closing(self._store.rows()) as rows:
+        """Recompute the whole chain, seq contiguity and stream versions, and refold the log to
+        check every snapshot of the loaded projections: return (records, head hash), or raise
+        ``VerificationError`` naming the first bad seq. ``head``, a hash pinned earlier, must be
+        in the chain (this catches records cut from the tail)."""
+        with closing(self._checked_rows()) as rows:
             try:
                 return verify_rows(rows, head)
             except LedgerError as error:
                 raise error.located(self.path or "ledger") from None
+
+    def _checked_rows(self) -> Iterator[tuple]:
+        """The stored rows; when snapshots exist, each is also folded into a fresh view, which
+        must match every snapshot at its seq."""
+        expected: dict[int, list[tuple[str, str, str]]] = {}
+        for name, fingerprint in self._fingerprints.of.items():
+            for seq, digest, _, text in self._store.snapshots(name, fingerprint, None, None):
+                expected.setdefault(seq, []).append((name, digest, text))
+        view = self._new_view() if expected else None
+        with closing(self._store.rows()) as rows:
+            for row in rows:
+                yield row
+                if view is None:
+                    continue
+                self._fold(view, (row,))
+                for name, digest, text in expected.get(row[0], ()):
+                    if digest != row[10]:
+                        continue  # taken from another log: never used, nothing to check
+                    if dump_state(self._host.projections[name], view[name]) != text:
+                        raise VerificationError(
+                            f"seq {row[0]}: the snapshot of {name} does not match the log",
+                            seq=row[0])
 
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
         """Write every record, as stored, one JSON object a line; return how many."""
@@ -538,20 +684,102 @@ class Ledger:
     def _new_view(self) -> View:
         return View(self._host.projections, self._host.projection_owners)
 
-    def _fold(self, view: View, rows: Iterable[tuple]) -> None:
+    def _fold(self, view: View, rows: Iterable[tuple], progress: Progress | None = None) -> None:
+        total = self._store.head()[0] if progress is not None else 0
         for row in rows:
             if view.handlers(row[4]):
                 record = self._record(row)
                 view.fold(record, record.event)
             else:
                 view.skip(row[0], row[6])
+            if progress is not None and row[0] % PROGRESS_EVERY == 0:
+                progress(row[0], total)
+        if progress is not None:
+            progress(view.seq, total)
+
+    def _build(self, *, upto: int | None = None, before_time: str | None = None,
+               use_snapshots: bool = True, progress: Progress | None = None) -> View:
+        """A view folded from the log; each projection starts from its newest usable snapshot,
+        and the records are folded in segments, each into the projections that are behind."""
+        view = self._new_view()
+        starts = {name: (0, None) for name in view}
+        if use_snapshots:
+            for name in self._fingerprints.of:
+                found = self._usable_snapshot(name, upto, before_time)
+                if found is not None:
+                    seq, occurred, state = found
+                    view.restore(name, state)
+                    starts[name] = (seq, occurred)
+        bounds = sorted({start for start, _ in starts.values()})
+        view.seq, view.occurred_text = min(starts.values(), key=lambda s: s[0])
+        for position, start in enumerate(bounds):
+            end = bounds[position + 1] if position + 1 < len(bounds) else upto
+            view.activate([name for name, (seq, _) in starts.items() if seq <= start])
+            if view.seq < start:  # every projection but those behind is at `start` already
+                view.seq, view.occurred_text = start, next(
+                    occurred for seq, occurred in starts.values() if seq == start)
+            self._fold(view, self._store.rows(start, upto=end, before_time=before_time), progress)
+        return view
+
+    def _usable_snapshot(self, name: str, upto: int | None,
+                         before_time: str | None) -> tuple[int, str | None, Any] | None:
+        """The newest snapshot of a projection that fits this code and this log, if any."""
+        projection = self._host.projections[name]
+        found = self._store.snapshots(name, self._fingerprints.of[name], upto, before_time)
+        for seq, digest, occurred, text in found:
+            if self._store.hash_at(seq) != digest:
+                continue  # taken from another log (or before a restore): not this one's
+            try:
+                return seq, occurred, load_state(projection, text)
+            except Exception:  # a state that no longer loads is as good as stale
+                continue
+        return None
+
+    def _copy(self, view: View) -> View | None:
+        """An independent copy of a view, through the snapshot form of each state (None when a
+        projection cannot be snapshotted)."""
+        if any(name not in self._fingerprints for name in view):
+            return None
+        copy = self._new_view()
+        for name in view:
+            projection = self._host.projections[name]
+            copy.restore(name, load_state(projection, dump_state(projection, view[name])))
+        copy.seq, copy.occurred_text = view.seq, view.occurred_text
+        return copy
+
+    def _save_snapshot(self, view: View) -> None:
+        """Store the view's states at its seq; call inside a write transaction."""
+        digest = self._store.hash_at(view.seq)
+        if digest is None or not self._fingerprints.of:
+            return
+        rows = [
+            (name, view.seq, fingerprint, digest, view.occurred_text,
+             dump_state(self._host.projections[name], view[name]))
+            for name, fingerprint in self._fingerprints.of.items()
+        ]
+        self._store.save_snapshots(rows, KEEP)
+        self._snapshotted = max(self._snapshotted or 0, view.seq)
+
+    def _maybe_snapshot(self, view: View | None) -> None:
+        """Save a snapshot when ``snapshot_every`` records were folded since the newest one."""
+        if view is None or not self._snapshot_every or view.until not in (None, str(view.seq)):
+            return
+        if self._snapshotted is None:
+            self._snapshotted = self._store.newest_snapshot()
+        if view.seq - self._snapshotted < self._snapshot_every:
+            return
+        try:
+            with self._store.transaction():
+                self._save_snapshot(view)
+        except sqlite3.OperationalError:
+            pass  # a read-only file, or a busy one: the snapshot is only a cache
 
     def _live_view(self, seq: int) -> View:
         """The view used to validate appends, caught up to ``seq`` (another process may have
         appended since)."""
         view = self._view
         if view is None or view.seq > seq:
-            view = self._new_view()
+            view = self._build(upto=seq)
         if view.seq < seq:
             self._fold(view, self._store.rows(view.seq, upto=seq))
         self._view = view

@@ -8,7 +8,7 @@ A projection is any object with ``name``, ``handles`` (event types, or ``"*"`` f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
@@ -53,18 +53,31 @@ class View(Mapping[str, Any]):
         self.seq = 0
         self.occurred_text: str | None = None
         self.until: str | None = None
-        self._dispatch: dict[str, list[tuple[str, Apply]]] = {}
-        self._everything: list[tuple[str, Apply]] = []
         for name, projection in self._projections.items():
             self._states[name] = self._call(name, "initial", projection.initial)
+        self._dispatch: dict[str, list[tuple[str, Apply]]] = {}
+        self._everything: list[tuple[str, Apply]] = []
+        self.activate(self._projections)
+
+    def activate(self, names: Iterable[str]) -> None:
+        """Fold into these projections only (the others are ahead, restored from a snapshot)."""
+        dispatch: dict[str, list[tuple[str, Apply]]] = {}
+        everything: list[tuple[str, Apply]] = []
+        for name in names:
+            projection = self._projections[name]
             handles = projection.handles
             if handles == "*" or (not isinstance(handles, str) and "*" in handles):
-                self._everything.append((name, projection.apply))
+                everything.append((name, projection.apply))
                 continue
             for type_name in [handles] if isinstance(handles, str) else handles:
-                self._dispatch.setdefault(type_name, []).append((name, projection.apply))
-        for handlers in self._dispatch.values():
-            handlers.extend(self._everything)
+                dispatch.setdefault(type_name, []).append((name, projection.apply))
+        for handlers in dispatch.values():
+            handlers.extend(everything)
+        self._dispatch, self._everything = dispatch, everything
+
+    def restore(self, name: str, state: Any) -> None:
+        """Start a projection from a saved state (a snapshot)."""
+        self._states[name] = state
 
     def handlers(self, type_name: str) -> list[tuple[str, Apply]]:
         """The (projection, apply) pairs for one event type: empty when nothing folds it."""

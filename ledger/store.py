@@ -62,6 +62,18 @@ def m001_events(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_snapshots(db: sqlite_utils.Database) -> None:
+    """Projection states saved at a seq: a cache that replay may use, never part of the chain."""
+    db["snapshots"].create(
+        {"name": str, "seq": int, "fingerprint": str, "hash": str, "occurred_at": str,
+         "state": str},
+        pk=("name", "seq", "fingerprint"),
+        not_null={"name", "seq", "fingerprint", "hash", "state"},
+        strict=True,
+    )
+
+
 class Store:
     """One SQLite database holding a ledger: a file (WAL mode), or in memory when ``path`` is None."""
 
@@ -166,6 +178,7 @@ class Store:
         stream: str | None = None,
         before_time: str | None = None,
         upto: int | None = None,
+        limit: int | None = None,
     ) -> Iterator[tuple]:
         """Stored rows in seq order, streamed in batches (the log is never loaded whole)."""
         where, params = ["seq > ?"], [after]
@@ -182,7 +195,12 @@ class Store:
         if upto is not None:
             where.append("seq <= ?")
             params.append(upto)
-        cursor = self.conn.execute(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq", params)
+        tail = ""
+        if limit is not None:
+            tail = " LIMIT ?"
+            params.append(limit)
+        cursor = self.conn.execute(
+            f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq{tail}", params)
         try:
             while batch := cursor.fetchmany(BATCH):
                 yield from batch
@@ -195,7 +213,40 @@ class Store:
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 
+    def hash_at(self, seq: int) -> str | None:
+        row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def snapshots(self, name: str, fingerprint: str, upto: int | None,
+                  before_time: str | None) -> Iterator[tuple[int, str, str | None, str]]:
+        """A projection's snapshots of this fingerprint, newest first: (seq, hash, occurred_at,
+        state), at or before seq ``upto`` and made of records before ``before_time``."""
+        where, params = ["name = ?", "fingerprint = ?"], [name, fingerprint]
+        if upto is not None:
+            where.append("seq <= ?")
+            params.append(upto)
+        if before_time is not None:
+            where.append("(occurred_at IS NULL OR occurred_at < ?)")
+            params.append(before_time)
+        yield from self.conn.execute(
+            f"SELECT seq, hash, occurred_at, state FROM snapshots WHERE {' AND '.join(where)} "
+            "ORDER BY seq DESC", params)
+
+    def newest_snapshot(self) -> int:
+        return self.conn.execute("SELECT IFNULL(MAX(seq), 0) FROM snapshots").fetchone()[0]
+
     # --- writes ---------------------------------------------------------------------------------
+
+    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
+        """Store (name, seq, fingerprint, hash, occurred_at, state) rows, keeping the newest
+        ``keep`` snapshots of each projection; call inside ``transaction()``."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO snapshots (name, seq, fingerprint, hash, occurred_at, state) "
+            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.conn.execute(
+            "DELETE FROM snapshots WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ROW_NUMBER() "
+            "OVER (PARTITION BY name ORDER BY seq DESC) AS age FROM snapshots) WHERE age > ?)",
+            (keep,))
 
     def insert(self, rows: Sequence[tuple]) -> None:
         """Insert rows (in ``COLUMNS`` order); call inside ``transaction()``."""

@@ -10,7 +10,7 @@ agreement ends nothing more is released and what was earned but not released is 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Optional
 
 import attrs
 
@@ -32,6 +32,17 @@ ZERO = Decimal(0)
 MAX_TRANCHES = 10_000
 
 
+@attrs.frozen
+class Tranche:
+    """One released tranche: its number, the money, and the record that caused it."""
+
+    tranche: int
+    usd: Decimal
+    seq: int
+    cause: str
+    occurred_at: str
+
+
 @attrs.define
 class Agreement:
     """One agreement's terms and what it has earned and released so far."""
@@ -47,8 +58,13 @@ class Agreement:
     earned_gigawatts: Decimal = ZERO  # commissioned before the agreement ended
     released_usd: Decimal = ZERO  # tranches and recorded releases naming it
     released: set[int] = attrs.field(factory=set)
-    tranches: list[dict[str, Any]] = attrs.field(factory=list)
-    superseded_by: str | None = None
+    tranches: list[Tranche] = attrs.field(factory=list)
+    superseded_by: Optional[str] = None
+    contiguous: int = attrs.field(init=False, default=0)  # tranches 1..contiguous are released
+
+    def __attrs_post_init__(self) -> None:
+        while self.contiguous + 1 in self.released:
+            self.contiguous += 1
 
     @property
     def ended(self) -> bool:
@@ -58,18 +74,23 @@ class Agreement:
     def tranches_earned(self) -> int:
         return int(self.earned_gigawatts // self.tranche_gigawatts)
 
+    def release(self, tranche: Tranche) -> None:
+        self.released.add(tranche.tranche)
+        self.tranches.append(tranche)
+        while self.contiguous + 1 in self.released:
+            self.contiguous += 1
+
     def unreleased(self) -> list[tuple[int, Decimal]]:
         """Earned tranches not yet released, with what each would pay within the cap."""
-        result = []
+        result: list[tuple[int, Decimal]] = []
         paid = self.released_usd
-        for number in range(1, self.tranches_earned + 1):
-            if number in self.released:
-                continue
-            usd = min(self.tranche_usd, self.cap_usd - paid)
-            if usd <= 0:
+        for number in range(self.contiguous + 1, self.tranches_earned + 1):
+            if paid >= self.cap_usd:
                 break
-            result.append((number, usd))
-            paid += usd
+            if number not in self.released:
+                usd = min(self.tranche_usd, self.cap_usd - paid)
+                result.append((number, usd))
+                paid += usd
         return result
 
     def due(self) -> list[tuple[int, Decimal]]:
@@ -127,14 +148,11 @@ class InvestmentProjection:
             if agreement is not None:
                 agreement.released_usd += event.usd
                 if event.tranche is not None:
-                    agreement.released.add(event.tranche)
-                    agreement.tranches.append({
-                        "tranche": event.tranche,
-                        "usd": event.usd,
-                        "seq": record.seq,
-                        "cause": record.meta.get("causation_id", record.id),
-                        "occurred_at": record.occurred_at.date().isoformat(),
-                    })
+                    agreement.release(Tranche(
+                        event.tranche, event.usd, record.seq,
+                        record.meta.get("causation_id", record.id),
+                        record.occurred_at.date().isoformat(),
+                    ))
         elif isinstance(event, FundingCommitted):
             investor = state.investor(event.investor)
             if event.conditional:
@@ -173,7 +191,7 @@ class InvestmentProjection:
                     "released_usd": a.released_usd,
                     "forfeited_usd": a.forfeited_usd,
                     "superseded_by": a.superseded_by,
-                    "tranches": sorted(a.tranches, key=lambda t: t["tranche"]),
+                    "tranches": [attrs.asdict(t) for t in sorted(a.tranches, key=lambda t: t.tranche)],
                 }
                 for name, a in sorted(state.agreements.items())
             },

@@ -5,7 +5,6 @@ Not a plugin: ``gpu_inventory`` and ``provider_mix`` each keep their own copy in
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
 import attrs
@@ -22,12 +21,16 @@ class SiteCapacity:
     """Gigawatts still running at each (site, provider, vendor, platform)."""
 
     net: dict[Key, Decimal] = attrs.field(factory=dict)
-    by_site: dict[str, set[Key]] = attrs.field(factory=lambda: defaultdict(set))
+    by_site: dict[str, set[Key]] = attrs.field(init=False, factory=dict)  # derived from net
+
+    def __attrs_post_init__(self) -> None:
+        for key in self.net:
+            self.by_site.setdefault(key[0], set()).add(key)
 
     def commission(self, event: CapacityCommissioned) -> None:
         key = (event.site, event.provider, event.vendor, event.platform)
         self.net[key] = self.net.get(key, ZERO) + event.gigawatts
-        self.by_site[event.site].add(key)
+        self.by_site.setdefault(event.site, set()).add(key)
 
     def resolve(self, event: CapacityDecommissioned) -> Key:
         """The capacity a decommissioning takes from; ``Rejected`` when it is not there."""

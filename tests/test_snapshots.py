@@ -1,0 +1,268 @@
+"""Snapshots, incremental catch-up, subscriptions and following: the fast paths give the same
+answers as the slow ones."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import Ledger, PluginWarning, Rejected, UsageReported, VerificationError, hookimpl
+
+from .test_builtin_plugins import domain_events, signed
+
+FOLDS = {"count": 0}
+
+
+class Counting:
+    """A projection that counts how many records it folds (to see the snapshot used)."""
+
+    name = "counting"
+    handles = "*"
+    state_type = dict[str, int]
+    version = "1"
+
+    def initial(self):
+        return {}
+
+    def apply(self, state, event, record):
+        FOLDS["count"] += 1
+        state[record.type] = state.get(record.type, 0) + 1
+
+    def summary(self, state):
+        return dict(sorted(state.items()))
+
+
+def counting_plugin(version="1"):
+    projection = Counting()
+    projection.version = version
+
+    class CountingPlugin:
+        @staticmethod
+        @hookimpl
+        def register_projections(register):
+            register(projection)
+
+    return CountingPlugin
+
+
+def open_file(path, version="1", **options):
+    return Ledger.open(path, plugins=[counting_plugin(version)], load_entrypoints=False, **options)
+
+
+def apply_all(book, events):
+    for event in events:
+        try:
+            book.append(event, occurred_at=f"2026-01-{1 + book.head()[0] % 28:02d}")
+        except Rejected:
+            pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=domain_events, split=st.integers(0, 30), until=st.integers(0, 30))
+def test_snapshot_plus_tail_is_the_whole_replay_for_any_split(tmp_path_factory, events, split, until):
+    path = tmp_path_factory.mktemp("snap") / "ledger.db"
+    with open_file(path, snapshot_every=0) as book:
+        apply_all(book, events[:split])
+        book.snapshot()
+        apply_all(book, events[split:])
+        whole = book.replay(use_snapshots=False).report()
+        assert book.replay().report() == whole
+        for point in (until, min(until, book.head()[0])):
+            assert book.replay(until=point).report() == book.replay(until=point, use_snapshots=False).report()
+        for day in ("2026-01-03", "2026-01-15"):
+            assert book.replay(until=day).report() == book.replay(until=day, use_snapshots=False).report()
+    with open_file(path, snapshot_every=0) as reopened:  # starts from the snapshot, folds the tail
+        assert reopened.view.report() == whole
+        assert reopened.verify()[0] == len(reopened)
+
+
+def test_the_snapshot_is_used_and_only_the_tail_is_folded(tmp_path):
+    path = tmp_path / "ledger.db"
+    with open_file(path, snapshot_every=0) as book:
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(100)])
+        book.snapshot()
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(7)])
+    with open_file(path, snapshot_every=0) as book:
+        FOLDS["count"] = 0
+        assert book.replay().report()["counting"] == {"usage.reported": 107}
+        assert FOLDS["count"] == 7
+        FOLDS["count"] = 0
+        book.replay(use_snapshots=False)
+        assert FOLDS["count"] == 107
+        FOLDS["count"] = 0
+        assert book.replay(until=50).report()["counting"] == {"usage.reported": 50}
+        assert FOLDS["count"] == 50  # a point before the snapshot is replayed from the start
+
+
+def test_snapshots_are_taken_as_the_ledger_grows(tmp_path):
+    path = tmp_path / "ledger.db"
+    with open_file(path, snapshot_every=10) as book:
+        for n in range(25):
+            book.append(UsageReported(product="p", weekly_active_users=n))
+    connection = sqlite3.connect(path)
+    seqs = sorted({seq for (seq,) in connection.execute("SELECT seq FROM snapshots")})
+    connection.close()
+    assert seqs == [10, 20]
+    with open_file(path) as book:
+        FOLDS["count"] = 0
+        assert book.view.report()["counting"] == {"usage.reported": 25}
+        assert FOLDS["count"] == 5
+
+
+def tamper_snapshots(path, name="counting", state='{"usage.reported": 999}'):
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("UPDATE snapshots SET state = ? WHERE name = ?", (state, name))
+    connection.close()
+
+
+def test_a_stale_snapshot_is_never_used_and_a_forged_one_fails_verify(tmp_path):
+    path = tmp_path / "ledger.db"
+    with open_file(path, snapshot_every=0) as book:
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(10)])
+        book.snapshot()
+    tamper_snapshots(path)
+    with open_file(path, version="2", snapshot_every=0) as book:  # the plugin changed: stale
+        assert book.replay().report()["counting"] == {"usage.reported": 10}
+        assert book.verify()[0] == 10
+    with open_file(path, version="1", snapshot_every=0) as book:  # same plugin: used, and caught
+        assert book.replay().report()["counting"] == {"usage.reported": 999}
+        with pytest.raises(VerificationError, match="seq 10: the snapshot of counting does not match the log"):
+            book.verify()
+
+
+def test_a_snapshot_of_another_log_is_ignored(tmp_path):
+    one, other = tmp_path / "one.db", tmp_path / "other.db"
+    for path, product in ((one, "a"), (other, "b")):
+        with open_file(path, snapshot_every=0) as book:
+            book.append_many([UsageReported(product=product, weekly_active_users=n) for n in range(5)])
+    with open_file(one, snapshot_every=0) as book:
+        book.snapshot()
+    connection = sqlite3.connect(other)
+    with connection:
+        connection.execute("ATTACH DATABASE ? AS one", (str(one),))
+        connection.execute("INSERT INTO snapshots SELECT * FROM one.snapshots")
+    connection.close()
+    tamper_snapshots(other)
+    with open_file(other, snapshot_every=0) as book:
+        assert book.replay().report()["counting"] == {"usage.reported": 5}
+        assert book.verify()[0] == 5  # its hash names a record this log does not have
+
+
+def test_replay_after_an_append_copies_the_live_view(book):
+    book.append_many([signed(), UsageReported(product="p", weekly_active_users=1)])
+    first = book.replay()
+    book.append(UsageReported(product="p", weekly_active_users=2))
+    second = book.replay()
+    assert second.seq == 3 and first.seq == 2  # the first view stayed put
+    assert second["investment"] is not book.view["investment"]
+    assert second.report() == book.replay(use_snapshots=False).report()
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.one_of(
+    st.tuples(st.just("append"), st.integers(1, 3), st.booleans()),
+    st.tuples(st.just("subscribe"), st.integers(0, 12), st.booleans()),
+    st.tuples(st.just("close"), st.integers(0, 5), st.booleans()),
+), max_size=25))
+def test_subscriptions_see_every_event_once_in_order(steps):
+    with Ledger.open(load_entrypoints=False) as book:
+        subscribers = []  # (after, seen, subscription)
+        for kind, number, flag in steps:
+            if kind == "append":
+                events = [UsageReported(product="p", weekly_active_users=n) for n in range(number)]
+                if flag:  # the second batch signing "dup" is refused, and delivers nothing
+                    events.append(signed(name="dup"))
+                    if any(r.type == "agreement.signed" for r in book.read()):
+                        with pytest.raises(Rejected):
+                            book.append_many(events)
+                        continue
+                book.append_many(events)
+            elif kind == "subscribe":
+                seen = []
+                subscribers.append((number, seen, book.subscribe(lambda r, seen=seen: seen.append(r.seq), after=number)))
+            elif subscribers:
+                subscribers[number % len(subscribers)][2].close()
+        head = book.head()[0]
+        for after, seen, subscription in subscribers:
+            assert seen == sorted(set(seen)) and all(s > after for s in seen)
+            if subscription.active:
+                assert seen == list(range(after + 1, head + 1))
+            else:
+                assert seen == list(range(after + 1, after + 1 + len(seen)))
+
+
+def test_a_subscriber_that_appends_and_one_that_fails(book):
+    seen, echoed = [], []
+
+    def echo(record):
+        echoed.append(record.seq)
+        if record.data["weekly_active_users"] < 3:
+            book.append(UsageReported(product="p", weekly_active_users=record.data["weekly_active_users"] + 1))
+
+    def broken(record):
+        raise RuntimeError("down")
+
+    book.subscribe(echo)
+    with pytest.warns(PluginWarning) as caught:
+        book.subscribe(lambda r: seen.append(r.seq))
+        book.subscribe(broken)
+        book.append(UsageReported(product="p", weekly_active_users=0))
+    assert echoed == [1, 2, 3, 4] and seen == [1, 2, 3, 4]
+    assert [str(w.message).split(": failed on ")[1] for w in caught] == [
+        f"seq {n}: RuntimeError: down (the record is stored)" for n in (1, 2, 3, 4)]
+
+
+def test_poll_delivers_what_another_process_appended(tmp_path):
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path, load_entrypoints=False) as mine, Ledger.open(path, load_entrypoints=False) as other:
+        seen = []
+        mine.subscribe(lambda r: seen.append(r.seq))
+        other.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(3)])
+        assert seen == []
+        mine.poll()
+        assert seen == [1, 2, 3]
+
+
+def test_log_follow_prints_another_process_appends(tmp_path):
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path, load_entrypoints=False) as book:
+        book.append(UsageReported(product="p", weekly_active_users=1))
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "ledger", "log", str(path), "--follow", "--json", "--interval", "0.05"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(follower.stdout.readline())["seq"] == 1
+        with Ledger.open(path, load_entrypoints=False) as book:
+            book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(2, 4)])
+        assert [json.loads(follower.stdout.readline())["seq"] for _ in range(2)] == [2, 3]
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+
+
+def test_progress_is_reported_to_the_end(book, tmp_path):
+    history = tmp_path / "h.jsonl"
+    history.write_text("".join(json.dumps({"type": "usage.reported", "occurred_at": "2026-01-01",
+                                           "data": {"product": "p", "weekly_active_users": n}}) + "\n"
+                               for n in range(12_000)))
+    calls = []
+    book.import_jsonl(history, progress=lambda done, total: calls.append((done, total)))
+    size = os.path.getsize(history)
+    assert calls[-1] == (size, size) and len(calls) >= 3
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    replayed = []
+    book.replay(use_snapshots=False, progress=lambda done, total: replayed.append((done, total)))
+    assert replayed[-1] == (12_000, 12_000)
