@@ -7,6 +7,8 @@ The stored form ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` sorts as text in time order, so 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from random import getrandbits
+from time import time_ns
 from typing import Union
 
 from .errors import LedgerError
@@ -60,14 +62,52 @@ def format_time(moment: datetime) -> str:
     )
 
 
+#: Histories repeat the same dates: parsing each distinct text once saves most of the work.
+_CACHE_SIZE = 4096
+_stored: dict[str, str] = {}
+_loaded: dict[str, datetime] = {}
+
+
 def stored_time(value: When, field: str = "occurred_at") -> str:
     """The stored text of any accepted time value."""
+    if isinstance(value, str):
+        text = _stored.get(value)
+        if text is None:
+            if len(_stored) >= _CACHE_SIZE:
+                _stored.clear()
+            text = _stored[value] = format_time(parse_time(value, field))
+        return text
     return format_time(parse_time(value, field))
 
 
 def load_time(text: str) -> datetime:
     """The datetime of a stored time text."""
-    return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+    moment = _loaded.get(text)
+    if moment is None:
+        if len(_loaded) >= _CACHE_SIZE:
+            _loaded.clear()
+        moment = _loaded[text] = datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+    return moment
+
+
+def new_id() -> str:
+    """A new event id: a UUID version 7, which sorts by creation time (48 bits of milliseconds,
+    a counter, then random bits), so that ids are appended to the end of the index."""
+    global _last_ms, _counter
+    ms = time_ns() // 1_000_000
+    if ms > _last_ms:
+        _last_ms, _counter = ms, 0
+    else:
+        _counter += 1
+        if _counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
+            _last_ms, _counter = _last_ms + 1, 0
+    value = (_last_ms << 80) | (0x7000 | _counter) << 64 | 0x8000000000000000 | getrandbits(62)
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_last_ms = 0
+_counter = 0
 
 
 def now() -> datetime:

@@ -114,9 +114,9 @@ def _strict_sequence(sequence_type: Any, converter: cattrs.Converter) -> Any:
     return structure
 
 
-def make_converter() -> cattrs.Converter:
+def make_converter(detailed: bool = True) -> cattrs.Converter:
     """The strict converter: unknown fields refused, no silent coercion (``"12"`` is not 12)."""
-    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(bool, _structure_bool)
@@ -171,6 +171,10 @@ class Codec:
     def __init__(self, event_types: Mapping[str, type[Event]]) -> None:
         self.types = dict(event_types)
         self.converter = make_converter()
+        # The fast converter skips gathering every error; when it fails, the detailed one runs
+        # again to say which field is wrong.
+        self.fast = make_converter(detailed=False)
+        self._fast = {name: self.fast.get_structure_hook(cls) for name, cls in self.types.items()}
 
     def event_class(self, type_name: str) -> type[Event]:
         try:
@@ -188,9 +192,14 @@ class Codec:
         if schema is not None and schema != cls.schema:
             data = cls.upcast(schema, dict(data))
         try:
-            return self.converter.structure(data, cls)
+            return self._fast[type_name](data, cls)
+        except Exception:
+            pass
+        try:
+            event = self.converter.structure(data, cls)
         except Exception as error:  # cattrs gathers every field's error; we report the first
             raise Rejected(first_problem(error, "data")) from None
+        return event  # pragma: no cover - the fast path accepts what the detailed one does
 
     def unstructure(self, event: Event) -> dict[str, Any]:
         """The JSON-ready payload of an event: Decimals as strings, fields that are None left out."""

@@ -25,9 +25,9 @@ RECORD_KEYS = (
 )
 
 
-def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, Any], int]]:
-    """Yield ``("FILE:LINE", object, bytes)`` for each non-blank line (with the bytes read since
-    the previous one); a bad line raises, located."""
+def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any], int]]:
+    """Yield ``(line number, object, bytes)`` for each non-blank line (with the bytes read since
+    the previous one); a bad line raises, located ``FILE:LINE``."""
     name = os.fspath(path)
     if os.path.isdir(name):
         raise LedgerError(f"{name}: is a directory, not a history file")
@@ -40,9 +40,9 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
         while raw := handle.readline(MAX_LINE + 1):
             number += 1
             size += len(raw)
-            where = f"{name}:{number}"
             if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-                raise Rejected(f"line is longer than {MAX_LINE // (1 << 20)} MiB", where=where)
+                raise Rejected(f"line is longer than {MAX_LINE // (1 << 20)} MiB",
+                               where=f"{name}:{number}")
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             try:
@@ -52,7 +52,7 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
                 hint = " (the file looks like UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
                 raise Rejected(
                     f"not valid UTF-8: byte 0x{bad:02x} at column {error.start + 1}{hint}",
-                    where=where,
+                    where=f"{name}:{number}",
                 ) from None
             text = text.rstrip("\r\n")
             if not text.strip():
@@ -60,60 +60,69 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, An
             try:
                 value = loads(text)
             except RecursionError:
-                raise Rejected("not valid JSON: nested too deeply", where=where) from None
+                raise Rejected("not valid JSON: nested too deeply",
+                               where=f"{name}:{number}") from None
             except ValueError as error:
                 reason = getattr(error, "msg", None) or str(error)
                 if "integer string conversion" in reason:
                     reason = "a number has more digits than Python reads (4300)"
                 column = getattr(error, "colno", None)
                 at = f" at column {column}" if column else ""
-                raise Rejected(f"not valid JSON: {reason}{at}", where=where) from None
+                raise Rejected(f"not valid JSON: {reason}{at}",
+                               where=f"{name}:{number}") from None
             if not isinstance(value, dict):
-                raise Rejected("expected a JSON object ({...}) on each line", where=where)
-            check_line(value, where)
+                raise Rejected("expected a JSON object ({...}) on each line",
+                               where=f"{name}:{number}")
+            check_line(value, name, number)
             events += 1
-            yield where, value, size
+            yield number, value, size
             size = 0
         if not events:
             raise Rejected("holds no events (the file is empty)", where=name)
 
 
-def check_line(line: dict[str, Any], where: str) -> None:
+def check_line(line: dict[str, Any], name: str, number: int) -> None:
     """Refuse a line whose keys or top-level types do not fit the format."""
+    try:
+        _check_line(line)
+    except Rejected as error:
+        raise error.located(f"{name}:{number}") from None
+
+
+def _check_line(line: dict[str, Any]) -> None:
     if "hash" in line or "seq" in line:
         missing = [k for k in RECORD_KEYS if k not in line]
         extra = sorted(set(line) - set(RECORD_KEYS))
         if missing or extra:
             what = f"lacks {', '.join(missing)}" if missing else f"has unknown key {extra[0]!r}"
-            raise Rejected(f"an exported record {what}", where=where)
+            raise Rejected(f"an exported record {what}")
         for key in ("seq", "version", "schema"):
             if not isinstance(line[key], int) or isinstance(line[key], bool) or line[key] < 1:
-                raise Rejected(f"{key}: expected a whole number from 1", where=where)
+                raise Rejected(f"{key}: expected a whole number from 1")
         for key in ("id", "stream", "type", "occurred_at", "recorded_at", "hash"):
-            _check_string(line, key, where)
+            _check_string(line, key)
     else:
         extra = sorted(set(line) - EVENT_KEYS)
         if extra:
             raise Rejected(
                 f"unknown key {extra[0]!r}; a line has type, occurred_at, data and optionally "
-                "id, stream, meta",
-                where=where,
+                "id, stream, meta"
             )
         for key in EVENT_REQUIRED:
             if key not in line:
-                raise Rejected(f"{key}: required", where=where)
+                raise Rejected(f"{key}: required")
         for key in ("type", "occurred_at", "id", "stream"):
             if key in line:
-                _check_string(line, key, where)
+                _check_string(line, key)
     if not isinstance(line["data"], dict):
-        raise Rejected("data: expected an object", where=where)
+        raise Rejected("data: expected an object")
     if "meta" in line and not isinstance(line["meta"], dict):
-        raise Rejected("meta: expected an object", where=where)
+        raise Rejected("meta: expected an object")
 
 
-def _check_string(line: dict[str, Any], key: str, where: str) -> None:
+def _check_string(line: dict[str, Any], key: str) -> None:
     if not isinstance(line[key], str) or not line[key]:
-        raise Rejected(f"{key}: expected a non-empty string", where=where)
+        raise Rejected(f"{key}: expected a non-empty string")
 
 
 def record_line(row: tuple) -> str:

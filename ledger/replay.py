@@ -83,8 +83,9 @@ class View(Mapping[str, Any]):
         """The (projection, apply) pairs for one event type: empty when nothing folds it."""
         return self._dispatch.get(type_name, self._everything)
 
-    def fold(self, record: Record, event: Event | None) -> None:
-        """Fold one record into every projection that handles its type."""
+    def fold(self, record: Record, event: Event | None, occurred_text: str) -> None:
+        """Fold one record (whose stored ``occurred_at`` is ``occurred_text``) into every
+        projection that handles its type."""
         states = self._states
         for name, apply in self._dispatch.get(record.type, self._everything):
             try:
@@ -100,9 +101,8 @@ class View(Mapping[str, Any]):
             if new is not None:
                 states[name] = new
         self.seq = record.seq
-        occurred = format_time(record.occurred_at)
-        if self.occurred_text is None or occurred > self.occurred_text:
-            self.occurred_text = occurred
+        if self.occurred_text is None or occurred_text > self.occurred_text:
+            self.occurred_text = occurred_text
 
     def skip(self, seq: int, occurred_text: str) -> None:
         """Move past a record that no projection folds."""

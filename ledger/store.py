@@ -53,11 +53,6 @@ def m001_events(db: sqlite_utils.Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE is refused'); END;
         CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE is refused'); END;
-        CREATE TRIGGER events_contiguous BEFORE INSERT ON events
-        WHEN NEW.seq IS NOT (SELECT IFNULL(MAX(seq), 0) + 1 FROM events)
-          OR NEW.version IS NOT
-             (SELECT IFNULL(MAX(version), 0) + 1 FROM events WHERE stream = NEW.stream)
-        BEGIN SELECT RAISE(ABORT, 'events: seq and stream versions must follow the last ones'); END;
         """
     )
 

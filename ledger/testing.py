@@ -34,7 +34,8 @@ from . import fields
 from .errors import ConflictError, LedgerError, Rejected
 from .event import Event
 from .hookspecs import hookimpl
-from .ledger import DERIVED_IDS, Ledger, NewEvent
+from .appending import DERIVED_IDS
+from .ledger import Ledger, NewEvent
 
 GENESIS = "0" * 64
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)

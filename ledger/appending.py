@@ -1,0 +1,238 @@
+"""The append path: an event becomes a stored row, validated, chained, folded, and followed by what
+plugins derive from it, all inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .batch import Batch
+from .chain import link, record_body
+from .clock import load_time, new_id, stored_time
+from .codec import Codec, dumps, loads
+from .errors import ConflictError, LedgerError, PluginError, Rejected
+from .event import Event
+from .plugins import HookCall, PluginHost
+from .record import Record
+from .replay import View
+
+#: Derived ids are uuid5 names in this namespace: the same cause always derives the same ids.
+DERIVED_IDS = uuid.UUID("6f1c1d2e-52c4-4e3b-9a57-3c0f4b1e9d10")
+#: How deep derived events may derive further events before the chain is taken for a loop.
+MAX_DERIVATION_DEPTH = 16
+MAX_ID = 200
+_ARGUMENTS = ("event", "record", "view")
+
+Call = Callable[[Event, Record, View], Any]
+
+
+def adapt(function: Callable[..., Any], argnames: tuple[str, ...]) -> Call:
+    """A hook implementation called as ``f(event, record, view)``, whatever subset it takes."""
+    if argnames == _ARGUMENTS:
+        return function
+    if argnames == ("event", "view"):
+        return lambda event, record, view: function(event, view)
+    if argnames == ("event",):
+        return lambda event, record, view: function(event)
+    order = [_ARGUMENTS.index(name) for name in argnames]
+    return lambda *arguments: function(*[arguments[i] for i in order])
+
+
+def _listed(call: Call) -> Call:
+    """A derive_events call whose result (None, a list, a generator) is a list."""
+    return lambda event, record, view: list(call(event, record, view) or ())
+
+
+def check_name(field: str, value: Any) -> None:
+    """Refuse an id or a stream that is not short, printable, non-empty text."""
+    if not isinstance(value, str) or not value or len(value) > MAX_ID or not value.isprintable():
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise Rejected(f"{field}: expected non-empty printable text of at most {MAX_ID} characters,"
+                       f" got {shown}")
+
+
+class Appender:
+    """Turns events (or exported records) into rows of a batch, calling the plugins' hooks."""
+
+    def __init__(self, codec: Codec, host: PluginHost,
+                 decode: Callable[[tuple, Event | None], Record]) -> None:
+        self.codec = codec
+        self.decode = decode
+        self.validators = [(plugin, adapt(f, names)) for plugin, f, names in host.validators]
+        self.derivers = [(plugin, _listed(adapt(f, names))) for plugin, f, names in host.derivers]
+
+    def add(
+        self,
+        batch: Batch,
+        view: View,
+        event: Event,
+        occurred_at: Any = None,
+        stream: str | None = None,
+        expected_version: int | None = None,
+        id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        cause: Record | None = None,
+        plugin: str | None = None,
+        index: int = 0,
+        depth: int = 0,
+    ) -> Record:
+        """Append one event and, depth first, what it derives; return its record (or the stored
+        one, when its id exists with the same content)."""
+        cls = self.codec.types.get(getattr(event, "type", None))  # type: ignore[arg-type]
+        if cls is None:
+            raise Rejected(f"unknown event type {getattr(event, 'type', event)!r}; "
+                           "a loaded plugin must register it")
+        if not isinstance(event, cls):
+            raise Rejected(f"{type(event).__name__} is not the class registered for {cls.type!r}")
+        type_name = cls.type
+        data = self.codec.unstructure(event)
+        data_text = dumps(data)
+        if meta is None and cause is None:
+            meta, meta_text = {}, "{}"
+        else:
+            meta = self._meta(meta, cause, plugin)
+            meta_text = dumps(meta)
+        if stream is None:
+            stream = event.default_stream()
+        else:
+            check_name("stream", stream)
+        occurred = batch.recorded_text if occurred_at is None else stored_time(occurred_at)
+        if cause is not None:
+            id = str(uuid.uuid5(DERIVED_IDS, f"{cause.id}\x1f{plugin}\x1f{index}"))
+        if id is not None:
+            check_name("id", id)
+            row = batch.existing(id)
+            if row is not None:
+                same = (row[4], row[2], row[8], row[9]) == (type_name, stream, data_text, meta_text)
+                if same and (occurred_at is None or row[6] == occurred):
+                    if cause is None:
+                        batch.skipped += 1
+                    return self.decode(row, None)
+                raise ConflictError(f"id {id!r} exists already (seq {row[0]}) with other content")
+        else:
+            id = new_id()
+        current = batch.version(stream)
+        if expected_version is not None and expected_version != current:
+            raise ConflictError(
+                f"stream {stream!r} is at version {current}, not the expected {expected_version}"
+            )
+        seq = batch.seq + 1
+        recorded = batch.recorded_text
+        body = record_body(seq, id, stream, current + 1, type_name, cls.schema, occurred,
+                           recorded, data_text, meta_text)
+        try:
+            digest = link(batch.hash, body)
+        except UnicodeEncodeError:
+            raise Rejected("data or meta holds text that is not valid Unicode") from None
+        record = Record(seq, id, stream, current + 1, type_name, cls.schema, load_time(occurred),
+                        batch.recorded_at, data, meta, digest, event)
+        for name, validate in self.validators:
+            self._call(validate, name, "validate_event", event, record, view)
+        batch.push((seq, id, stream, current + 1, type_name, cls.schema, occurred, recorded,
+                    data_text, meta_text, digest))
+        view.fold(record, event, occurred)
+        derived = []  # every plugin derives from the same view: the cause just folded
+        for name, derive in self.derivers:
+            followers = self._call(derive, name, "derive_events", event, record, view)
+            if followers:
+                derived.append((name, followers))
+        for name, followers in derived:
+            if depth >= MAX_DERIVATION_DEPTH:
+                raise PluginError(
+                    f"plugin {name}: derived events more than {MAX_DERIVATION_DEPTH} levels "
+                    f"deep from seq {seq}; is derive_events looping?",
+                    plugin=name,
+                )
+            for number, follower in enumerate(followers):
+                if not isinstance(follower, Event):
+                    raise PluginError(
+                        f"plugin {name}: derive_events returned {follower!r}, not an event",
+                        plugin=name,
+                    )
+                self.add(batch, view, follower, occurred, cause=record, plugin=name,
+                         index=number, depth=depth + 1)
+        return record
+
+    def restore(self, batch: Batch, view: View, line: Mapping[str, Any]) -> None:
+        """Store an exported record as it was, after checking it continues the chain; nothing is
+        derived (what was derived is in the export too)."""
+        id = line["id"]
+        check_name("id", id)
+        data_text, meta_text = dumps(line["data"]), dumps(line["meta"])
+        row = batch.existing(id)
+        given = (line["seq"], id, line["stream"], line["version"], line["type"], line["schema"],
+                 line["occurred_at"], line["recorded_at"], data_text, meta_text, line["hash"])
+        if row is not None:
+            if tuple(row) != given:
+                raise ConflictError(f"id {id!r} exists already (seq {row[0]}) with other content")
+            batch.skipped += 1
+            return
+        for key in ("occurred_at", "recorded_at"):
+            if stored_time(line[key], key) != line[key]:
+                raise Rejected(f"{key}: {line[key]!r} is not in the stored form "
+                               "YYYY-MM-DDTHH:MM:SS.ffffffZ")
+        if line["seq"] != batch.seq + 1:
+            raise ConflictError(
+                f"record seq {line['seq']} cannot follow this ledger's seq {batch.seq}: import an "
+                "export into an empty ledger, or leave out seq and hash to append the events anew"
+            )
+        if line["version"] != batch.version(line["stream"]) + 1:
+            raise ConflictError(f"record seq {line['seq']}: stream {line['stream']!r} "
+                                f"is at version {batch.version(line['stream'])}")
+        if link(batch.hash, record_body(*given[:10])) != line["hash"]:
+            raise Rejected(f"record seq {line['seq']}: hash does not match: the record was "
+                           "altered, or does not follow the previous one")
+        event = self.codec.structure(line["type"], line["data"], line["schema"])
+        record = self.decode(given, event)
+        for name, validate in self.validators:
+            self._call(validate, name, "validate_event", event, record, view)
+        batch.push(given)
+        view.fold(record, event, line["occurred_at"])
+
+    def add_line(self, batch: Batch, view: View, line: Mapping[str, Any]) -> None:
+        """Append one line of a history: an event to append anew, or an exported record."""
+        if "hash" in line:
+            self.restore(batch, view, line)
+            return
+        event = self.codec.structure(line["type"], line["data"])
+        self.add(batch, view, event, line["occurred_at"], line.get("stream"), None,
+                 line.get("id"), line.get("meta"))
+
+    @staticmethod
+    def _meta(given: Mapping[str, Any] | None, cause: Record | None,
+              plugin: str | None) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        if given:
+            if not isinstance(given, Mapping) or not all(isinstance(k, str) for k in given):
+                raise Rejected("meta: expected an object with string keys")
+            if "derived_by" in given and cause is None:
+                raise Rejected("meta.derived_by: set by the ledger on derived events only")
+            try:
+                meta = loads(dumps(given))
+            except (TypeError, ValueError) as error:
+                raise Rejected(f"meta: not JSON: {error}") from None
+        if cause is not None:
+            meta["causation_id"] = cause.id
+            meta["correlation_id"] = cause.meta.get("correlation_id", cause.id)
+            meta["derived_by"] = plugin
+            if "source" in cause.meta and "source" not in meta:
+                meta["source"] = cause.meta["source"]
+        return meta
+
+    @staticmethod
+    def _call(call: Call, plugin: str, hook: str, event: Event, record: Record, view: View) -> Any:
+        """Call one plugin's hook; a refusal names the plugin, any other error is its failure."""
+        try:
+            return call(event, record, view)
+        except Rejected as error:
+            error.message = f"{plugin}: {error.message}"
+            raise
+        except LedgerError:
+            raise
+        except Exception as error:
+            raise PluginError(
+                f"plugin {plugin}: {hook} failed on {record.type}: {type(error).__name__}: {error}",
+                plugin=plugin,
+            ) from error

@@ -1,0 +1,152 @@
+"""Folding the log into views: decoding stored rows, starting projections from snapshots, and
+saving snapshots."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .clock import load_time
+from .codec import Codec, loads
+from .errors import LedgerError
+from .event import Event
+from .plugins import PluginHost
+from .record import Record
+from .replay import View
+from .snapshots import KEEP, Fingerprints, dump_state, load_state
+from .store import Store
+
+#: How often (in records) a progress callback is called.
+PROGRESS_EVERY = 5_000
+#: ``progress(done, total)``: how far an import (bytes) or a replay (seqs) has got.
+Progress = Callable[[int, int], None]
+
+
+class Folder:
+    """Builds views of one ledger's log through its plugins' projections."""
+
+    def __init__(self, store: Store, host: PluginHost, codec: Codec) -> None:
+        self.store = store
+        self.host = host
+        self.codec = codec
+        self.fingerprints = Fingerprints(host.projections)
+        self.snapshotted: int | None = None  # the newest snapshot's seq, read when first needed
+
+    def decode(self, row: tuple, event: Event | None = None) -> Record:
+        """The Record of a stored row, its payload decoded when a loaded plugin knows its type."""
+        seq, id, stream, version, type_name, schema, occurred, recorded, data_text, meta_text, digest = row
+        data = loads(data_text)
+        if event is None and type_name in self.codec.types:
+            try:
+                event = self.codec.structure(type_name, data, schema)
+            except LedgerError as error:
+                raise LedgerError(
+                    f"seq {seq}: the stored {type_name} does not fit its event class: {error}"
+                ) from None
+        return Record(seq, id, stream, version, type_name, schema, load_time(occurred),
+                      load_time(recorded), data, {} if meta_text == "{}" else loads(meta_text),
+                      digest, event)
+
+    def new_view(self) -> View:
+        return View(self.host.projections, self.host.projection_owners)
+
+    def fold(self, view: View, rows: Iterable[tuple], progress: Progress | None = None) -> None:
+        """Fold stored rows into a view, decoding only those some projection handles."""
+        total = self.store.head()[0] if progress is not None else 0
+        handlers, decode = view.handlers, self.decode
+        for row in rows:
+            if handlers(row[4]):
+                record = decode(row)
+                view.fold(record, record.event, row[6])
+            else:
+                view.skip(row[0], row[6])
+            if progress is not None and row[0] % PROGRESS_EVERY == 0:
+                progress(row[0], total)
+        if progress is not None:
+            progress(view.seq, total)
+
+    def build(self, *, upto: int | None = None, before_time: str | None = None,
+              use_snapshots: bool = True, progress: Progress | None = None) -> View:
+        """A view folded from the log; each projection starts from its newest usable snapshot,
+        and the records are folded in segments, each into the projections behind it."""
+        view = self.new_view()
+        starts: dict[str, tuple[int, str | None]] = {name: (0, None) for name in view}
+        if use_snapshots:
+            for name in self.fingerprints.of:
+                found = self.usable_snapshot(name, upto, before_time)
+                if found is not None:
+                    seq, occurred, state = found
+                    view.restore(name, state)
+                    starts[name] = (seq, occurred)
+        bounds = sorted({start for start, _ in starts.values()})
+        view.seq, view.occurred_text = min(starts.values(), key=lambda start: start[0])
+        for position, start in enumerate(bounds):
+            end = bounds[position + 1] if position + 1 < len(bounds) else upto
+            view.activate([name for name, (seq, _) in starts.items() if seq <= start])
+            if view.seq < start:  # the projections ahead start here
+                view.seq, view.occurred_text = start, next(
+                    occurred for seq, occurred in starts.values() if seq == start)
+            self.fold(view, self.store.rows(start, upto=end, before_time=before_time), progress)
+        return view
+
+    def usable_snapshot(self, name: str, upto: int | None,
+                        before_time: str | None) -> tuple[int, str | None, Any] | None:
+        """The newest snapshot of a projection that fits this code and this log, if any."""
+        projection = self.host.projections[name]
+        found = self.store.snapshots(name, self.fingerprints.of[name], upto, before_time)
+        for seq, digest, occurred, text in found:
+            if self.store.hash_at(seq) != digest:
+                continue  # taken from another log: not this one's
+            try:
+                return seq, occurred, load_state(projection, text)
+            except Exception:  # a state that no longer loads is as good as stale
+                continue
+        return None
+
+    def copy(self, view: View) -> View | None:
+        """An independent copy of a view, through the snapshot form of each state (None when a
+        projection cannot be snapshotted)."""
+        if any(name not in self.fingerprints for name in view):
+            return None
+        copy = self.new_view()
+        for name in view:
+            projection = self.host.projections[name]
+            copy.restore(name, load_state(projection, dump_state(projection, view[name])))
+        copy.seq, copy.occurred_text = view.seq, view.occurred_text
+        return copy
+
+    def save(self, view: View) -> None:
+        """Store the view's states at its seq; call inside a write transaction."""
+        digest = self.store.hash_at(view.seq)
+        if digest is None or not self.fingerprints.of:
+            return
+        rows = [
+            (name, view.seq, fingerprint, digest, view.occurred_text,
+             dump_state(self.host.projections[name], view[name]))
+            for name, fingerprint in self.fingerprints.of.items()
+        ]
+        self.store.save_snapshots(rows, KEEP)
+        self.snapshotted = max(self.snapshotted or 0, view.seq)
+
+    def maybe_save(self, view: View | None, every: int) -> None:
+        """Save a snapshot when ``every`` records were folded since the newest one."""
+        if view is None or not every or view.until not in (None, str(view.seq)):
+            return
+        if self.snapshotted is None:
+            self.snapshotted = self.store.newest_snapshot()
+        if view.seq - self.snapshotted < every:
+            return
+        try:
+            with self.store.transaction():
+                self.save(view)
+        except sqlite3.OperationalError:
+            pass  # a read-only file, or a busy one: the snapshot is only a cache
+
+    def snapshot_checks(self) -> dict[int, list[tuple[str, str, str]]]:
+        """Stored snapshots of the loaded projections, by seq: (name, hash, state)."""
+        expected: dict[int, list[tuple[str, str, str]]] = {}
+        for name, fingerprint in self.fingerprints.of.items():
+            for seq, digest, _, text in self.store.snapshots(name, fingerprint, None, None):
+                expected.setdefault(seq, []).append((name, digest, text))
+        return expected
