@@ -128,16 +128,11 @@ class Appender:
             raise Rejected("data or meta holds text that is not valid Unicode") from None
         record = Record(seq, id, stream, current + 1, type_name, cls.schema, load_time(occurred),
                         batch.recorded_at, data, meta, digest, event)
-        for name, validate in self.validators:
-            self._call(validate, name, "validate_event", event, record, view)
+        self._validate(event, record, view)
         batch.push((seq, id, stream, current + 1, type_name, cls.schema, occurred, recorded,
                     data_text, meta_text, digest))
         view.fold(record, event, occurred)
-        derived = []  # every plugin derives from the same view: the cause just folded
-        for name, derive in self.derivers:
-            followers = self._call(derive, name, "derive_events", event, record, view)
-            if followers:
-                derived.append((name, followers))
+        derived = self._derive(event, record, view)
         for name, followers in derived:
             if depth >= MAX_DERIVATION_DEPTH:
                 raise PluginError(
@@ -186,8 +181,7 @@ class Appender:
                            "altered, or does not follow the previous one")
         event = self.codec.structure(line["type"], line["data"], line["schema"])
         record = self.decode(given, event)
-        for name, validate in self.validators:
-            self._call(validate, name, "validate_event", event, record, view)
+        self._validate(event, record, view)
         batch.push(given)
         view.fold(record, event, line["occurred_at"])
 
@@ -221,18 +215,44 @@ class Appender:
                 meta["source"] = cause.meta["source"]
         return meta
 
-    @staticmethod
-    def _call(call: Call, plugin: str, hook: str, event: Event, record: Record, view: View) -> Any:
-        """Call one plugin's hook; a refusal names the plugin, any other error is its failure."""
+    def _validate(self, event: Event, record: Record, view: View) -> None:
+        """Every plugin's validate_event; a refusal names the plugin, any other error is its
+        failure."""
+        name = ""
         try:
-            return call(event, record, view)
-        except Rejected as error:
-            error.message = f"{plugin}: {error.message}"
-            raise
-        except LedgerError:
-            raise
+            for name, validate in self.validators:
+                validate(event, record, view)
         except Exception as error:
-            raise PluginError(
-                f"plugin {plugin}: {hook} failed on {record.type}: {type(error).__name__}: {error}",
-                plugin=plugin,
-            ) from error
+            blamed = _blame(error, name, "validate_event", record)
+            if blamed is error:
+                raise
+            raise blamed from error
+
+    def _derive(self, event: Event, record: Record, view: View) -> list[tuple[str, list[Event]]]:
+        """What each plugin derives from one event, every plugin seeing the same view."""
+        derived = []
+        name = ""
+        try:
+            for name, derive in self.derivers:
+                followers = derive(event, record, view)
+                if followers:
+                    derived.append((name, followers))
+        except Exception as error:
+            blamed = _blame(error, name, "derive_events", record)
+            if blamed is error:
+                raise
+            raise blamed from error
+        return derived
+
+
+def _blame(error: Exception, plugin: str, hook: str, record: Record) -> LedgerError:
+    """The error to raise for a plugin's exception in a hook: its own refusal, named."""
+    if isinstance(error, Rejected):
+        error.message = f"{plugin}: {error.message}"
+        return error
+    if isinstance(error, LedgerError):
+        return error
+    return PluginError(
+        f"plugin {plugin}: {hook} failed on {record.type}: {type(error).__name__}: {error}",
+        plugin=plugin,
+    )

@@ -39,8 +39,8 @@ class Folder:
         data = loads(data_text)
         if event is None and type_name in self.codec.types:
             try:
-                event = self.codec.structure(type_name, data, schema)
-            except LedgerError as error:
+                event = self.codec.load(type_name, data, schema)
+            except (LedgerError, ValueError, TypeError, ArithmeticError) as error:
                 raise LedgerError(
                     f"seq {seq}: the stored {type_name} does not fit its event class: {error}"
                 ) from None

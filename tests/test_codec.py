@@ -150,3 +150,18 @@ def test_nested_lists_are_structured_strictly_and_errors_name_the_path():
         nested.structure("test.schedule", {"steps": [{"gigawatts": "1"}, {"gigawatts": "-1"}]})
     with pytest.raises(Rejected, match=r"^data.steps\[0\]: unknown field watts"):
         nested.structure("test.schedule", {"steps": [{"gigawatts": "1", "watts": 1}]})
+
+
+@pytest.mark.parametrize("cls", CATALOGUE, ids=lambda c: c.type)
+@given(data=st.data())
+def test_stored_payloads_load_without_validation_to_the_same_event(cls, data):
+    event = data.draw(events(cls))
+    stored = loads(dumps(codec.unstructure(event)))
+    assert codec.load(cls.type, stored, cls.schema) == event
+
+
+def test_nested_payloads_load_the_same_way():
+    nested = Codec({"test.schedule": Schedule})
+    event = Schedule(steps=(Step(Decimal("1.5")), Step(Decimal(2))))
+    assert nested.load("test.schedule", loads(dumps(nested.unstructure(event))), 1) == event
+    assert nested.load("test.schedule", {}, 1) == Schedule()
