@@ -13,7 +13,7 @@ from .clock import load_time, new_id, stored_time
 from .codec import Codec, dumps, loads
 from .errors import ConflictError, LedgerError, PluginError, Rejected
 from .event import Event
-from .plugins import HookCall, PluginHost
+from .plugins import PluginHost
 from .record import Record
 from .replay import View
 

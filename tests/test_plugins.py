@@ -9,7 +9,7 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from ledger import CapacityCommissioned, Event, Ledger, PluginError, Rejected, fields, hookimpl
+from ledger import CapacityCommissioned, Event, Ledger, PluginError, Rejected, fields
 
 from .test_hooks import Ping, commissioned, plugin
 

@@ -8,8 +8,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
-from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings

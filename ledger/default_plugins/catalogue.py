@@ -78,10 +78,9 @@ class AgreementRevised(Event):
 
 
 @attrs.frozen
-class CapacityPlanned(Event):
-    """Capacity announced for a date; it changes no inventory, release or mix."""
+class _Capacity(Event):
+    """What planned and commissioned capacity have in common: where, who, what and how much."""
 
-    type = "capacity.planned"
     stream_template = "site/{site}"
 
     site: str = fields.name()
@@ -89,22 +88,24 @@ class CapacityPlanned(Event):
     vendor: str = fields.name()
     platform: str = fields.name()
     gigawatts: Decimal = fields.gigawatts()
+
+
+@attrs.frozen
+class CapacityPlanned(_Capacity):
+    """Capacity announced for a date; it changes no inventory, release or mix."""
+
+    type = "capacity.planned"
+
     due: date = fields.day()
     agreement: Optional[str] = fields.name(optional=True)
 
 
 @attrs.frozen
-class CapacityCommissioned(Event):
+class CapacityCommissioned(_Capacity):
     """Capacity reported running: it counts towards the agreement it names, if any."""
 
     type = "capacity.commissioned"
-    stream_template = "site/{site}"
 
-    site: str = fields.name()
-    provider: str = fields.name()
-    vendor: str = fields.name()
-    platform: str = fields.name()
-    gigawatts: Decimal = fields.gigawatts()
     agreement: Optional[str] = fields.name(optional=True)
 
 
@@ -171,10 +172,9 @@ class ProviderContracted(Event):
 
 
 @attrs.frozen
-class GpusDelivered(Event):
-    """GPUs counted in at a site, in packages (sockets) or dies."""
+class _GpuCount(Event):
+    """GPUs counted at a site, in packages (sockets) or dies."""
 
-    type = "gpus.delivered"
     stream_template = "site/{site}"
 
     site: str = fields.name()
@@ -184,16 +184,17 @@ class GpusDelivered(Event):
 
 
 @attrs.frozen
-class GpusRetired(Event):
+class GpusDelivered(_GpuCount):
+    """GPUs counted in at a site."""
+
+    type = "gpus.delivered"
+
+
+@attrs.frozen
+class GpusRetired(_GpuCount):
     """GPUs counted out of a site: never more than were delivered there."""
 
     type = "gpus.retired"
-    stream_template = "site/{site}"
-
-    site: str = fields.name()
-    platform: str = fields.name()
-    count: int = fields.whole()
-    unit: str = fields.choice(*UNITS, default="package")
 
 
 @attrs.frozen
