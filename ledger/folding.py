@@ -14,7 +14,7 @@ from .event import Event
 from .plugins import PluginHost
 from .record import Record
 from .replay import View
-from .snapshots import KEEP, Fingerprints, dump_state, load_state
+from .snapshots import KEEP, Fingerprints, copy_state, dump_state, load_state
 from .store import Store
 
 #: How often (in records) a progress callback is called.
@@ -112,7 +112,7 @@ class Folder:
         copy = self.new_view()
         for name in view:
             projection = self.host.projections[name]
-            copy.restore(name, load_state(projection, dump_state(projection, view[name])))
+            copy.restore(name, copy_state(projection, view[name]))
         copy.seq, copy.occurred_text = view.seq, view.occurred_text
         return copy
 

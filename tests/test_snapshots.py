@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, PluginWarning, Rejected, UsageReported, VerificationError, hookimpl
+from ledger.snapshots import dump_state, load_state
 
+from .conftest import EVENTS
 from .test_builtin_plugins import domain_events, signed
 
 FOLDS = {"count": 0}
@@ -264,3 +266,30 @@ def test_progress_is_reported_to_the_end(book, tmp_path):
     replayed = []
     book.replay(use_snapshots=False, progress=lambda done, total: replayed.append((done, total)))
     assert replayed[-1] == (12_000, 12_000)
+
+
+def test_the_builtin_projections_are_snapshotted(tmp_path):
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path, load_entrypoints=False, snapshot_every=0) as book:
+        book.import_jsonl(os.path.join(EVENTS, "nvidia-openai-plan.jsonl"),
+                          os.path.join(EVENTS, "openai-compute-2025-2026.jsonl"))
+        whole = book.replay(use_snapshots=False).report()
+        seq = book.snapshot()
+    connection = sqlite3.connect(path)
+    names = {name for (name,) in connection.execute("SELECT name FROM snapshots WHERE seq = ?", (seq,))}
+    connection.close()
+    assert names == {"investment", "gpu_inventory", "provider_mix"}
+    with Ledger.open(path, load_entrypoints=False) as book:
+        assert book.view.report() == whole
+        assert book.replay().report() == whole
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=domain_events)
+def test_builtin_states_survive_their_snapshot_form(events):
+    with Ledger.open(load_entrypoints=False) as book:
+        apply_all(book, [signed(), *events])
+        view = book.view
+        for name in ("investment", "gpu_inventory", "provider_mix"):
+            projection = view.projection(name)
+            assert load_state(projection, dump_state(projection, view[name])) == view[name]

@@ -41,6 +41,7 @@ def _count_key(event: GpusDelivered | GpusRetired) -> CountKey:
 
 class GpuInventoryProjection:
     name = "gpu_inventory"
+    state_type = GpuState  # snapshots go through the ledger's state converter
     handles = (
         "gpus.delivered",
         "gpus.retired",

@@ -123,6 +123,7 @@ class InvestmentState:
 
 class InvestmentProjection:
     name = "investment"
+    state_type = InvestmentState  # snapshots go through the ledger's state converter
     handles = (
         "agreement.signed",
         "agreement.revised",

@@ -73,6 +73,7 @@ def _basis(amounts: dict[str, Decimal], unit: str) -> dict[str, Any]:
 
 class ProviderMixProjection:
     name = "provider_mix"
+    state_type = MixState  # snapshots go through the ledger's state converter
     handles = ("capacity.commissioned", "capacity.decommissioned", "provider.contracted")
 
     def initial(self) -> MixState:

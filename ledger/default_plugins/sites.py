@@ -21,7 +21,7 @@ class SiteCapacity:
     """Gigawatts still running at each (site, provider, vendor, platform)."""
 
     net: dict[Key, Decimal] = attrs.field(factory=dict)
-    by_site: dict[str, set[Key]] = attrs.field(init=False, factory=dict)  # derived from net
+    by_site: dict[str, set[Key]] = attrs.field(init=False, factory=dict, eq=False)  # from net
 
     def __attrs_post_init__(self) -> None:
         for key in self.net:
