@@ -74,6 +74,7 @@ class ProbeProjection:
 
     name = "probe"
     handles = ("probe.note", "probe.echo")
+    state_type = dict[str, Any]  # JSON types: snapshots need nothing more
 
     def initial(self) -> dict[str, Any]:
         return {"notes": 0, "echoes": 0, "total": 0, "by_topic": {}}
@@ -356,6 +357,11 @@ class LedgerMachine(RuleBasedStateMachine):
             if self.model.records:
                 assert copy.import_jsonl(exported).appended == 0  # a re-import derives nothing
             assert copy.replay().report() == self.book.replay().report()
+
+    @rule()
+    def take_a_snapshot(self) -> None:
+        assert self.book.snapshot() == len(self.model.records)
+        assert self.book.replay().report()["probe"] == self.model.probe()
 
     @rule()
     def reopen_the_ledger(self) -> None:
