@@ -293,3 +293,60 @@ def test_builtin_states_survive_their_snapshot_form(events):
         for name in ("investment", "gpu_inventory", "provider_mix"):
             projection = view.projection(name)
             assert load_state(projection, dump_state(projection, view[name])) == view[name]
+
+
+@settings(max_examples=30, deadline=None)
+@given(events=domain_events, split=st.integers(0, 30),
+       forged=st.sampled_from(['{"usage.reported": 999}', '{}', '[]', 'not json', '{"x": "y"}']))
+def test_a_stale_snapshot_is_never_used_whatever_it_holds(tmp_path_factory, events, split, forged):
+    path = tmp_path_factory.mktemp("stale") / "ledger.db"
+    with open_file(path, version="1", snapshot_every=0) as book:
+        apply_all(book, events[:split])
+        book.snapshot()
+        apply_all(book, events[split:])
+        whole = book.replay(use_snapshots=False).report()
+    tamper_snapshots(path, state=forged)
+    connection = sqlite3.connect(path)
+    with connection:  # every projection's snapshot is forged now
+        connection.execute("UPDATE snapshots SET state = ?", (forged,))
+    connection.close()
+    with open_file(path, version="2", snapshot_every=0) as book:  # a new plugin version: all stale
+        book._folder.fingerprints.of = {name: "another-version" for name in book._folder.fingerprints.of}
+        assert book.replay().report() == whole
+        assert book.view.report() == whole
+        assert book.verify()[0] == len(book)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_the_progress_bar_shows_on_a_terminal_only(tmp_path):
+    import pty
+
+    history = tmp_path / "h.jsonl"
+    history.write_text("".join(json.dumps({"type": "usage.reported", "occurred_at": "2026-01-01",
+                                           "data": {"product": "p", "weekly_active_users": n}}) + "\n"
+                               for n in range(20_000)))
+
+    def stderr_of(*args, terminal):
+        leader, follower = pty.openpty() if terminal else (None, subprocess.PIPE)
+        done = subprocess.run([sys.executable, "-m", "ledger", *args], stdout=subprocess.PIPE,
+                              stderr=follower, timeout=120)
+        assert done.returncode == 0
+        if not terminal:
+            return done.stderr.decode()
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        return b"".join(chunks).decode(errors="replace")
+
+    assert "importing" in stderr_of("import", str(tmp_path / "a.db"), str(history), terminal=True)
+    assert stderr_of("import", str(tmp_path / "b.db"), str(history), terminal=False) == ""
+    assert "importing" not in stderr_of("import", str(tmp_path / "c.db"), str(history), "--quiet",
+                                        terminal=True)
