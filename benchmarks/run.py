@@ -30,8 +30,10 @@ import typing
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -65,16 +67,17 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-# --- the machine ----------------------------------------------------------------------------------
+# --- the machine ---------------------------------------------------------------------------------
 
 def machine_info() -> dict[str, Any]:
     """CPU model, cores, RAM, Python, SQLite, library versions and the date of the run."""
     cpu, ram_kb = "unknown", 0
     try:
         with open("/proc/cpuinfo") as info:
-            cpu = next((l.split(":", 1)[1].strip() for l in info if l.startswith("model name")), cpu)
+            cpu = next((line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name")), cpu)
         with open("/proc/meminfo") as info:
-            ram_kb = next(int(l.split()[1]) for l in info if l.startswith("MemTotal"))
+            ram_kb = next(int(line.split()[1]) for line in info if line.startswith("MemTotal"))
     except OSError:
         pass
     probe = sqlite3.connect(":memory:")
@@ -125,7 +128,7 @@ def sources_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-# --- timing ---------------------------------------------------------------------------------------
+# --- timing --------------------------------------------------------------------------------------
 
 def timed(action: Callable[[], Any]) -> float:
     """Seconds one call of ``action`` takes, after a garbage collection."""
@@ -146,7 +149,7 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-# --- the ledger: its API as it stands -------------------------------------------------------------
+# --- the ledger: its API as it stands ------------------------------------------------------------
 
 def open_ledger(path: Path) -> Ledger:
     """A fresh Ledger object on ``path`` (built-in plugins only), default durability."""
@@ -174,13 +177,13 @@ def commissioning(i: int) -> CapacityCommissioned:
 
 def read_rows(db: Path) -> list[tuple]:
     """Every stored row of a ledger file, in seq order."""
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return conn.execute(SELECT_ALL).fetchall()
 
 
 def events_schema(db: Path) -> list[str]:
     """The ledger's CREATE TABLE for ``events`` and its two unique indexes, without triggers."""
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
             "SELECT sql FROM sqlite_master WHERE (type = 'table' AND name = 'events') OR "
             "(type = 'index' AND name IN ('events_id', 'events_stream_version')) ORDER BY type DESC"
@@ -197,7 +200,7 @@ def raw_connection(db: Path) -> sqlite3.Connection:
     return conn
 
 
-# --- 1. import -------------------------------------------------------------------------------------
+# --- 1. import -----------------------------------------------------------------------------------
 
 def import_ours(history: Path, db: Path) -> tuple[float, int]:
     """``import_jsonl`` into a new file: parse, validate, derive, hash-chain, one transaction.
@@ -226,7 +229,7 @@ def import_raw(rows: list[tuple], schema: list[str], db: Path) -> float:
     return seconds
 
 
-# --- eventsourcing, the peer ----------------------------------------------------------------------
+# --- eventsourcing, the peer ---------------------------------------------------------------------
 
 def es_available() -> bool:
     try:
@@ -262,7 +265,7 @@ class EsModel:
             namespace = {"__annotations__": {n: Any for n in names}, **dict.fromkeys(names),
                          "__module__": __name__}
             pair = tuple(
-                type(base)(f"{cls.__name__}{suffix}", (base,),
+                type(base)(f"{cls.__name__}{suffix}", (base,),  # type: ignore[misc]
                            {**namespace, "__qualname__": f"Stream.{cls.__name__}{suffix}"})
                 for base, suffix in ((Stream.Created, "Started"), (Stream.Event, ""))
             )
@@ -342,7 +345,7 @@ def replay_es(db: Path) -> tuple[float, int]:
     return seconds, count
 
 
-# --- 2. full replay -------------------------------------------------------------------------------
+# --- 2. full replay ------------------------------------------------------------------------------
 
 def replay_ours(db: Path) -> float:
     """A fresh Ledger object on the file: every event through the three projections, then the
@@ -371,7 +374,7 @@ def replay_raw(db: Path) -> tuple[float, int]:
     return seconds, count
 
 
-# --- 3. incremental replay ------------------------------------------------------------------------
+# --- 3. incremental replay -----------------------------------------------------------------------
 
 def incremental(db: Path, rounds: int, full_s: float) -> dict[str, Any]:
     """Per round: ``snapshot()`` at the head, then in a fresh Ledger object one more append and a
@@ -379,6 +382,7 @@ def incremental(db: Path, rounds: int, full_s: float) -> dict[str, Any]:
     snapshots: list[float] = []
     appends: list[float] = []
     replays: list[float] = []
+    reports: list[float] = []  # the part of each replay that builds the report
     with open_ledger(db) as book:
         supported = has_snapshots(book)
     for i in range(rounds):
@@ -386,27 +390,54 @@ def incremental(db: Path, rounds: int, full_s: float) -> dict[str, Any]:
             with open_ledger(db) as book:
                 snapshots.append(timed(book.snapshot))  # type: ignore[attr-defined]
         with open_ledger(db) as book:
-            appends.append(timed(lambda: book.append(commissioning(i))))
-            replays.append(timed(lambda: book.replay().report()))
+            appends.append(timed(partial(book.append, commissioning(i))))
+            replay_s, report_s = replay_then_report(book)
+            replays.append(replay_s + report_s)
+            reports.append(report_s)
         log(f"  incremental round {i + 1}: replay {replays[-1]:.3f} s "
             f"(first append on the reopened ledger {appends[-1]:.2f} s)")
     result = figures(replays, 1)
-    result.update(snapshots_supported=supported, snapshot_s=snapshots,
+    result.update(snapshots_supported=supported, snapshots_stored=stored_snapshots(db),
+                  snapshot_s=snapshots, report_part_s=reports,
                   first_append_after_reopen_s=appends,
                   fraction_of_full=ratio(result["median_s"], full_s))
     return result
 
 
-# --- 4. single durable append ---------------------------------------------------------------------
+def replay_then_report(book: Ledger) -> tuple[float, float]:
+    """Seconds of ``book.replay()`` and of the ``report()`` that follows (one timing, split)."""
+    gc.collect()
+    start = time.perf_counter()
+    view = book.replay()
+    middle = time.perf_counter()
+    view.report()
+    return middle - start, time.perf_counter() - middle
+
+
+def stored_snapshots(db: Path) -> int | None:
+    """How many snapshot rows the file holds (None when it has no ``snapshots`` table)."""
+    with closing(sqlite3.connect(db)) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+        except sqlite3.OperationalError:
+            return None
+
+
+# --- 4. single durable append --------------------------------------------------------------------
 
 def appends_ours(db: Path, rounds: int) -> dict[str, Any]:
     """A fresh Ledger object (synchronous=FULL), one warm-up append, then ``APPENDS`` timed
     ``append()`` calls per round: each is its own durable transaction."""
     samples: list[list[float]] = []
     with open_ledger(db) as book:
-        warmup = timed(lambda: book.append(commissioning(0)))
-        for r in range(rounds):
-            samples.append([_clock(lambda: book.append(commissioning(i))) for i in range(APPENDS)])
+        warmup = timed(partial(book.append, commissioning(0)))
+        for _ in range(rounds):
+            times = []
+            for i in range(APPENDS):
+                start = time.perf_counter()
+                book.append(commissioning(i))
+                times.append(time.perf_counter() - start)
+            samples.append(times)
     return _append_figures(samples, warmup_s=warmup)
 
 
@@ -416,26 +447,21 @@ def appends_raw(db: Path, rounds: int) -> dict[str, Any]:
     seq = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
     data = json.dumps({"site": "bench-site", "gigawatts": "0.001"})
     samples: list[list[float]] = []
-    for r in range(rounds):
+    for _ in range(rounds):
         rows = [(seq + i + 1, str(uuid.uuid4()), "site/bench-raw", seq + i + 1,
                  "capacity.commissioned", 1, "2030-12-31T00:00:00.000000Z",
                  "2030-12-31T00:00:00.000000Z", data, "{}", "0" * 64) for i in range(APPENDS)]
         seq += APPENDS
-
-        def insert(row: tuple) -> None:
+        times = []
+        for row in rows:
+            start = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(INSERT, row)
             conn.execute("COMMIT")
-
-        samples.append([_clock(lambda: insert(row)) for row in rows])
+            times.append(time.perf_counter() - start)
+        samples.append(times)
     conn.close()
     return _append_figures(samples)
-
-
-def _clock(action: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def _append_figures(samples: list[list[float]], **extra: Any) -> dict[str, Any]:
@@ -444,7 +470,7 @@ def _append_figures(samples: list[list[float]], **extra: Any) -> dict[str, Any]:
             "samples_s": samples, **extra}
 
 
-# --- 5. peak RSS of a full replay, in child processes ---------------------------------------------
+# --- 5. peak RSS of a full replay, in child processes --------------------------------------------
 
 def child(argv: list[str]) -> None:
     """``run.py --child import HISTORY DB`` or ``run.py --child replay DB``: one step in a process
@@ -469,7 +495,8 @@ def peak_mb() -> float:
     """
     try:
         with open("/proc/self/status") as status:
-            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) * 1024 / 1e6
+            kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+        return kib * 1024 / 1e6
     except (OSError, StopIteration):
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return maxrss * (1 if sys.platform == "darwin" else 1024) / 1e6
@@ -501,7 +528,7 @@ def peak_rss(sizes: list[int], workdir: Path, seed: int, ready: dict[int, Path])
     return result
 
 
-# --- the run --------------------------------------------------------------------------------------
+# --- the run -------------------------------------------------------------------------------------
 
 def remove_db(db: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
@@ -588,7 +615,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     ours, raw = appends_ours(files["ledger"], args.rounds), appends_raw(files["raw"], args.rounds)
     single = {"gigaledger": ours, "raw_sqlite3": raw,
               "ours_over_raw": ratio(ours["median_s"], raw["median_s"])}
-    results = {
+    results: dict[str, Any] = {
         "machine": machine,
         "parameters": {"events": args.events, "rounds": args.rounds, "seed": args.seed,
                        "rss_sizes": args.rss_sizes, "records": records,
@@ -615,7 +642,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return checks
 
 
-# --- the table ------------------------------------------------------------------------------------
+# --- the table -----------------------------------------------------------------------------------
 
 def rate(figure: dict[str, Any] | None) -> str:
     if figure is None:
@@ -648,8 +675,9 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
          rate(rep["raw_sqlite3"]), rate(rep["eventsourcing"]), "ours/raw",
          *verdict(results, "full_replay.ours_over_raw")],
         ["", "", "", "", es, *verdict(results, "full_replay.ours_over_eventsourcing")],
-        ["incremental replay after 1 more event" + ("" if inc["snapshots_supported"]
-                                                    else " (no snapshots yet)"),
+        ["incremental replay after 1 more event" + (
+            " (no snapshot API)" if not inc["snapshots_supported"] else
+            " (no snapshot stored)" if not inc["snapshots_stored"] else ""),
          f"{inc['median_s']:.3f} s", "", "", "of full replay",
          *verdict(results, "incremental_replay.fraction_of_full")],
         [f"single durable append (median of {APPENDS} x {len(one['gigaledger']['rounds_s'])})",
@@ -675,7 +703,10 @@ def render(results: dict[str, Any]) -> str:
     header = ["measurement", "gigaledger", "raw sqlite3", es, "ratio", "value", "target", "result"]
     rows = table_rows(results)
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
     caption = (f"gigaledger {m['gigaledger']} ({m['gigaledger_commit']}), {p['events']:,} events, "
                f"{p['rounds']} rounds, {m['date']}: {m['cpu']}, {m['cores']} cores, "
                f"{m['ram_gb']} GB RAM, Python {m['python']}, SQLite {m['sqlite']}; "
@@ -684,14 +715,15 @@ def render(results: dict[str, Any]) -> str:
                       *(line(r) for r in rows)])
 
 
-# --- main -----------------------------------------------------------------------------------------
+# --- main ----------------------------------------------------------------------------------------
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="history size (lines)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each measurement")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json",
-                        help="the JSON file of every figure")
+    parser.add_argument("--out", type=Path, help="the JSON file of every figure "
+                                                 "(default: results.json next to run.py)",
+                        default=Path(__file__).resolve().parent / "results.json")
     parser.add_argument("--rss-sizes", default="100000,1000000",
                         help="comma-separated history sizes for peak RSS")
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir, "

@@ -152,6 +152,7 @@ class History:
         for i in range(self.n):
             day = (START + timedelta(days=i * self.days // self.n)).isoformat()
             line: dict[str, Any] = {"type": "", "occurred_at": day}
+            data: dict[str, Any] | None
             scheduled = self.schedule.get(i)
             if scheduled:
                 kind, data = scheduled.pop(0)
