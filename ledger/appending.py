@@ -39,6 +39,23 @@ def adapt(function: Callable[..., Any], argnames: tuple[str, ...]) -> Call:
     return lambda *arguments: function(*[arguments[i] for i in order])
 
 
+def _json_copy(value: Any) -> Any:
+    """A deep copy of metadata as the stored JSON will read back (Decimals and floats become
+    text, as JSON writes them); refuses what JSON cannot hold."""
+    if isinstance(value, str) or value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, Mapping):
+        if not all(isinstance(key, str) for key in value):
+            raise Rejected("meta: expected an object with string keys")
+        return {key: _json_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_copy(item) for item in value]
+    try:
+        return loads(dumps(value))
+    except (TypeError, ValueError) as error:
+        raise Rejected(f"meta: not JSON: {error}") from None
+
+
 def _listed(call: Call) -> Call:
     """A derive_events call whose result (None, a list, a generator) is a list."""
     return lambda event, record, view: list(call(event, record, view) or ())
@@ -203,10 +220,7 @@ class Appender:
                 raise Rejected("meta: expected an object with string keys")
             if "derived_by" in given and cause is None:
                 raise Rejected("meta.derived_by: set by the ledger on derived events only")
-            try:
-                meta = loads(dumps(given))
-            except (TypeError, ValueError) as error:
-                raise Rejected(f"meta: not JSON: {error}") from None
+            meta = _json_copy(given)
         if cause is not None:
             meta["causation_id"] = cause.id
             meta["correlation_id"] = cause.meta.get("correlation_id", cause.id)

@@ -15,14 +15,15 @@ FLUSH_EVERY = 1000
 class Batch:
     """Everything appended inside one transaction, as it goes: it is committed whole or not at all."""
 
-    def __init__(self, store: Store, seq: int, head: str | None, recorded_at: datetime) -> None:
+    def __init__(self, store: Store, seq: int, head: str | None, recorded_at: datetime,
+                 versions: dict[str, int] | None = None) -> None:
         self.store = store
         self.start = seq
         self.seq = seq
         self.hash = head or GENESIS
         self.recorded_at = recorded_at.astimezone(timezone.utc)
-        self.recorded_text = format_time(self.recorded_at)
-        self.versions: dict[str, int] = {}
+        self.recorded_text = format_time(self.recorded_at)  # µs precision: unique enough to cache
+        self.versions: dict[str, int] = {} if versions is None else versions
         self.pending: list[tuple] = []
         self.pending_ids: dict[str, tuple] = {}
         self.skipped = 0

@@ -4,6 +4,7 @@ saving snapshots."""
 from __future__ import annotations
 
 import sqlite3
+from copy import deepcopy
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -104,17 +105,12 @@ class Folder:
                 continue
         return None
 
-    def copy(self, view: View) -> View | None:
-        """An independent copy of a view, through the snapshot form of each state (None when a
-        projection cannot be snapshotted)."""
-        if any(name not in self.fingerprints for name in view):
-            return None
-        copy = self.new_view()
-        for name in view:
-            projection = self.host.projections[name]
-            copy.restore(name, copy_state(projection, view[name]))
-        copy.seq, copy.occurred_text = view.seq, view.occurred_text
-        return copy
+    def copy_state(self, name: str, state: Any) -> Any:
+        """An independent copy of one projection's state: through its snapshot form when it has
+        one (fast, and it cannot miss a part), else a deep copy."""
+        if name in self.fingerprints:
+            return copy_state(self.host.projections[name], state)
+        return deepcopy(state)
 
     def save(self, view: View) -> None:
         """Store the view's states at its seq; call inside a write transaction."""
@@ -131,17 +127,20 @@ class Folder:
 
     def maybe_save(self, view: View | None, every: int) -> None:
         """Save a snapshot when ``every`` records were folded since the newest one."""
-        if view is None or not every or view.until not in (None, str(view.seq)):
+        if view is None or not every or not self.fingerprints.of:
+            return
+        if view.until not in (None, str(view.seq)):
             return
         if self.snapshotted is None:
             self.snapshotted = self.store.newest_snapshot()
         if view.seq - self.snapshotted < every:
             return
-        try:
-            with self.store.transaction():
-                self.save(view)
+        try:  # the snapshot is only a cache: a busy or read-only file goes without
+            with self.store.try_transaction() as locked:
+                if locked:
+                    self.save(view)
         except sqlite3.OperationalError:
-            pass  # a read-only file, or a busy one: the snapshot is only a cache
+            pass
 
     def snapshot_checks(self) -> dict[int, list[tuple[str, str, str]]]:
         """Stored snapshots of the loaded projections, by seq: (name, hash, state)."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import attrs
 
@@ -28,10 +29,14 @@ from .snapshots import dump_state
 from .store import Store
 from .subscriptions import Subscription
 
+T = TypeVar("T")
+
 #: A snapshot is saved each time this many records were folded since the newest one.
 SNAPSHOT_EVERY = 10_000
 #: Rows a subscription reads at a time.
 BATCH = 1_000
+#: Stream versions remembered between appends (more streams than this: looked up again).
+VERSIONS_KEPT = 100_000
 
 
 class PluginWarning(UserWarning):
@@ -84,6 +89,10 @@ class Ledger:
         self._snapshot_every = snapshot_every
         self._subscriptions: list[Subscription] = []
         self._delivering = False
+        self._shared: list[weakref.ref[View]] = []  # views replay() handed out
+        # After a commit: SQLite's data_version then, and the head and stream versions we left,
+        # valid for the next write as long as no other connection has committed since.
+        self._last: tuple[int, int, str, dict[str, int]] | None = None
 
     @classmethod
     def open(
@@ -178,9 +187,9 @@ class Ledger:
         raised; ``id`` is an idempotency key: the same id with the same content returns the
         existing record, with other content raises ``ConflictError``.
         """
-        with self._writing() as (batch, view):
-            return self._appender.add(batch, view, event, occurred_at, stream, expected_version,
-                                      id, meta)
+        add = self._appender.add
+        return self._write(lambda batch, view: add(batch, view, event, occurred_at, stream,
+                                                   expected_version, id, meta))
 
     def append_many(
         self,
@@ -201,9 +210,9 @@ class Ledger:
                 item = attrs.evolve(item, meta=meta)
             items.append(item)
         add = self._appender.add
-        with self._writing() as (batch, view):
-            return [add(batch, view, i.event, i.occurred_at, i.stream, i.expected_version, i.id,
-                        i.meta) for i in items]
+        return self._write(lambda batch, view: [
+            add(batch, view, i.event, i.occurred_at, i.stream, i.expected_version, i.id, i.meta)
+            for i in items])
 
     def import_jsonl(
         self, *paths: str | os.PathLike[str], progress: Progress | None = None
@@ -216,9 +225,10 @@ class Ledger:
         bytes read so far and the size of all the files.
         """
         total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
-        done = count = 0
         add_line = self._appender.add_line
-        with self._writing() as (batch, view):
+
+        def import_all(batch: Batch, view: View) -> ImportResult:
+            done = count = 0
             for path in paths:
                 for number, line, size in read_lines(path):
                     try:
@@ -229,27 +239,42 @@ class Ledger:
                     count += 1
                     if progress is not None and count % PROGRESS_EVERY == 0:
                         progress(done, total)
+            return ImportResult(batch.seq - batch.start, batch.skipped, batch.seq)
+
+        result = self._write(import_all)
         if progress is not None:
             progress(total, total)
-        return ImportResult(batch.seq - batch.start, batch.skipped, batch.seq)
+        return result
 
-    @contextmanager
-    def _writing(self) -> Iterator[tuple[Batch, View]]:
+    def _write(self, work: Callable[[Batch, View], T]) -> T:
+        """Run ``work(batch, view)`` in one write transaction: commit what it appended, or roll
+        all of it back; then tell the observers and subscribers."""
+        store = self._store
+        store.begin()
         batch = None
         try:
-            with self._store.transaction():
-                seq, head = self._store.head()
-                view = self._live_view(seq)
-                batch = Batch(self._store, seq, head, self._clock())
-                yield batch, view
-                batch.flush()
+            changes = store.data_version()
+            if self._last is not None and self._last[0] == changes:
+                _, seq, head, versions = self._last  # nobody else wrote since our last commit
+            else:
+                (seq, head), versions = store.head(), {}
+            self._last = None
+            view = self._live_view(seq)
+            batch = Batch(store, seq, head, self._clock(), versions)
+            result = work(batch, view)
+            batch.flush()
+            store.commit()
         except BaseException:
+            store.rollback()
             if batch is not None and batch.seq != batch.start:
                 self._view = None  # it folded what was rolled back: rebuild when next needed
             raise
+        if len(batch.versions) < VERSIONS_KEPT:
+            self._last = (changes, batch.seq, batch.hash, batch.versions)
         self._observe(batch.start, batch.seq)
         self._deliver()
         self._folder.maybe_save(self._view, self._snapshot_every)
+        return result
 
     def _observe(self, start: int, end: int) -> None:
         observers = self._host.observers
@@ -363,12 +388,15 @@ class Ledger:
         false) and folds only the records after it. ``progress(seq, head)`` is called now and
         then while records are folded.
         """
+        if until is None and use_snapshots:
+            head = self._store.head()[0]
+            if self._view is None or self._view.seq > head:
+                self._view = self._folder.build(upto=head, progress=progress)
+            elif self._view.seq < head:
+                self._live_view(head)
+            self._folder.maybe_save(self._view, self._snapshot_every)
+            return self._share(self._view)
         if until is None:
-            live = self._view
-            if use_snapshots and live is not None and live.seq == self._store.head()[0]:
-                copied = self._folder.copy(live)
-                if copied is not None:
-                    return copied
             view = self._folder.build(use_snapshots=use_snapshots, progress=progress)
         elif isinstance(until, int) and not isinstance(until, bool):
             view = self._folder.build(upto=until, use_snapshots=use_snapshots, progress=progress)
@@ -448,9 +476,26 @@ class Ledger:
 
     # --- folding --------------------------------------------------------------------------------
 
+    def _share(self, view: View) -> View:
+        """A view that reads the live view's states until the ledger next changes them."""
+        shared = view.share()
+        self._shared = [ref for ref in self._shared if ref() is not None]
+        self._shared.append(weakref.ref(shared))
+        return shared
+
+    def _detach(self) -> None:
+        """Give the views that ``replay`` handed out their own states, before the live view's
+        change (a view nobody holds any more costs nothing)."""
+        for ref in self._shared:
+            view = ref()
+            if view is not None:
+                view.own(self._folder.copy_state)
+        self._shared.clear()
+
     def _live_view(self, seq: int) -> View:
         """The view used to validate appends, caught up to ``seq`` (another process may have
         appended since)."""
+        self._detach()
         view = self._view
         if view is None or view.seq > seq:
             view = self._folder.build(upto=seq)

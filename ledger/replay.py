@@ -8,6 +8,7 @@ A projection is any object with ``name``, ``handles`` (event types, or ``"*"`` f
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,6 +79,18 @@ class View(Mapping[str, Any]):
     def restore(self, name: str, state: Any) -> None:
         """Start a projection from a saved state (a snapshot)."""
         self._states[name] = state
+
+    def share(self) -> View:
+        """Another view of the same states, to read: whoever changes the states first gives this
+        one its own copies (see ``Ledger.replay``)."""
+        twin = copy.copy(self)
+        twin._states = dict(self._states)
+        return twin
+
+    def own(self, copy_state: Callable[[str, Any], Any]) -> None:
+        """Replace every state by a copy, so that this view no longer shares any."""
+        for name, state in self._states.items():
+            self._states[name] = copy_state(name, state)
 
     def handlers(self, type_name: str) -> list[tuple[str, Apply]]:
         """The (projection, apply) pairs for one event type: empty when nothing folds it."""

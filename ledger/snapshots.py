@@ -6,7 +6,8 @@ snapshot whose fingerprint differs (the plugin changed) or whose record's hash d
 not the one it was taken from) is ignored, and the state is rebuilt from the log.
 
 A projection can be snapshotted when it has ``snapshot(state) -> JSON`` and ``restore(data) ->
-state`` methods, or a ``state_type`` (an attrs class, or JSON types) that the ledger's state
+state`` methods (``restore`` builds a fresh state, sharing nothing mutable with ``data``), or a
+``state_type`` (an attrs class, or JSON types) that the ledger's state
 converter turns into JSON and back.
 """
 
@@ -61,9 +62,10 @@ def load_state(projection: Any, text: str) -> Any:
 
 
 def copy_state(projection: Any, state: Any) -> Any:
-    """An independent copy of a state, through its snapshot form but without the JSON text."""
+    """An independent copy of a state, through its snapshot form but without the JSON text
+    (``restore`` builds a fresh state from what ``snapshot`` gives)."""
     if hasattr(projection, "snapshot"):
-        return projection.restore(loads(dumps(projection.snapshot(state))))
+        return projection.restore(projection.snapshot(state))
     return _converter.structure(_converter.unstructure(state, projection.state_type),
                                 projection.state_type)
 

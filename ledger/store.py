@@ -81,6 +81,7 @@ class Store:
         synchronous: str = "FULL",
     ) -> None:
         self.path = None if path is None else os.fspath(path)
+        self.timeout = timeout
         if str(synchronous).upper() not in SYNCHRONOUS:
             raise LedgerError(f"synchronous: expected one of {', '.join(SYNCHRONOUS)}, got {synchronous!r}")
         if self.path is not None and not create and not os.path.isfile(self.path):
@@ -96,9 +97,17 @@ class Store:
             if self.path is not None:
                 self._retry_while_locked(timeout, self.db.enable_wal)
             self.conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[synchronous.upper()]}")
-            with self.transaction():  # several processes may open a new file at once
-                self._check_is_ledger()
-                migrations.apply(self.db)
+            self._check_is_ledger()
+            if migrations.pending(self.db):
+                with self.transaction():  # several processes may create the tables at once
+                    self._check_is_ledger()
+                    migrations.apply(self.db)
+        except sqlite3.OperationalError as error:
+            self.conn.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise LedgerError(f"{self.path}: busy: another process held its lock for more "
+                                  f"than {timeout:g} s") from None
+            raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
         except sqlite3.DatabaseError as error:
             self.conn.close()
             raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
@@ -130,12 +139,48 @@ class Store:
 
     # --- transactions ---------------------------------------------------------------------------
 
+    def begin(self) -> None:
+        """Take the write lock (waiting up to the timeout) and start a transaction."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            raise LedgerError(f"{self.path or 'ledger'}: busy: another process held the write "
+                              f"lock for more than {self.timeout:g} s") from None
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside is committed together, or rolled back together on any exception."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.begin()
         try:
             yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    @contextmanager
+    def try_transaction(self) -> Iterator[bool]:
+        """Like ``transaction()``, for work that may be skipped: yields False at once, instead of
+        waiting, when another connection holds the write lock."""
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            yield False
+            return
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        try:
+            yield True
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -143,6 +188,10 @@ class Store:
         self.conn.execute("COMMIT")
 
     # --- reads ----------------------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (SQLite's ``PRAGMA data_version``)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
     def head(self) -> tuple[int, str | None]:
         """The last seq (0 when empty) and its hash."""

@@ -38,3 +38,27 @@ def test_four_processes_append_without_gaps_duplicates_or_losses(tmp_path):
     for w in range(WRITERS):  # each writer's own appends kept their order
         mine = [r.data["weekly_active_users"] for r in records if r.id.startswith(f"w{w}-")]
         assert mine == list(range(APPENDS))
+
+
+def test_a_held_lock_makes_writers_wait_then_fail_clearly_and_readers_carry_on(tmp_path):
+    import sqlite3
+
+    from ledger import LedgerError, UsageReported
+
+    path = tmp_path / "busy.db"
+    with Ledger.open(path, load_entrypoints=False, snapshot_every=5) as book:
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(20)])
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write
+    try:
+        with Ledger.open(path, load_entrypoints=False, timeout=0.3) as book:  # opening only reads
+            assert book.replay().report()["as_of"]["seq"] == 20  # a snapshot is skipped, not awaited
+            try:
+                book.append(UsageReported(product="p", weekly_active_users=1))
+                raise AssertionError("the append did not wait for the lock")
+            except LedgerError as error:
+                assert str(error) == f"{path}: busy: another process held the write lock for more than 0.3 s"
+            assert len(book) == 20
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

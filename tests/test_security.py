@@ -39,7 +39,7 @@ def test_no_pickle_eval_or_exec(path):
 
 
 #: What SQL text may interpolate: fixed column lists and placeholders, never a value.
-SAFE_IN_SQL = {"_SELECT", "marks", "tail", "' AND '.join(where)", "SYNCHRONOUS[synchronous.upper()]",
+SAFE_IN_SQL = {"_SELECT", "marks", "tail", "int(self.timeout * 1000)", "' AND '.join(where)", "SYNCHRONOUS[synchronous.upper()]",
                "', '.join(COLUMNS)", "', '.join('?' * len(COLUMNS))", "', '.join('?' * len(types))"}
 
 

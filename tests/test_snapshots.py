@@ -158,14 +158,24 @@ def test_a_snapshot_of_another_log_is_ignored(tmp_path):
         assert book.verify()[0] == 5  # its hash names a record this log does not have
 
 
-def test_replay_after_an_append_copies_the_live_view(book):
+def test_views_from_replay_stay_put_while_the_ledger_moves_on(book, monkeypatch):
+    copies = []
+    copy_state = book._folder.copy_state
+    monkeypatch.setattr(book._folder, "copy_state", lambda name, state: copies.append(name) or copy_state(name, state))
     book.append_many([signed(), UsageReported(product="p", weekly_active_users=1)])
     first = book.replay()
+    first_report = first.report()
     book.append(UsageReported(product="p", weekly_active_users=2))
+    assert sorted(copies) == ["gpu_inventory", "investment", "provider_mix"]  # first got its own
+    assert first.seq == 2 and first.report() == first_report
     second = book.replay()
-    assert second.seq == 3 and first.seq == 2  # the first view stayed put
-    assert second["investment"] is not book.view["investment"]
-    assert second.report() == book.replay(use_snapshots=False).report()
+    assert second.seq == 3 and second.report() == book.replay(use_snapshots=False).report()
+    assert first["investment"] is not book.view["investment"]
+    copies.clear()
+    del first, second
+    book.replay().report()  # dropped at once: the next append copies nothing
+    book.append(UsageReported(product="p", weekly_active_users=3))
+    assert copies == []
 
 
 # --- subscriptions ------------------------------------------------------------------------------

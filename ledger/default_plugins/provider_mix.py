@@ -27,7 +27,7 @@ _UNITS = 10**PLACES
 @attrs.define
 class MixState:
     capacity: SiteCapacity = attrs.field(factory=SiteCapacity)
-    contracts: dict[str, ProviderContracted] = attrs.field(factory=dict)
+    contracts: dict[str, tuple[str, Decimal]] = attrs.field(factory=dict)  # id: (provider, usd)
 
 
 def shares(amounts: dict[str, Decimal]) -> dict[str, str]:
@@ -73,7 +73,6 @@ def _basis(amounts: dict[str, Decimal], unit: str) -> dict[str, Any]:
 
 class ProviderMixProjection:
     name = "provider_mix"
-    state_type = MixState  # snapshots go through the ledger's state converter
     handles = ("capacity.commissioned", "capacity.decommissioned", "provider.contracted")
 
     def initial(self) -> MixState:
@@ -85,7 +84,21 @@ class ProviderMixProjection:
         elif isinstance(event, CapacityDecommissioned):
             state.capacity.decommission(event)
         elif isinstance(event, ProviderContracted):
-            state.contracts[event.contract] = event
+            state.contracts[event.contract] = (event.provider, event.usd)
+
+    def snapshot(self, state: MixState) -> dict[str, Any]:
+        """The state as compact JSON rows."""
+        return {
+            "capacity": state.capacity.rows(),
+            "contracts": [[contract, provider, format(usd, "f")]
+                          for contract, (provider, usd) in state.contracts.items()],
+        }
+
+    def restore(self, data: dict[str, Any]) -> MixState:
+        return MixState(
+            SiteCapacity.from_rows(data["capacity"]),
+            {contract: (provider, Decimal(usd)) for contract, provider, usd in data["contracts"]},
+        )
 
     def summary(self, state: MixState) -> dict[str, Any]:
         by_provider = state.capacity.total_by(1)
@@ -95,8 +108,8 @@ class ProviderMixProjection:
         commissioned["gigawatts_by_vendor"] = dict(sorted(by_vendor.items()))
         commissioned["vendor_hhi"] = hhi(by_vendor)
         usd: dict[str, Decimal] = {}
-        for contract in state.contracts.values():
-            usd[contract.provider] = usd.get(contract.provider, ZERO) + contract.usd
+        for provider, amount in state.contracts.values():
+            usd[provider] = usd.get(provider, ZERO) + amount
         return {"commissioned_gigawatts": commissioned, "contracted_usd": _basis(usd, "usd")}
 
     def render(self, summary: dict[str, Any]) -> str:

@@ -68,6 +68,15 @@ class SiteCapacity:
             del self.net[key]
             self.by_site[event.site].discard(key)
 
+    def rows(self) -> list[list[str]]:
+        """The state as JSON rows, for snapshots: [site, provider, vendor, platform, gigawatts]."""
+        return [[*key, format(gigawatts, "f")] for key, gigawatts in self.net.items()]
+
+    @classmethod
+    def from_rows(cls, rows: list[list[str]]) -> SiteCapacity:
+        return cls({(site, provider, vendor, platform): Decimal(gigawatts)
+                    for site, provider, vendor, platform, gigawatts in rows})
+
     def total_by(self, position: int) -> dict[str, Decimal]:
         """Net gigawatts summed by one part of the key (1 provider, 2 vendor, 3 platform)."""
         totals: dict[str, Decimal] = {}
