@@ -54,12 +54,10 @@ def _parse_iso(text: str, field: str) -> datetime:
 
 
 def format_time(moment: datetime) -> str:
-    """The stored text of a UTC datetime."""
-    m = moment.astimezone(timezone.utc)
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
-        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
-    )
+    """The stored text of a UTC datetime (years from 1900: always four digits)."""
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 #: Histories repeat the same dates: parsing each distinct text once saves most of the work.

@@ -87,16 +87,16 @@ class ProviderMixProjection:
             state.contracts[event.contract] = (event.provider, event.usd)
 
     def snapshot(self, state: MixState) -> dict[str, Any]:
-        """The state as compact JSON rows."""
+        """The state as compact JSON columns."""
         return {
-            "capacity": state.capacity.rows(),
+            "capacity": state.capacity.columns(),
             "contracts": [[contract, provider, format(usd, "f")]
                           for contract, (provider, usd) in state.contracts.items()],
         }
 
     def restore(self, data: dict[str, Any]) -> MixState:
         return MixState(
-            SiteCapacity.from_rows(data["capacity"]),
+            SiteCapacity.from_columns(data["capacity"]),
             {contract: (provider, Decimal(usd)) for contract, provider, usd in data["contracts"]},
         )
 
