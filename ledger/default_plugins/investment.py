@@ -123,7 +123,6 @@ class InvestmentState:
 
 class InvestmentProjection:
     name = "investment"
-    state_type = InvestmentState  # snapshots go through the ledger's state converter
     handles = (
         "agreement.signed",
         "agreement.revised",
@@ -173,6 +172,40 @@ class InvestmentProjection:
                 agreement.superseded_by = event.superseded_by
             for term, value in event.terms().items():
                 setattr(agreement, term, value)
+
+    def snapshot(self, state: InvestmentState) -> dict[str, Any]:
+        """The state as compact JSON: amounts as text, each agreement's tranches in columns."""
+        return {
+            "released_usd": str(state.released_usd),
+            "investors": {name: [str(i.committed_usd), str(i.conditional_usd), str(i.released_usd)]
+                          for name, i in state.investors.items()},
+            "agreements": {name: {
+                "terms": [a.investor, a.investee, a.status, str(a.gigawatts), str(a.cap_usd),
+                          str(a.tranche_usd), str(a.tranche_gigawatts),
+                          str(a.commissioned_gigawatts), str(a.earned_gigawatts),
+                          str(a.released_usd), a.superseded_by],
+                "tranches": [[t.tranche for t in a.tranches], [str(t.usd) for t in a.tranches],
+                             [t.seq for t in a.tranches], [t.cause for t in a.tranches],
+                             [t.occurred_at for t in a.tranches]],
+            } for name, a in state.agreements.items()},
+        }
+
+    def restore(self, data: dict[str, Any]) -> InvestmentState:
+        agreements = {}
+        for name, saved in data["agreements"].items():
+            (investor, investee, status, gigawatts, cap, tranche_usd, tranche_gigawatts,
+             commissioned, earned, released_usd, superseded_by) = saved["terms"]
+            numbers, amounts, seqs, causes, dates = saved["tranches"]
+            agreements[name] = Agreement(
+                investor, investee, status, Decimal(gigawatts), Decimal(cap), Decimal(tranche_usd),
+                Decimal(tranche_gigawatts), Decimal(commissioned), Decimal(earned),
+                Decimal(released_usd), set(numbers),
+                list(map(Tranche, numbers, map(Decimal, amounts), seqs, causes, dates)),
+                superseded_by,
+            )
+        investors = {name: Investor(*map(Decimal, amounts))
+                     for name, amounts in data["investors"].items()}
+        return InvestmentState(agreements, investors, Decimal(data["released_usd"]))
 
     def summary(self, state: InvestmentState) -> dict[str, Any]:
         return {
