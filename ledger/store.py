@@ -254,9 +254,6 @@ class Store:
             except sqlite3.ProgrammingError:  # the database was closed first
                 pass
 
-    def count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-
     def hash_at(self, seq: int) -> str | None:
         row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
         return row[0] if row else None

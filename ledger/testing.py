@@ -280,6 +280,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return self.time
 
     def teardown(self) -> None:
+        self.check_everything()
         self.book.close()
         for path in sorted(self.folder.glob("*"), reverse=True):
             path.unlink()
@@ -384,7 +385,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.book.view.report()["probe"] == self.model.probe()
 
     def check_everything(self) -> None:
-        """The full comparison, record by record (also implied by the head hash)."""
+        """The full comparison, record by record (also implied by the head hash), at the end."""
         stored = [record_dict(r) for r in self.book.read()]
         assert stored == self.model.records
         streams: dict[str, list[int]] = {}
