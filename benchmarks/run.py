@@ -2,10 +2,12 @@
 
     python benchmarks/run.py --events 1000000 [--rounds 3] [--out benchmarks/results.json]
                              [--rss-sizes 100000,1000000] [--workdir DIR] [--seed N]
+                             [--postgres URL|auto|none]
 
 It generates a synthetic history (``synthetic.py``), then measures, several rounds each:
 import, full replay, incremental replay after one more event, single durable append, and the peak
-RSS of a full replay. It prints one table (Markdown) on stdout, progress on stderr, and writes every
+RSS of a full replay; then import, full replay and four concurrent writers on PostgreSQL beside
+SQLite (``postgres.py``). It prints one table (Markdown) on stdout, progress on stderr, and writes every
 figure to a JSON file. See benchmarks/README.md for what each row means.
 """
 
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import postgres  # noqa: E402
 from synthetic import write_history  # noqa: E402
 
 from ledger import CapacityCommissioned, Ledger  # noqa: E402
@@ -628,6 +631,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     ours, raw = appends_ours(files["ledger"], args.rounds), appends_raw(files["raw"], args.rounds)
     single = {"gigaledger": ours, "raw_sqlite3": raw,
               "ours_over_raw": ratio(ours["median_s"], raw["median_s"])}
+    pg = measure_postgres(args, history, workdir, imports, replays)
     results: dict[str, Any] = {
         "machine": machine,
         "parameters": {"events": args.events, "rounds": args.rounds, "seed": args.seed,
@@ -635,10 +639,42 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                        "appends_per_round": APPENDS, "eventsourcing_batch": ES_BATCH,
                        "history_bytes": history.stat().st_size, "generation_s": generation},
         "import": imports, "full_replay": replays, "incremental_replay": inc,
-        "single_append": single, "peak_rss": rss,
+        "single_append": single, "peak_rss": rss, "postgres": pg,
     }
     results["targets"] = check_targets(results)
     return results
+
+
+def measure_postgres(args: argparse.Namespace, history: Path, workdir: Path,
+                     imports: dict[str, Any], replays: dict[str, Any]) -> dict[str, Any]:
+    """The PostgreSQL rows, side by side with the SQLite figures (``postgres.py``)."""
+    stop: Callable[[], None] = lambda: None  # noqa: E731
+    if args.postgres == "none":
+        return {"skipped": "n/a (--postgres none)"}
+    if args.postgres == "auto":
+        url, why, stop = postgres.start_server(workdir)
+        if url is None:
+            log(f"PostgreSQL rows skipped: {why}")
+            return {"skipped": why}
+    else:
+        url = args.postgres
+    try:
+        log(f"PostgreSQL: import and full replay, {postgres.ROUNDS} round; "
+            f"{postgres.WRITERS} processes appending at once")
+        result = postgres.measure(url, history, workdir, postgres.ROUNDS)
+    finally:
+        stop()
+    sqlite_import = imports["gigaledger"]["median_s"]
+    sqlite_replay = replays["gigaledger"]["median_s"]
+    result["import_over_sqlite"] = ratio(sqlite_import, result["import_median_s"])
+    result["replay_over_sqlite"] = ratio(sqlite_replay, result["replay_median_s"])
+    result["concurrent_over_sqlite"] = ratio(result["concurrent_postgres"]["appends_per_s"],
+                                             result["concurrent_sqlite"]["appends_per_s"])
+    log(f"  PostgreSQL import {result['import_median_s']:.2f} s, replay "
+        f"{result['replay_median_s']:.2f} s, {postgres.WRITERS} writers "
+        f"{result['concurrent_postgres']['appends_per_s']:.0f}/s "
+        f"(SQLite {result['concurrent_sqlite']['appends_per_s']:.0f}/s)")
+    return result
 
 
 def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -710,7 +746,36 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
     rows[-1][4:] = ["peak MB", *verdict(results, "peak_rss.largest_mb")]
     rows.append(["", "", "", "", f"{max(sizes):,} / {min(sizes):,}",
                  *verdict(results, "peak_rss.largest_over_smallest")])
-    return rows
+    return rows + postgres_rows(results.get("postgres") or {"skipped": "n/a"}, n)
+
+
+def postgres_rows(pg: dict[str, Any], n: int) -> list[list[str]]:
+    """Our figures on PostgreSQL against ours on SQLite (not targets: the choice of store)."""
+    if "skipped" in pg:
+        return [["PostgreSQL store (import, replay, concurrent appends)", pg["skipped"],
+                 "", "", "", "", "", ""]]
+    records = pg["records"]
+    writers = (f"{pg['concurrent_postgres']['writers']} processes x "
+               f"{pg['concurrent_postgres']['appends_each']} appends at once")
+
+    def per_s(count: float, seconds: float) -> str:
+        return f"{count / seconds:,.0f}/s ({seconds:.2f} s)"
+
+    return [
+        [f"PostgreSQL: import {records:,} events, 1 round (SQLite: row 1)",
+         per_s(records, pg["import_median_s"]), "", "", "PostgreSQL/SQLite",
+         f"{pg['import_over_sqlite']:.2f}", "", ""],
+        [f"PostgreSQL: full replay {records:,} events, 1 round (SQLite: row 3)",
+         per_s(records, pg["replay_median_s"]), "", "", "PostgreSQL/SQLite",
+         f"{pg['replay_over_sqlite']:.2f}", "", ""],
+        [f"PostgreSQL: {writers}",
+         per_s(pg["concurrent_postgres"]["writers"] * pg["concurrent_postgres"]["appends_each"],
+               pg["concurrent_postgres"]["seconds"]), "", "", "PostgreSQL/SQLite",
+         f"{pg['concurrent_over_sqlite']:.2f}", "", ""],
+        [f"SQLite file: {writers}",
+         per_s(pg["concurrent_sqlite"]["writers"] * pg["concurrent_sqlite"]["appends_each"],
+               pg["concurrent_sqlite"]["seconds"]), "", "", "", "", "", ""],
+    ]
 
 
 def render(results: dict[str, Any]) -> str:
@@ -746,6 +811,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir, "
                                                      "removed afterwards)")
     parser.add_argument("--seed", type=int, default=20250922, help="the generator's seed")
+    parser.add_argument("--postgres", default="auto", metavar="URL|auto|none",
+                        help="PostgreSQL rows: a server URL, a throwaway local server (auto, the "
+                             "default, when psycopg and the server binaries are there), or none")
     args = parser.parse_args(argv)
     args.rss_sizes = sorted({int(s.replace("_", "")) for s in args.rss_sizes.split(",") if s})
     if args.events < 1000 or args.rounds < 1 or not args.rss_sizes:

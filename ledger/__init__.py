@@ -16,6 +16,7 @@ from .default_plugins.catalogue import (
 )
 from .errors import ConflictError, LedgerError, PluginError, Rejected, VerificationError
 from .event import Event
+from .explain import Explanation
 from .hookspecs import hookimpl
 from .ledger import ImportResult, Ledger, NewEvent, PluginWarning
 from .plugins import PluginInfo
@@ -32,6 +33,7 @@ __all__ = [
     "CapacityPlanned",
     "ConflictError",
     "Event",
+    "Explanation",
     "FundingCommitted",
     "GpusDelivered",
     "GpusRetired",

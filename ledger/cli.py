@@ -21,7 +21,8 @@ from .errors import LedgerError
 from .ledger import Ledger, Progress
 from .plugins import PluginHost
 from .replay import jsonable
-from .tables import log_line, render_plugins, render_report
+from .explain import render as render_explanation
+from .tables import log_line, render_plugins, render_report, table
 
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, metavar="PATH.py|MODULE",
@@ -201,6 +202,70 @@ def verify(db: str, head: str | None) -> None:
     with Ledger.open(db, create=False, load_entrypoints=False) as book:
         count, last = book.verify(head)
     click.echo(f"ok: {count} records, head {last}")
+
+
+@cli.command()
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+@plugin_option
+@quiet_option
+def copy(source: str, target: str, plugins: tuple[str, ...], quiet: bool) -> None:
+    """Copy the ledger SRC into DST, a new or empty ledger: each a SQLite file or a
+    postgresql:// URL. Record for record, hashes included; both ends are verified."""
+    with _open(source, plugins, create=False) as book, _open(target, plugins) as copy:
+        with _progress("copying", quiet) as progress:
+            count, head = book.copy_to(copy, progress=progress)
+        where = copy.path
+    click.echo(f"copied {count} records to {where}; verified, head {head}")
+
+
+@cli.command()
+@click.argument("db", type=click.Path(dir_okay=False))
+@plugin_option
+@json_option
+def materialize(db: str, plugins: tuple[str, ...], as_json: bool) -> None:
+    """Write the projections of DB as plain tables in DB (for Datasette or SQL), replacing the
+    previous ones at once."""
+    with _open(db, plugins, create=False) as book:
+        counts = book.materialize()
+        seq = book.head()[0]
+    if as_json:
+        _print_json({"seq": seq, "tables": counts})
+    else:
+        click.echo(table(counts.items(), ["table", "rows"]))
+        click.echo(f"materialized {len(counts)} tables in {db} as of seq {seq}")
+
+
+@cli.command()
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The image to write: FILE.png or FILE.svg.")
+@until_option
+@click.option("--title", help="The figure's title (default: the file's name and the date).")
+@plugin_option
+def chart(db: str, output: str, until: str | None, title: str | None, plugins: tuple[str, ...]) -> None:
+    """Draw commissioned GW by provider over time, investment released and the provider mix."""
+    from .chart import chart as draw
+
+    with _open(db, plugins, create=False) as book:
+        path = draw(book, output, until=until, title=title)
+    click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.argument("key", metavar="SEQ|ID")
+@plugin_option
+@json_option
+def explain(db: str, key: str, plugins: tuple[str, ...], as_json: bool) -> None:
+    """Why a record is in DB: its causes and effects; for a released tranche, the commissioning
+    that earned it and the agreement that allowed it."""
+    with _open(db, plugins, create=False) as book:
+        explanation = book.explain(key)
+    if as_json:
+        _print_json(explanation.to_json())
+    else:
+        click.echo(render_explanation(explanation))
 
 
 @cli.command()

@@ -20,13 +20,15 @@ from .clock import When, now, until_bound
 from .codec import Codec
 from .errors import LedgerError, VerificationError
 from .event import Event
+from .explain import Explanation, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
 from .history import read_lines, write_lines
+from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
 from .record import Record
 from .replay import View
 from .snapshots import dump_state
-from .store import Store
+from .store import Store, open_store
 from .subscriptions import Subscription
 
 T = TypeVar("T")
@@ -120,7 +122,7 @@ class Ledger:
         replays and reopened ledgers fold only the tail.
         """
         host = PluginHost(plugins, load_entrypoints=load_entrypoints)
-        store = Store(path, create=create, timeout=timeout, synchronous=synchronous)
+        store = open_store(path, create=create, timeout=timeout, synchronous=synchronous)
         return cls(store, host, clock=clock, snapshot_every=snapshot_every)
 
     def __enter__(self) -> Ledger:
@@ -448,6 +450,31 @@ class Ledger:
             except LedgerError as error:
                 raise error.located(self.path or "ledger") from None
 
+    def copy_to(self, target: Ledger, progress: Progress | None = None) -> tuple[int, str]:
+        """Copy this log into ``target``, an empty ledger on any store, record for record (ids,
+        times and hashes included), in one transaction; verify this ledger before and the target
+        after, and return the target's (records, head hash), the same as this one's."""
+        expected = self.verify()
+        if len(target):
+            raise LedgerError(f"{target.path or 'ledger'}: holds {len(target)} records; copy into "
+                              "an empty ledger")
+        store, total = target._store, expected[0]
+        with store.transaction():
+            chunk: list[tuple] = []
+            for row in self._store.rows():
+                chunk.append(row)
+                if len(chunk) == PROGRESS_EVERY:
+                    store.insert(chunk)
+                    if progress is not None:
+                        progress(row[0], total)
+                    chunk = []
+            store.insert(chunk)
+        target._view, target._last = None, None
+        copied = target.verify()
+        if copied != expected:  # pragma: no cover - the transaction makes this unreachable
+            raise VerificationError(f"{target.path}: the copy ends at {copied}, not {expected}")
+        return copied
+
     def _checked_rows(self) -> Iterator[tuple]:
         """The stored rows; when snapshots exist, each is also folded into a fresh view, which
         must match every snapshot at its seq."""
@@ -466,6 +493,19 @@ class Ledger:
                         raise VerificationError(
                             f"seq {row[0]}: the snapshot of {name} does not match the log",
                             seq=row[0])
+
+    # --- for people who look ---------------------------------------------------------------------
+
+    def materialize(self) -> dict[str, int]:
+        """Write the projections at the head as plain SQLite tables in the ledger's own file,
+        replacing the previous ones in one transaction (``ledger.materialize`` lists them);
+        return the rows written per table."""
+        return materialize(self)
+
+    def explain(self, key: str | int) -> Explanation:
+        """Why the record with this seq or id is in the log: its causes, its effects, and for a
+        released tranche the commissioning that earned it and the agreement that allowed it."""
+        return explain(self, key)
 
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
         """Write every record, as stored, one JSON object a line; return how many."""

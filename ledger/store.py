@@ -1,160 +1,98 @@
-"""The SQLite store: the ``events`` table, its append-only triggers, and the queries on it.
+"""The store contract: what the ledger needs from a database, and how one is chosen.
 
-The store knows rows, not events: a row is the tuple of ``COLUMNS``. Writes happen inside
-``transaction()``, which takes SQLite's write lock at once (``BEGIN IMMEDIATE``) so that
-concurrent writers queue on the busy timeout instead of failing half-way.
+Two stores keep it: SQLite (``sqlite_store.py``, a file or memory, the embedded default) and
+PostgreSQL (``postgres_store.py``, for several writers on several hosts), chosen by the location
+given to ``Ledger.open``: a ``postgresql://`` URL, else a path (or None: memory).
+
+A store knows rows, not events: a row is the tuple of ``COLUMNS``. The ledger computes seqs,
+versions and hashes itself inside ``transaction()``; a store guarantees that only one transaction
+writes at a time (so that seqs stay contiguous), that the events table refuses UPDATE and DELETE,
+and that ``(stream, version)`` and ``id`` are unique.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-import time
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
-from .errors import LedgerError
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 COLUMNS = (
     "seq", "id", "stream", "version", "type", "schema",
     "occurred_at", "recorded_at", "data", "meta", "hash",
 )
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
-_INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-#: Rows fetched from SQLite at a time when streaming the log.
+#: Rows fetched from the database at a time when streaming the log.
 BATCH = 2000
-
-migrations = Migrations("gigaledger")
-#: SQLite's ``synchronous`` settings a ledger accepts. In WAL mode, FULL (the default) makes each
-#: commit durable on disk before it returns; NORMAL survives a crash of the process but may lose
-#: the last commits on a power failure.
-SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL", "EXTRA": "EXTRA"}
+#: The ``synchronous`` settings a ledger accepts (SQLite's; PostgreSQL's commits are durable as
+#: its server is configured).
+SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+_URL = re.compile(r"^postgres(ql)?://", re.I)
 
 
-@migrations()
-def m001_events(db: sqlite_utils.Database) -> None:
-    db["events"].create(
-        {
-            "seq": int, "id": str, "stream": str, "version": int, "type": str, "schema": int,
-            "occurred_at": str, "recorded_at": str, "data": str, "meta": str, "hash": str,
-        },
-        pk="seq",
-        not_null=set(COLUMNS),
-        strict=True,
-    )
-    db["events"].create_index(["id"], unique=True, index_name="events_id")
-    db["events"].create_index(["stream", "version"], unique=True, index_name="events_stream_version")
-    db.executescript(
-        """
-        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-        BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE is refused'); END;
-        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-        BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE is refused'); END;
-        """
-    )
+class Store(Protocol):
+    """What a ledger needs from its database."""
 
+    #: Where it is, for messages (a URL without its password, a path, or None for memory).
+    path: str | None
 
-@migrations()
-def m002_snapshots(db: sqlite_utils.Database) -> None:
-    """Projection states saved at a seq: a cache that replay may use, never part of the chain."""
-    db["snapshots"].create(
-        {"name": str, "seq": int, "fingerprint": str, "hash": str, "occurred_at": str,
-         "state": str},
-        pk=("name", "seq", "fingerprint"),
-        not_null={"name", "seq", "fingerprint", "hash", "state"},
-        strict=True,
-    )
+    def close(self) -> None: ...
 
+    # Transactions: one writer at a time, waiting up to the store's timeout for the others.
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def try_transaction(self) -> AbstractContextManager[bool]:
+        """A transaction, or False at once when another connection is writing."""
+        ...
 
-class Store:
-    """One SQLite database holding a ledger: a file (WAL mode), or in memory when ``path`` is None."""
-
-    def __init__(
+    # Reads.
+    def data_version(self) -> int:
+        """Unchanged since the last call only if no other connection has committed since."""
+        ...
+    def head(self) -> tuple[int, str | None]: ...
+    def stream_version(self, stream: str) -> int: ...
+    def find(self, ids: Sequence[str]) -> dict[str, tuple]: ...
+    def rows(
         self,
-        path: str | os.PathLike[str] | None = None,
+        after: int = 0,
         *,
-        create: bool = True,
-        timeout: float = 30.0,
-        synchronous: str = "FULL",
-    ) -> None:
-        self.path = None if path is None else os.fspath(path)
-        self.timeout = timeout
-        if str(synchronous).upper() not in SYNCHRONOUS:
-            raise LedgerError(f"synchronous: expected one of {', '.join(SYNCHRONOUS)}, got {synchronous!r}")
-        if self.path is not None and not create and not os.path.isfile(self.path):
-            raise LedgerError(f"{self.path}: no such ledger file")
-        if self.path is not None and os.path.isdir(self.path):
-            raise LedgerError(f"{self.path}: is a directory, not a ledger file")
-        try:
-            self.conn = sqlite3.connect(self.path or ":memory:", timeout=timeout)
-        except sqlite3.Error as error:
-            raise LedgerError(f"{self.path}: cannot be opened: {error}") from None
-        try:
-            self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
-            if self.path is not None:
-                self._retry_while_locked(timeout, self.db.enable_wal)
-            self.conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[synchronous.upper()]}")
-            self._check_is_ledger()
-            if migrations.pending(self.db):
-                with self.transaction():  # several processes may create the tables at once
-                    self._check_is_ledger()
-                    migrations.apply(self.db)
-        except sqlite3.OperationalError as error:
-            self.conn.close()
-            if "locked" in str(error) or "busy" in str(error):
-                raise LedgerError(f"{self.path}: busy: another process held its lock for more "
-                                  f"than {timeout:g} s") from None
-            raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
-        except sqlite3.DatabaseError as error:
-            self.conn.close()
-            raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
-        except BaseException:
-            self.conn.close()
-            raise
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        before_time: str | None = None,
+        upto: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[tuple]:
+        """Rows in seq order, streamed in batches (never the whole log at once)."""
+        ...
+    def hash_at(self, seq: int) -> str | None: ...
+    def snapshots(self, name: str, fingerprint: str, upto: int | None,
+                  before_time: str | None) -> Iterator[tuple[int, str, str | None, str]]: ...
+    def newest_snapshot(self) -> int: ...
 
-    def _retry_while_locked(self, timeout: float, action: Callable[[], None]) -> None:
-        """Run ``action``, retrying while another connection holds a lock it needs (changing the
-        journal mode takes no busy timeout)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return action()
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
+    # Writes, inside ``transaction()``.
+    def insert(self, rows: Sequence[tuple]) -> None: ...
+    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None: ...
 
-    def _check_is_ledger(self) -> None:
-        tables = set(self.db.table_names())
-        if tables and "events" not in tables:
-            raise LedgerError(f"{self.path}: not a gigaledger database (it has other tables)")
-        if "events" in tables and migrations.migrations_table not in tables:
-            raise LedgerError(f"{self.path}: not a gigaledger database (unknown events table)")
 
-    def close(self) -> None:
-        self.conn.close()
-
-    # --- transactions ---------------------------------------------------------------------------
+class Transactions:
+    """``transaction()`` and ``try_transaction()`` for a store that has ``begin()``,
+    ``try_begin()``, ``commit()`` and ``rollback()``."""
 
     def begin(self) -> None:
-        """Take the write lock (waiting up to the timeout) and start a transaction."""
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error):
-                raise
-            raise LedgerError(f"{self.path or 'ledger'}: busy: another process held the write "
-                              f"lock for more than {self.timeout:g} s") from None
+        raise NotImplementedError
+
+    def try_begin(self) -> bool:
+        """Start a write transaction and return True, or return False at once when another
+        connection is writing."""
+        raise NotImplementedError
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        raise NotImplementedError
 
     def rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+        raise NotImplementedError
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -171,124 +109,68 @@ class Store:
     def try_transaction(self) -> Iterator[bool]:
         """Like ``transaction()``, for work that may be skipped: yields False at once, instead of
         waiting, when another connection holds the write lock."""
-        self.conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
+        if not self.try_begin():
             yield False
             return
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         try:
             yield True
         except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            self.rollback()
             raise
-        self.conn.execute("COMMIT")
+        self.commit()
 
-    # --- reads ----------------------------------------------------------------------------------
 
-    def data_version(self) -> int:
-        """Changes whenever another connection commits (SQLite's ``PRAGMA data_version``)."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+def row_filter(mark: str, in_list: Callable[[list[str]], tuple[str, list[Any]]], *, after: int,
+               types: Iterable[str] | None, stream: str | None, before_time: str | None,
+               upto: int | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of ``rows()`` and its parameters, with ``mark`` for a parameter (``?`` or
+    ``%s``) and ``in_list(types)`` giving the clause for a list of types."""
+    parts: list[tuple[str, list[Any]]] = [("seq > ?", [after])]
+    if types is not None:
+        parts.append(in_list(list(types)))
+    if stream is not None:
+        parts.append(("stream = ?", [stream]))
+    if before_time is not None:
+        parts.append(("occurred_at < ?", [before_time]))
+    if upto is not None:
+        parts.append(("seq <= ?", [upto]))
+    return _joined(parts, mark)
 
-    def head(self) -> tuple[int, str | None]:
-        """The last seq (0 when empty) and its hash."""
-        row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, None)
 
-    def stream_version(self, stream: str) -> int:
-        row = self.conn.execute(
-            "SELECT MAX(version) FROM events WHERE stream = ?", (stream,)
-        ).fetchone()
-        return row[0] or 0
+def snapshot_filter(mark: str, name: str, fingerprint: str, upto: int | None,
+                    before_time: str | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of ``snapshots()``: a projection's snapshots of this fingerprint, at or
+    before seq ``upto``, made of records before ``before_time``."""
+    parts: list[tuple[str, list[Any]]] = [("name = ? AND fingerprint = ?", [name, fingerprint])]
+    if upto is not None:
+        parts.append(("seq <= ?", [upto]))
+    if before_time is not None:
+        parts.append(("(occurred_at IS NULL OR occurred_at < ?)", [before_time]))
+    return _joined(parts, mark)
 
-    def find(self, ids: Sequence[str]) -> dict[str, tuple]:
-        """The stored rows of those ids that exist."""
-        found: dict[str, tuple] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ", ".join("?" * len(chunk))
-            for row in self.conn.execute(f"{_SELECT} WHERE id IN ({marks})", chunk):
-                found[row[1]] = row
-        return found
 
-    def rows(
-        self,
-        after: int = 0,
-        *,
-        types: Iterable[str] | None = None,
-        stream: str | None = None,
-        before_time: str | None = None,
-        upto: int | None = None,
-        limit: int | None = None,
-    ) -> Iterator[tuple]:
-        """Stored rows in seq order, streamed in batches (the log is never loaded whole)."""
-        where, params = ["seq > ?"], [after]
-        if types is not None:
-            types = list(types)
-            where.append(f"type IN ({', '.join('?' * len(types))})")
-            params.extend(types)
-        if stream is not None:
-            where.append("stream = ?")
-            params.append(stream)
-        if before_time is not None:
-            where.append("occurred_at < ?")
-            params.append(before_time)
-        if upto is not None:
-            where.append("seq <= ?")
-            params.append(upto)
-        tail = ""
-        if limit is not None:
-            tail = " LIMIT ?"
-            params.append(limit)
-        cursor = self.conn.execute(
-            f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq{tail}", params)
-        try:
-            while batch := cursor.fetchmany(BATCH):
-                yield from batch
-        finally:
-            try:
-                cursor.close()
-            except sqlite3.ProgrammingError:  # the database was closed first
-                pass
+def _joined(parts: list[tuple[str, list[Any]]], mark: str) -> tuple[str, list[Any]]:
+    clause = " AND ".join(sql for sql, _ in parts).replace("?", mark)
+    return clause, [value for _, values in parts for value in values]
 
-    def hash_at(self, seq: int) -> str | None:
-        row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
-        return row[0] if row else None
 
-    def snapshots(self, name: str, fingerprint: str, upto: int | None,
-                  before_time: str | None) -> Iterator[tuple[int, str, str | None, str]]:
-        """A projection's snapshots of this fingerprint, newest first: (seq, hash, occurred_at,
-        state), at or before seq ``upto`` and made of records before ``before_time``."""
-        where, params = ["name = ?", "fingerprint = ?"], [name, fingerprint]
-        if upto is not None:
-            where.append("seq <= ?")
-            params.append(upto)
-        if before_time is not None:
-            where.append("(occurred_at IS NULL OR occurred_at < ?)")
-            params.append(before_time)
-        yield from self.conn.execute(
-            f"SELECT seq, hash, occurred_at, state FROM snapshots WHERE {' AND '.join(where)} "
-            "ORDER BY seq DESC", params)
+def is_url(location: object) -> bool:
+    """Whether ``location`` names a PostgreSQL database rather than a file."""
+    return isinstance(location, str) and bool(_URL.match(location))
 
-    def newest_snapshot(self) -> int:
-        return self.conn.execute("SELECT IFNULL(MAX(seq), 0) FROM snapshots").fetchone()[0]
 
-    # --- writes ---------------------------------------------------------------------------------
+def open_store(
+    location: str | os.PathLike[str] | None,
+    *,
+    create: bool = True,
+    timeout: float = 30.0,
+    synchronous: str = "FULL",
+) -> Store:
+    """The store at ``location``: a ``postgresql://`` URL, a file path, or None for memory."""
+    if is_url(location):
+        from .postgres_store import PostgresStore
 
-    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
-        """Store (name, seq, fingerprint, hash, occurred_at, state) rows, keeping the newest
-        ``keep`` snapshots of each projection; call inside ``transaction()``."""
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO snapshots (name, seq, fingerprint, hash, occurred_at, state) "
-            "VALUES (?, ?, ?, ?, ?, ?)", rows)
-        self.conn.execute(
-            "DELETE FROM snapshots WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ROW_NUMBER() "
-            "OVER (PARTITION BY name ORDER BY seq DESC) AS age FROM snapshots) WHERE age > ?)",
-            (keep,))
+        return PostgresStore(str(location), create=create, timeout=timeout, synchronous=synchronous)
+    from .sqlite_store import SqliteStore
 
-    def insert(self, rows: Sequence[tuple]) -> None:
-        """Insert rows (in ``COLUMNS`` order); call inside ``transaction()``."""
-        self.conn.executemany(_INSERT, rows)
+    return SqliteStore(location, create=create, timeout=timeout, synchronous=synchronous)

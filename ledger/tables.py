@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import click
 from tabulate import tabulate
 
 from .codec import dumps
@@ -40,7 +42,7 @@ def render_section(name: str, summary: Any) -> str:
         return f"{name}: {show(summary)}"
     if isinstance(summary, list):
         summary = {"items": summary}
-    lines = [f"== {name} =="]
+    lines = [heading(name)]
     blocks = []
     scalars = [(key, value) for key, value in summary.items() if _is_scalar(value)]
     if scalars:
@@ -95,7 +97,7 @@ def render_report(report: Mapping[str, Any], renderers: Mapping[str, Any] | None
     when it has one, else as generic tables."""
     renderers = renderers or {}
     as_of = report.get("as_of", {})
-    head = f"as of seq {as_of.get('seq', 0)}"
+    head = f"as of seq {show(as_of.get('seq', 0))}"
     if as_of.get("occurred_at"):
         head += f", latest event {as_of['occurred_at'][:10]}"
     if as_of.get("until"):
@@ -105,18 +107,41 @@ def render_report(report: Mapping[str, Any], renderers: Mapping[str, Any] | None
         if name == "as_of":
             continue
         render = renderers.get(name)
-        sections.append(f"== {name} ==\n{render(summary)}" if render else render_section(name, summary))
-    return "\n\n".join([head, *sections])
+        sections.append(f"{heading(name)}\n{render(summary)}" if render else render_section(name, summary))
+    return "\n\n".join([click.style(head, dim=True), *sections])
+
+
+def heading(name: str) -> str:
+    """A section's title, in bold colour (``click.echo`` drops the colour off a terminal)."""
+    return click.style(f"== {name} ==", fg="cyan", bold=True)
+
+
+_FIGURE = re.compile(r"^(-|[-$]?[\d,.]+( [BM]| %)?)$")
 
 
 def table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> str:
-    """An aligned table of scalars shown for people (see ``show``)."""
-    return tabulate([[show(v) for v in row] for row in rows], headers=list(headers),
-                    disable_numparse=True)
+    """An aligned table of scalars shown for people (see ``show``); columns of figures (amounts,
+    money, percentages) are aligned right."""
+    cells = [[show(v) for v in row] for row in rows]
+    headers = list(headers)
+    align = [
+        "right" if cells and all(_FIGURE.match(row[i]) for row in cells) else "left"
+        for i in range(len(headers))
+    ]
+    return tabulate(cells, headers=headers, disable_numparse=True, colalign=align)
 
 
 def money(value: Any) -> str:
-    return "-" if value is None else f"${show(value)}"
+    """Dollars for people: billions as ``$22.4 B``, millions as ``$500 M`` (to two decimals),
+    smaller amounts in full."""
+    if value is None:
+        return "-"
+    amount = Decimal(str(value))
+    for size, suffix in ((10**9, "B"), (10**6, "M")):
+        if abs(amount) >= size:
+            scaled = f"{amount / size:,.2f}".rstrip("0").rstrip(".")
+            return f"${scaled} {suffix}"
+    return f"${show(amount)}"
 
 
 def render_plugins(infos: Iterable[PluginInfo]) -> str:

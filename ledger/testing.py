@@ -407,6 +407,50 @@ class FileLedgerMachine(LedgerMachine):
         return self.open_ledger()
 
 
+class PostgresLedgerMachine(LedgerMachine):
+    """The same machine on PostgreSQL (needs psycopg): set ``url`` to a server the tests may
+    write to; each run gets a schema of its own, dropped at the end."""
+
+    url: str | None = None
+
+    def __init__(self) -> None:
+        if self.url is None:
+            raise RuntimeError("set PostgresLedgerMachine.url to a PostgreSQL server first")
+        self.location, self._drop = fresh_schema(self.url)
+        super().__init__()
+
+    def open_ledger(self) -> Ledger:
+        return Ledger.open(self.location, plugins=[ProbePlugin], load_entrypoints=False,
+                           clock=self.clock)
+
+    def reopen(self) -> Ledger:
+        self.book.close()
+        return self.open_ledger()
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        finally:
+            self._drop()
+
+
+def fresh_schema(url: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty schema on the PostgreSQL server at ``url``: the URL of a ledger in it, and a
+    function that drops it with everything in it."""
+    import psycopg
+
+    name = f"gigaledger_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{name}", drop
+
+
 def assert_replays_agree(book: Ledger, splits: int = 5) -> None:
     """A plugin author's check: replaying is a pure fold. Replaying twice, replaying a prefix and
     catching up, and the live view all give the same report."""
@@ -423,9 +467,11 @@ __all__ = [
     "DATES",
     "Echo",
     "FileLedgerMachine",
+    "PostgresLedgerMachine",
     "LedgerMachine",
     "ModelLedger",
     "Note",
+    "fresh_schema",
     "ProbePlugin",
     "ProbeProjection",
     "assert_replays_agree",

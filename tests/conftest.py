@@ -20,9 +20,68 @@ ROOT = os.path.dirname(HERE)
 EVENTS = os.path.join(ROOT, "events")
 
 
+# --- PostgreSQL: a server of the run's own, or the one GIGALEDGER_TEST_POSTGRES names ----------
+
+#: Set by .ci/run: the PostgreSQL tests must run (fail, never skip, when no server starts).
+REQUIRE_POSTGRES = bool(os.environ.get("GIGALEDGER_REQUIRE_POSTGRES"))
+_server: dict[str, object] = {}
+
+
+def postgres_url() -> str:
+    """The URL of a PostgreSQL server for the tests: GIGALEDGER_TEST_POSTGRES, else a throwaway
+    server started on loopback for this run (stopped at its end); skips the test, with the
+    reason, when there is neither (and fails it in CI)."""
+    if "url" not in _server:
+        url = os.environ.get("GIGALEDGER_TEST_POSTGRES")
+        if url:
+            _server["url"] = url
+        else:
+            import tempfile
+
+            from . import postgres_server
+
+            folder = tempfile.mkdtemp(prefix="gigaledger-postgres-")
+            try:
+                _server["url"] = postgres_server.start(folder, durable=False)
+                _server["folder"] = folder
+            except (postgres_server.Unavailable, OSError) as error:
+                _server["url"] = None
+                _server["why"] = f"no PostgreSQL server: {error}"
+    if _server["url"] is None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(str(_server["why"]))
+        pytest.skip(str(_server["why"]))
+    return str(_server["url"])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "folder" in _server:
+        import shutil
+
+        from . import postgres_server
+
+        postgres_server.stop(str(_server["folder"]))
+        shutil.rmtree(str(_server["folder"]), ignore_errors=True)
+
+
 @pytest.fixture
-def book() -> Iterator[Ledger]:
-    with Ledger.open(load_entrypoints=False) as ledger:
+def postgres() -> Iterator[str]:
+    """The URL of a new, empty ledger on PostgreSQL (a schema of its own, dropped afterwards)."""
+    from ledger.testing import fresh_schema
+
+    location, drop = fresh_schema(postgres_url())
+    try:
+        yield location
+    finally:
+        drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def book(request: pytest.FixtureRequest) -> Iterator[Ledger]:
+    """A new ledger, in memory on SQLite and on PostgreSQL: every test that takes it is a
+    conformance test of both stores."""
+    location = request.getfixturevalue("postgres") if request.param == "postgres" else None
+    with Ledger.open(location, load_entrypoints=False) as ledger:
         yield ledger
 
 

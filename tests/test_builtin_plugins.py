@@ -24,7 +24,7 @@ from ledger import (
     ProviderContracted,
     Rejected,
 )
-from ledger.default_plugins.provider_mix import hhi, shares
+from ledger.shares import hhi, percentages, shares
 
 B = Decimal(10) ** 9
 
@@ -410,3 +410,16 @@ def test_every_projection_is_the_same_from_a_prefix_then_the_rest(events, split)
         whole = book.replay().report()
         assert book.view.report() == whole
         assert book.catch_up(book.replay(until=min(split, len(book)))).report() == whole
+
+
+@given(amounts, st.integers(0, 3))
+def test_percentages_add_up_to_exactly_one_hundred(values, places):
+    result = percentages(values, places)
+    if sum(values.values()) == 0:
+        assert result == {}
+        return
+    assert all(text.endswith(" %") for text in result.values())
+    numbers = [Decimal(text.removesuffix(" %")) for text in result.values()]
+    assert sum(numbers) == 100
+    assert all(number.as_tuple().exponent == -places for number in numbers)
+    assert set(result) == {name for name, value in values.items() if value > 0}

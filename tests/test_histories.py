@@ -125,7 +125,7 @@ def test_the_readme_main_job_prints_a_readable_report(run):
     assert result.code == 0
     for heading in ("== investment ==", "== gpu_inventory ==", "== provider_mix =="):
         assert heading in result.out
-    assert "$100,000,000,000" in result.out and "Traceback" not in result.out
+    assert "released in all: $100 B" in result.out and "Traceback" not in result.out
 
 
 def test_both_histories_together(tmp_path):

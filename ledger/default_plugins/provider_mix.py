@@ -9,57 +9,21 @@ Herfindahl-Hirschman index is computed from the exact shares.
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import attrs
 
-from ..codec import decimal_text
 from ..hookspecs import hookimpl
+from ..shares import hhi, percentages, shares
 from ..tables import money, show, table
 from .catalogue import CapacityCommissioned, CapacityDecommissioned, ProviderContracted
 from .sites import ZERO, SiteCapacity
-
-PLACES = 4
-_UNITS = 10**PLACES
 
 
 @attrs.define
 class MixState:
     capacity: SiteCapacity = attrs.field(factory=SiteCapacity)
     contracts: dict[str, tuple[str, Decimal]] = attrs.field(factory=dict)  # id: (provider, usd)
-
-
-def shares(amounts: dict[str, Decimal]) -> dict[str, str]:
-    """Each amount's share of the total, written to 4 places, summing to exactly 1.0000
-    (largest remainder).
-
-    Ties in the remainders go to the larger amount, then to the name first in alphabetical order.
-    Zero amounts have no share; an empty or zero total gives no shares.
-    """
-    positive = {name: Fraction(amount) for name, amount in amounts.items() if amount > 0}
-    total = sum(positive.values(), Fraction(0))
-    if not total:
-        return {}
-    units, remainders = {}, []
-    for name, amount in positive.items():
-        exact = amount * _UNITS / total
-        units[name] = exact.numerator // exact.denominator
-        remainders.append((exact - units[name], amount, name))
-    left = _UNITS - sum(units.values())
-    for _, _, name in sorted(remainders, key=lambda r: (-r[0], -r[1], r[2]))[:left]:
-        units[name] += 1
-    return {name: decimal_text(Decimal(units[name]).scaleb(-PLACES)) for name in sorted(units)}
-
-
-def hhi(amounts: dict[str, Decimal]) -> int | None:
-    """Σ(100 × share)² over the exact shares, rounded half up; None for an empty basis."""
-    positive = [Fraction(amount) for amount in amounts.values() if amount > 0]
-    total = sum(positive, Fraction(0))
-    if not total:
-        return None
-    index = sum(a * a for a in positive) * 10_000 / (total * total)
-    return int(index + Fraction(1, 2))
 
 
 def _basis(amounts: dict[str, Decimal], unit: str) -> dict[str, Any]:
@@ -115,20 +79,26 @@ class ProviderMixProjection:
     def render(self, summary: dict[str, Any]) -> str:
         gw, usd = summary["commissioned_gigawatts"], summary["contracted_usd"]
         return "\n\n".join([
-            _mix(f"commissioned GW by provider (total {show(gw['total'])} GW, HHI {show(gw['hhi'])})",
+            _mix(f"commissioned GW by provider (HHI {show(gw['hhi'])})",
                  "provider", gw["gigawatts_by_provider"], gw["by_provider"], "GW", show),
             _mix(f"commissioned GW by vendor (HHI {show(gw['vendor_hhi'])})",
                  "vendor", gw["gigawatts_by_vendor"], gw["by_vendor"], "GW", show),
-            _mix(f"contracted USD by provider (total {money(usd['total'])}, HHI {show(usd['hhi'])})",
+            _mix(f"contracted USD by provider (HHI {show(usd['hhi'])})",
                  "provider", usd["usd_by_provider"], usd["by_provider"], "USD", money),
         ])
 
 
 def _mix(title: str, who: str, amounts: dict, share: dict, unit: str, shown: Any) -> str:
+    """A share table: each name's amount, share and percentage, largest first, and the total;
+    the percentages (one decimal) add up to exactly 100.0 %."""
     if not share:
         return f"{title}: none"
-    rows = [[name, shown(amounts[name]), share[name]] for name in share]
-    return f"{title}\n{table(rows, [who, unit, 'share'])}"
+    exact = {name: Decimal(amounts[name]) for name in share}
+    percent = percentages(exact)
+    names = sorted(share, key=lambda name: (-exact[name], name))
+    rows = [[name, shown(exact[name]), share[name], percent[name]] for name in names]
+    rows.append(["total", shown(sum(exact.values(), ZERO)), "1.0000", "100.0 %"])
+    return f"{title}\n{table(rows, [who, unit, 'share', '%'])}"
 
 
 PROJECTION = ProviderMixProjection()

@@ -66,14 +66,29 @@ class SiteCapacity:
             )
         return key
 
-    def decommission(self, event: CapacityDecommissioned) -> None:
-        key = self.resolve(event)
-        remaining = self.net[key] - event.gigawatts
-        if remaining:
-            self.net[key] = remaining
-        else:
-            del self.net[key]
-            self.by_site[event.site].discard(key)
+    def decommission(self, event: CapacityDecommissioned) -> tuple[Key, Decimal] | None:
+        """Take the gigawatts off the capacity they come from; return its key and the gigawatts
+        taken. Validation
+        (``resolve``) guarantees it is there when the log is folded in full; a replay as of a date
+        may meet a decommissioning dated before the commissioning it takes from (business time
+        need not follow seq order): then it takes what is there, or nothing, and returns None
+        when it found nothing to take from."""
+        try:
+            key = self.resolve(event)
+        except Rejected:
+            keys = [k for k in self.by_site.get(event.site, ())
+                    if (event.provider is None or k[1] == event.provider)
+                    and (event.platform is None or k[3] == event.platform)]
+            if len(keys) != 1:
+                return None
+            key = keys[0]
+        held = self.net[key]
+        if held > event.gigawatts:
+            self.net[key] = held - event.gigawatts
+            return key, event.gigawatts
+        del self.net[key]
+        self.by_site[event.site].discard(key)
+        return key, held
 
     def columns(self) -> dict[str, list[str]]:
         """The state as JSON columns, for snapshots (columns load with C-speed zips)."""

@@ -1,0 +1,281 @@
+"""The PostgreSQL store: the same contract as SQLite's, for several writers on several hosts.
+
+- One writer at a time: every write transaction takes a transaction-level advisory lock
+  (``pg_advisory_xact_lock``) on a key of this ledger's table before it reads the head, so seqs
+  are contiguous whatever the number of connections; it waits up to ``timeout`` (``lock_timeout``)
+  and is released by the commit or rollback.
+- Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE on ``events``.
+- Rows are the same text as in SQLite (times as ISO text, payloads as the canonical JSON the hash
+  covers), so a log copied between the two stores is identical, hashes included.
+- ``rows()`` streams through a server-side cursor: inside the write transaction on the writer
+  connection, else on a second, read-only connection in a transaction of its own.
+- Durability: ``synchronous="FULL"`` commits with ``synchronous_commit = on`` (the default),
+  ``"NORMAL"`` with ``off`` (a server crash may lose the last commits, never corrupt the log).
+
+The tables live in the connection's schema (``search_path``), so one database can hold several
+ledgers: ``postgresql://host/db?options=-csearch_path%3Dmy_ledger``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from .errors import LedgerError
+from .store import BATCH, COLUMNS, SYNCHRONOUS, Transactions, row_filter, snapshot_filter
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+except ImportError:  # pragma: no cover - the message is tested with psycopg hidden
+    psycopg = None  # type: ignore[assignment]
+
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
+_INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_cursors = itertools.count()
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq bigint PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    stream text NOT NULL,
+    version integer NOT NULL,
+    type text NOT NULL,
+    schema integer NOT NULL,
+    occurred_at text NOT NULL,
+    recorded_at text NOT NULL,
+    data text NOT NULL,
+    meta text NOT NULL,
+    hash text NOT NULL,
+    UNIQUE (stream, version)
+);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
+CREATE OR REPLACE FUNCTION gigaledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'events is append-only: % is refused', TG_OP;
+END $$;
+DROP TRIGGER IF EXISTS events_no_update ON events;
+CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
+DROP TRIGGER IF EXISTS events_no_truncate ON events;
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION gigaledger_append_only();
+CREATE TABLE IF NOT EXISTS snapshots (
+    name text NOT NULL,
+    seq bigint NOT NULL,
+    fingerprint text NOT NULL,
+    hash text NOT NULL,
+    occurred_at text,
+    state text NOT NULL,
+    PRIMARY KEY (name, seq, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS gigaledger_schema (version integer NOT NULL);
+"""
+SCHEMA_VERSION = 1
+
+
+def public_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+class PostgresStore(Transactions):
+    """One ledger in a PostgreSQL schema."""
+
+    def __init__(self, url: str, *, create: bool = True, timeout: float = 30.0,
+                 synchronous: str = "FULL") -> None:
+        if psycopg is None:
+            raise LedgerError("a PostgreSQL ledger needs psycopg: pip install 'gigaledger[postgres]'")
+        if str(synchronous).upper() not in SYNCHRONOUS:
+            raise LedgerError(f"synchronous: expected one of {', '.join(SYNCHRONOUS)}, got {synchronous!r}")
+        self.url = url
+        self.path = public_url(url)
+        self.timeout = timeout
+        self._commit_mode = "off" if synchronous.upper() == "NORMAL" else "on"
+        self._reader: Any = None
+        self._readers = 0  # server-side cursors open on the reader connection
+        self._versions = itertools.count()
+        self.conn = self._connect()
+        try:
+            self._lock_key = self.conn.execute(
+                "SELECT hashtext(current_schema() || '.gigaledger')").fetchone()[0]
+            self._create(create)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _connect(self) -> Any:
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self.timeout)))
+        except psycopg.Error as error:
+            raise LedgerError(f"{self.path}: cannot connect: {_first_line(error)}") from None
+        conn.execute(f"SET synchronous_commit = {self._commit_mode}")
+        conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+        return conn
+
+    def _create(self, create: bool) -> None:
+        exists = self.conn.execute("SELECT to_regclass('events') IS NOT NULL").fetchone()[0]
+        if exists:
+            if self.conn.execute("SELECT to_regclass('gigaledger_schema') IS NULL").fetchone()[0]:
+                raise LedgerError(f"{self.path}: not a gigaledger database (unknown events table)")
+            return
+        if not create:
+            raise LedgerError(f"{self.path}: no ledger in this database (schema "
+                              f"{self.conn.execute('SELECT current_schema()').fetchone()[0]})")
+        with self.transaction():  # several processes may create the tables at once
+            if self.conn.execute("SELECT to_regclass('events') IS NULL").fetchone()[0]:
+                self.conn.execute(SCHEMA)
+                self.conn.execute("INSERT INTO gigaledger_schema (version) VALUES (%s)",
+                                  (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        for conn in (self._reader, self.conn):
+            if conn is not None and not conn.closed:
+                conn.close()
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a transaction and take this ledger's write lock, waiting up to the timeout."""
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+        except pg_errors.LockNotAvailable:
+            self.conn.execute("ROLLBACK")
+            raise LedgerError(f"{self.path}: busy: another writer held the write lock for more "
+                              f"than {self.timeout:g} s") from None
+        except BaseException:
+            self.rollback()
+            raise
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.conn.execute("ROLLBACK")
+
+    def try_begin(self) -> bool:
+        self.conn.execute("BEGIN")
+        if self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (self._lock_key,)).fetchone()[0]:
+            return True
+        self.conn.execute("ROLLBACK")
+        return False
+
+    @property
+    def _writing(self) -> bool:
+        return self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """PostgreSQL has no cheap 'has anyone committed' counter: always a new value, so the
+        ledger reads the head again at each write."""
+        return next(self._versions)
+
+    def head(self) -> tuple[int, str | None]:
+        row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, None)
+
+    def stream_version(self, stream: str) -> int:
+        row = self.conn.execute("SELECT MAX(version) FROM events WHERE stream = %s", (stream,)).fetchone()
+        return row[0] or 0
+
+    def find(self, ids: Sequence[str]) -> dict[str, tuple]:
+        found: dict[str, tuple] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            for row in self.conn.execute(f"{_SELECT} WHERE id = ANY(%s)", (chunk,)):
+                found[row[1]] = row
+        return found
+
+    def rows(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        before_time: str | None = None,
+        upto: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[tuple]:
+        where, params = row_filter("%s", lambda types: ("type = ANY(?)", [types]), after=after,
+                                   types=types, stream=stream, before_time=before_time, upto=upto)
+        tail = ""
+        if limit is not None:
+            tail = " LIMIT %s"
+            params.append(limit)
+        query = f"{_SELECT} WHERE {where} ORDER BY seq{tail}"
+        if self._writing:  # inside the write transaction: see its own rows
+            yield from self._stream(self.conn, query, params)
+            return
+        reader = self._reading()
+        self._readers += 1
+        try:
+            yield from self._stream(reader, query, params)
+        finally:
+            self._readers -= 1
+            if self._readers == 0 and not reader.closed:
+                reader.commit()  # end the read transaction: no old snapshot held open
+
+    def _stream(self, conn: Any, query: str, params: list[Any]) -> Iterator[tuple]:
+        cursor = conn.cursor(name=f"gigaledger_rows_{next(_cursors)}")
+        cursor.itersize = BATCH
+        try:
+            cursor.execute(query, params)
+            while batch := cursor.fetchmany(BATCH):
+                yield from batch
+        finally:
+            if not conn.closed:
+                try:
+                    cursor.close()
+                except psycopg.Error:
+                    pass
+
+    def _reading(self) -> Any:
+        """The connection for server-side cursors outside a write transaction (they need a
+        transaction of their own, which must not hold up this ledger's writes)."""
+        if self._reader is None or self._reader.closed:
+            self._reader = psycopg.connect(self.url, autocommit=False)
+            self._reader.read_only = True
+        return self._reader
+
+    def hash_at(self, seq: int) -> str | None:
+        row = self.conn.execute("SELECT hash FROM events WHERE seq = %s", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def snapshots(self, name: str, fingerprint: str, upto: int | None,
+                  before_time: str | None) -> Iterator[tuple[int, str, str | None, str]]:
+        where, params = snapshot_filter("%s", name, fingerprint, upto, before_time)
+        yield from self.conn.execute(
+            f"SELECT seq, hash, occurred_at, state FROM snapshots WHERE {where} ORDER BY seq DESC",
+            params).fetchall()
+
+    def newest_snapshot(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM snapshots").fetchone()[0]
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def insert(self, rows: Sequence[tuple]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(_INSERT, rows)
+
+    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO snapshots (name, seq, fingerprint, hash, occurred_at, state) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name, seq, fingerprint) DO UPDATE "
+                "SET hash = EXCLUDED.hash, occurred_at = EXCLUDED.occurred_at, state = EXCLUDED.state",
+                rows)
+        self.conn.execute(
+            "DELETE FROM snapshots s USING (SELECT name, seq, fingerprint, ROW_NUMBER() OVER "
+            "(PARTITION BY name ORDER BY seq DESC) AS age FROM snapshots) old "
+            "WHERE old.age > %s AND s.name = old.name AND s.seq = old.seq "
+            "AND s.fingerprint = old.fingerprint", (keep,))
+
+
+def _first_line(error: BaseException) -> str:
+    return " ".join(str(error).split())

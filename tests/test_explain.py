@@ -1,0 +1,96 @@
+"""`explain`: why a record is in the log — its causes, its effects, what earned a tranche."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import AgreementRevised, Ledger
+
+from .conftest import EVENTS
+from .test_builtin_plugins import commission, signed
+
+PLAN = Path(EVENTS) / "nvidia-openai-plan.jsonl"
+
+
+def crossing(records, agreement, needed):
+    """Independently: the first commissioning under ``agreement`` whose running total reaches
+    ``needed`` gigawatts."""
+    running = Decimal(0)
+    for record in records:
+        if record["type"] == "capacity.commissioned" and record["data"].get("agreement") == agreement:
+            running += Decimal(record["data"]["gigawatts"])
+            if running >= needed:
+                return record
+    return None
+
+
+def test_every_tranche_of_the_plan_names_its_cause_its_commissioning_and_the_agreement(run, tmp_path):
+    db = tmp_path / "plan.db"
+    assert run("import", db, PLAN).code == 0
+    log = [json.loads(line) for line in run("log", db, "--json").out.splitlines()]
+    tranches = [r for r in log if r["type"] == "investment.released" and "tranche" in r["data"]]
+    assert len(tranches) == 10
+    for release in tranches:
+        result = run("explain", db, release["seq"], "--json")
+        assert result.code == 0, result.err
+        why = json.loads(result.out)
+        assert why["record"] == release
+        name = release["data"]["agreement"]
+        [cause] = why["causes"]
+        assert cause["id"] == release["meta"]["causation_id"]
+        assert why["agreement"]["type"] == "agreement.signed"
+        assert why["agreement"]["data"]["agreement"] == name
+        needed = release["data"]["tranche"] * Decimal(why["agreement"]["data"].get("tranche_gigawatts", 1))
+        assert Decimal(why["earned_gigawatts"]) == needed
+        assert why["earned_by"] == crossing(log, name, needed)
+        text = run("explain", db, release["id"]).out
+        assert f"tranche {release['data']['tranche']} of {name}" in text
+        assert f"caused by seq {cause['seq']}" in text
+        assert f"earned by seq {why['earned_by']['seq']}" in text
+        assert f"allowed by seq {why['agreement']['seq']}" in text
+
+
+def test_a_tranche_released_on_becoming_definitive_is_caused_by_the_revision(book):
+    book.append(signed("loi", status="intent"), occurred_at="2025-09-22")
+    first = book.append(commission("0.6", "loi"), occurred_at="2026-01-01")
+    earning = book.append(commission("0.6", "loi"), occurred_at="2026-02-01")
+    revision = book.append(AgreementRevised(agreement="loi", status="definitive"), occurred_at="2026-03-01")
+    release = next(book.read(revision.seq))
+    assert release.type == "investment.released"
+    why = book.explain(release.seq)
+    assert [c.seq for c in why.causes] == [revision.seq]
+    assert why.earned_by.seq == earning.seq != first.seq
+    assert [r.seq for r in why.revisions] == [revision.seq]
+    assert why.agreement.seq == 1
+    assert [e.seq for e in book.explain(revision.seq).effects] == [release.seq]
+
+
+@settings(max_examples=30)
+@given(amounts=st.lists(st.decimals("0.1", "3", places=1), min_size=1, max_size=8))
+def test_each_commissioning_leads_to_exactly_the_tranches_it_completes(amounts):
+    with Ledger.open(load_entrypoints=False) as book:
+        book.append(signed("a"), occurred_at="2025-09-22")
+        running = Decimal(0)
+        for amount in amounts:
+            record = book.append(commission(amount, "a"), occurred_at="2026-01-01")
+            before, running = running, running + amount
+            expected = list(range(int(before) + 1, min(int(running), 10) + 1))
+            why = book.explain(record.seq)
+            assert [e.data["tranche"] for e in why.effects] == expected
+            for effect in why.effects:
+                assert book.explain(effect.id).earned_by == record
+
+
+def test_unknown_seq_or_id_is_one_clear_line(run, tmp_path):
+    db = tmp_path / "plan.db"
+    run("import", db, PLAN)
+    for key, why in (("999", "no record with seq 999 (the log holds 53)"), ("0", "no record with seq 0"),
+                     ("nope", "no record with id 'nope'")):
+        result = run("explain", db, key)
+        assert result.code == 1 and result.out == ""
+        assert result.err.strip().startswith(why) and len(result.err.strip().splitlines()) == 1

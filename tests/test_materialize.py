@@ -1,0 +1,164 @@
+"""`materialize`: the projections as plain tables in the ledger's file, equal to the report."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ledger.materialize
+from ledger import Ledger, Rejected
+from ledger.materialize import Table
+from ledger.replay import jsonable
+
+from .conftest import EVENTS, ROOT
+from .strategies import any_event
+
+HISTORIES = sorted(Path(EVENTS).glob("*.jsonl"))
+POWER_COST = str(Path(ROOT) / "plugins" / "power_cost.py")
+
+
+def rows(db: Path | str, sql: str) -> list[dict]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql)]
+    finally:
+        conn.close()
+
+
+def total(values) -> Decimal:
+    return sum((Decimal(v) for v in values), Decimal(0))
+
+
+def check_tables_match(db: Path | str, report: dict) -> None:
+    """Every materialized figure against ``report --json`` (strings, as printed)."""
+    investment, gpus, mix = report["investment"], report["gpu_inventory"], report["provider_mix"]
+    [made] = rows(db, "SELECT * FROM materialized")
+    assert made["seq"] == report["as_of"]["seq"]
+
+    investors = rows(db, "SELECT * FROM investment_investors")
+    assert total(i["released_usd"] for i in investors) == Decimal(investment["released_usd"])
+    assert {i["investor"]: (i["committed_usd"], i["conditional_usd"]) for i in investors} == {
+        name: (i["committed_usd"], i["conditional_usd"]) for name, i in investment["investors"].items()}
+    agreements = {a["agreement"]: a for a in rows(db, "SELECT * FROM investment_agreements")}
+    assert set(agreements) == set(investment["agreements"])
+    for name, expected in investment["agreements"].items():
+        row = agreements[name]
+        assert row["status"] == expected["status"]
+        for key in ("commissioned_gigawatts", "released_usd", "forfeited_usd"):
+            assert Decimal(row[key]) == Decimal(expected[key]), key
+        assert row["tranches_released"] == expected["tranches_released"]
+        tranches = rows(db, f"SELECT * FROM investment_tranches WHERE agreement = '{name}' ORDER BY tranche")
+        assert [t["tranche"] for t in tranches] == [t["tranche"] for t in expected["tranches"]]
+        assert len(tranches) == expected["tranches_released"]
+        assert total(t["usd"] for t in tranches) <= Decimal(expected["released_usd"])
+    releases = rows(db, "SELECT cumulative_usd FROM investment_timeline ORDER BY day DESC LIMIT 1")
+    assert Decimal(releases[0]["cumulative_usd"] if releases else 0) == Decimal(investment["released_usd"])
+
+    counted = rows(db, "SELECT unit, SUM(counted) AS n FROM gpu_inventory GROUP BY unit")
+    by_unit = {row["unit"]: row["n"] for row in counted}
+    assert by_unit.get("package", 0) == gpus["counted"]
+    assert by_unit.get("die", 0) == gpus["counted_dies"]
+    estimates = rows(db, "SELECT * FROM gpu_estimates")
+    assert {e["platform"]: (e["estimated_low"], e["estimated_high"]) for e in estimates
+            if e["unit"] is not None} == {
+        p: (band["low"], band["high"]) for p, band in gpus["estimated_by_platform"].items()}
+    assert total(e["gigawatts"] for e in estimates if e["unit"] is None) == Decimal(
+        gpus["unestimated_gigawatts"])
+
+    for basis, dimension, shares_key, amounts_key in (
+        ("commissioned_gigawatts", "provider", "by_provider", "gigawatts_by_provider"),
+        ("commissioned_gigawatts", "vendor", "by_vendor", "gigawatts_by_vendor"),
+        ("contracted_usd", "provider", "by_provider", "usd_by_provider"),
+    ):
+        part = rows(db, f"SELECT * FROM provider_mix WHERE basis = '{basis}' AND dimension = '{dimension}'")
+        assert {r["name"]: r["share"] for r in part} == mix[basis][shares_key]
+        assert total(r["amount"] for r in part) == Decimal(mix[basis]["total"])
+        assert {r["name"]: Decimal(r["amount"]) for r in part} == {
+            name: Decimal(amount) for name, amount in mix[basis][amounts_key].items() if Decimal(amount)}
+        if part:
+            assert total(r["share"] for r in part) == 1
+
+    last = {}
+    for change in rows(db, "SELECT * FROM capacity_timeline ORDER BY day"):
+        last[change["provider"]] = Decimal(change["cumulative_gigawatts"])
+    assert {p: gw for p, gw in last.items() if gw} == {
+        p: Decimal(gw) for p, gw in mix["commissioned_gigawatts"]["gigawatts_by_provider"].items()}
+
+    projections = {p["name"]: json.loads(p["summary"]) for p in rows(db, "SELECT * FROM projections")}
+    assert projections == {name: value for name, value in report.items() if name != "as_of"}
+
+
+@pytest.mark.parametrize("history", HISTORIES, ids=lambda p: p.name)
+def test_materialized_totals_equal_the_report_and_the_file_still_verifies(run, tmp_path, history):
+    db = tmp_path / "book.db"
+    assert run("import", db, history).code == 0
+    before = run("verify", db).out
+    result = run("materialize", db)
+    assert result.code == 0, result.err
+    assert "investment_tranches" in result.out and "capacity_timeline" in result.out
+    report = json.loads(run("report", db, "--json").out)
+    check_tables_match(db, report)
+    verified = run("verify", db)
+    assert verified.code == 0 and verified.out == before
+
+
+def test_materializing_again_replaces_the_tables(run, tmp_path):
+    db = tmp_path / "book.db"
+    run("import", db, Path(EVENTS) / "nvidia-openai-plan.jsonl")
+    first = json.loads(run("materialize", db, "--json").out)
+    added = run("append", db, "capacity.commissioned", "--occurred-at", "2030-01-15", "--data", json.dumps({
+        "site": "new-site", "provider": "nebius", "vendor": "nvidia", "platform": "vera-rubin",
+        "gigawatts": "0.5"}))
+    assert added.code == 0, added.err
+    second = json.loads(run("materialize", db, "--json").out)
+    assert second["seq"] == first["seq"] + 1
+    assert second["tables"]["capacity_timeline"] == first["tables"]["capacity_timeline"] + 1
+    check_tables_match(db, json.loads(run("report", db, "--json").out))
+
+
+def test_a_failure_while_writing_leaves_the_previous_tables(tmp_path, monkeypatch):
+    db = tmp_path / "book.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.import_jsonl(Path(EVENTS) / "nvidia-openai-plan.jsonl")
+        book.materialize()
+        before = rows(db, "SELECT * FROM capacity_timeline")
+        duplicate = Table("capacity_timeline", {"day": str, "provider": str}, ("day", "provider"),
+                          [{"day": "2030-01-01", "provider": "x"}] * 2)
+        monkeypatch.setattr(ledger.materialize, "timeline_tables", lambda timeline: [duplicate])
+        with pytest.raises(sqlite3.IntegrityError):
+            book.materialize()
+        assert rows(db, "SELECT * FROM capacity_timeline") == before
+        assert len(rows(db, "SELECT * FROM investment_agreements")) == 1
+        assert book.verify()[0] == len(book)
+
+
+def test_custom_projections_are_materialized_as_json(tmp_path):
+    db = tmp_path / "book.db"
+    with Ledger.open(db, plugins=[POWER_COST], load_entrypoints=False) as book:
+        book.import_jsonl(Path(EVENTS) / "nvidia-openai-plan.jsonl")
+        book.materialize()
+        summary = jsonable(book.replay().report()["power_cost"])
+    [power] = rows(db, "SELECT summary FROM projections WHERE name = 'power_cost'")
+    assert json.loads(power["summary"]) == summary and summary
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(any_event, min_size=1, max_size=25))
+def test_materialized_tables_equal_the_report_for_any_log(tmp_path_factory, events):
+    db = tmp_path_factory.mktemp("materialize") / "book.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        for number, event in enumerate(events):
+            try:
+                book.append(event, occurred_at=f"2026-01-{number % 28 + 1:02d}")
+            except Rejected:
+                pass
+        book.materialize()
+        report = jsonable(book.replay().report())
+    check_tables_match(db, report)
