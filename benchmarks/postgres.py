@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,18 @@ def start_server(workdir: Path) -> tuple[str | None, str, Callable[[], None]]:
 
 
 def _schema(url: str) -> tuple[str, Callable[[], None]]:
-    from ledger.testing import fresh_schema
+    """A new schema on the server: the URL of a ledger in it, and a function that drops it."""
+    import psycopg
 
-    return fresh_schema(url)
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}", drop
 
 
 def _timed(action: Callable[[], Any]) -> float:

@@ -103,6 +103,9 @@ class PostgresStore(Transactions):
             self._lock_key = self.conn.execute(
                 "SELECT hashtext(current_schema() || '.gigaledger')").fetchone()[0]
             self._create(create)
+        except psycopg.Error as error:
+            self.conn.close()
+            raise LedgerError(f"{self.path}: {_first_line(error)}") from None
         except BaseException:
             self.conn.close()
             raise

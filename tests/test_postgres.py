@@ -153,6 +153,9 @@ def test_bad_locations_are_one_clear_line(run, postgres):
     assert "cannot connect" in result.err and "hunter2" not in result.err and "***" in result.err
     missing = run("report", f"{postgres.split('?')[0]}?options=-csearch_path%3Dno_such_schema")
     assert missing.code == 1 and "no ledger in this database" in missing.err
+    nowhere = run("import", f"{postgres.split('?')[0]}?options=-csearch_path%3Dno_such_schema", HISTORY)
+    assert nowhere.code == 1 and len(nowhere.err.strip().splitlines()) == 1
+    assert "no schema has been selected to create in" in nowhere.err and "internal error" not in nowhere.err
 
 
 def test_without_psycopg_the_message_says_what_to_install(monkeypatch, postgres):
