@@ -13,6 +13,7 @@ converter turns into JSON and back.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import sys
 from collections.abc import Mapping
@@ -56,9 +57,18 @@ def dump_state(projection: Any, state: Any) -> str:
 
 
 def load_state(projection: Any, text: str) -> Any:
-    if hasattr(projection, "restore"):
-        return projection.restore(loads(text))
-    return _converter.structure(loads(text), projection.state_type)
+    """A state from its snapshot text. The garbage collector is paused meanwhile: a state is tens
+    of thousands of new objects and no garbage, which would otherwise set off collections that
+    find nothing (a third of the load time at a million events)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        if hasattr(projection, "restore"):
+            return projection.restore(loads(text))
+        return _converter.structure(loads(text), projection.state_type)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def copy_state(projection: Any, state: Any) -> Any:
