@@ -15,12 +15,12 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ledger import Ledger, UsageReported
+from ledger.postgres_store import fresh_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 4
@@ -49,18 +49,7 @@ def start_server(workdir: Path) -> tuple[str | None, str, Callable[[], None]]:
 
 
 def _schema(url: str) -> tuple[str, Callable[[], None]]:
-    """A new schema on the server: the URL of a ledger in it, and a function that drops it."""
-    import psycopg
-
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}", drop
+    return fresh_schema(url, prefix="bench")
 
 
 def _timed(action: Callable[[], Any]) -> float:

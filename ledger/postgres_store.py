@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import LedgerError
@@ -278,6 +279,23 @@ class PostgresStore(Transactions):
             "(PARTITION BY name ORDER BY seq DESC) AS age FROM snapshots) old "
             "WHERE old.age > %s AND s.name = old.name AND s.seq = old.seq "
             "AND s.fingerprint = old.fingerprint", (keep,))
+
+
+def fresh_schema(url: str, prefix: str = "gigaledger") -> tuple[str, Callable[[], None]]:
+    """A new, empty schema on the PostgreSQL server at ``url``: the URL of a ledger in it, and a
+    function that drops the schema with everything in it (for tests and benchmarks)."""
+    if psycopg is None:
+        raise LedgerError("a PostgreSQL ledger needs psycopg: pip install 'gigaledger[postgres]'")
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    connect = psycopg.connect
+    with connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+
+    def drop() -> None:
+        with connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}", drop
 
 
 def _first_line(error: BaseException) -> str:

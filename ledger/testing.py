@@ -36,6 +36,7 @@ from .event import Event
 from .hookspecs import hookimpl
 from .appending import DERIVED_IDS
 from .ledger import Ledger, NewEvent
+from .postgres_store import fresh_schema
 
 GENESIS = "0" * 64
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -432,23 +433,6 @@ class PostgresLedgerMachine(LedgerMachine):
             super().teardown()
         finally:
             self._drop()
-
-
-def fresh_schema(url: str) -> tuple[str, Callable[[], None]]:
-    """A new, empty schema on the PostgreSQL server at ``url``: the URL of a ledger in it, and a
-    function that drops it with everything in it."""
-    import psycopg
-
-    name = f"gigaledger_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{name}", drop
 
 
 def assert_replays_agree(book: Ledger, splits: int = 5) -> None:
