@@ -212,10 +212,10 @@ def verify(db: str, head: str | None) -> None:
 def copy(source: str, target: str, plugins: tuple[str, ...], quiet: bool) -> None:
     """Copy the ledger SRC into DST, a new or empty ledger: each a SQLite file or a
     postgresql:// URL. Record for record, hashes included; both ends are verified."""
-    with _open(source, plugins, create=False) as book, _open(target, plugins) as copy:
+    with _open(source, plugins, create=False) as book, _open(target, plugins) as destination:
         with _progress("copying", quiet) as progress:
-            count, head = book.copy_to(copy, progress=progress)
-        where = copy.path
+            count, head = book.copy_to(destination, progress=progress)
+        where = destination.path
     click.echo(f"copied {count} records to {where}; verified, head {head}")
 
 

@@ -471,7 +471,7 @@ class Ledger:
             store.insert(chunk)
         target._view, target._last = None, None
         copied = target.verify()
-        if copied != expected:  # pragma: no cover - the transaction makes this unreachable
+        if copied != expected:  # another writer appended to the target right after the copy
             raise VerificationError(f"{target.path}: the copy ends at {copied}, not {expected}")
         return copied
 

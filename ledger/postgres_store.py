@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import LedgerError
-from .store import BATCH, COLUMNS, SYNCHRONOUS, Transactions, row_filter, snapshot_filter
+from .store import BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Transactions, rows_query, snapshot_filter
 
 try:
     import psycopg
@@ -33,7 +33,6 @@ try:
 except ImportError:  # pragma: no cover - the message is tested with psycopg hidden
     psycopg = None  # type: ignore[assignment]
 
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 _cursors = itertools.count()
@@ -192,7 +191,7 @@ class PostgresStore(Transactions):
         found: dict[str, tuple] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
-            for row in self.conn.execute(f"{_SELECT} WHERE id = ANY(%s)", (chunk,)):
+            for row in self.conn.execute(f"{SELECT_ROWS} WHERE id = ANY(%s)", (chunk,)):
                 found[row[1]] = row
         return found
 
@@ -206,13 +205,9 @@ class PostgresStore(Transactions):
         upto: int | None = None,
         limit: int | None = None,
     ) -> Iterator[tuple]:
-        where, params = row_filter("%s", lambda types: ("type = ANY(?)", [types]), after=after,
-                                   types=types, stream=stream, before_time=before_time, upto=upto)
-        tail = ""
-        if limit is not None:
-            tail = " LIMIT %s"
-            params.append(limit)
-        query = f"{_SELECT} WHERE {where} ORDER BY seq{tail}"
+        query, params = rows_query("%s", lambda types: ("type = ANY(?)", [types]), after=after,
+                                   types=types, stream=stream, before_time=before_time, upto=upto,
+                                   limit=limit)
         if self._writing:  # inside the write transaction: see its own rows
             yield from self._stream(self.conn, query, params)
             return

@@ -16,9 +16,8 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from .errors import LedgerError
-from .store import BATCH, COLUMNS, SYNCHRONOUS, Transactions, row_filter, snapshot_filter
+from .store import BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Transactions, rows_query, snapshot_filter
 
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 migrations = Migrations("gigaledger")
@@ -185,7 +184,7 @@ class SqliteStore(Transactions):
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ", ".join("?" * len(chunk))
-            for row in self.conn.execute(f"{_SELECT} WHERE id IN ({marks})", chunk):
+            for row in self.conn.execute(f"{SELECT_ROWS} WHERE id IN ({marks})", chunk):
                 found[row[1]] = row
         return found
 
@@ -200,14 +199,9 @@ class SqliteStore(Transactions):
         limit: int | None = None,
     ) -> Iterator[tuple]:
         """Stored rows in seq order, streamed in batches (the log is never loaded whole)."""
-        where, params = row_filter("?", _in_list, after=after, types=types, stream=stream,
-                                   before_time=before_time, upto=upto)
-        tail = ""
-        if limit is not None:
-            tail = " LIMIT ?"
-            params.append(limit)
-        cursor = self.conn.execute(
-            f"{_SELECT} WHERE {where} ORDER BY seq{tail}", params)
+        query, params = rows_query("?", _in_list, after=after, types=types, stream=stream,
+                                   before_time=before_time, upto=upto, limit=limit)
+        cursor = self.conn.execute(query, params)
         try:
             while batch := cursor.fetchmany(BATCH):
                 yield from batch

@@ -22,6 +22,7 @@ COLUMNS = (
     "seq", "id", "stream", "version", "type", "schema",
     "occurred_at", "recorded_at", "data", "meta", "hash",
 )
+SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM events"
 #: Rows fetched from the database at a time when streaming the log.
 BATCH = 2000
 #: The ``synchronous`` settings a ledger accepts (SQLite's; PostgreSQL's commits are durable as
@@ -120,10 +121,10 @@ class Transactions:
         self.commit()
 
 
-def row_filter(mark: str, in_list: Callable[[list[str]], tuple[str, list[Any]]], *, after: int,
+def rows_query(mark: str, in_list: Callable[[list[str]], tuple[str, list[Any]]], *, after: int,
                types: Iterable[str] | None, stream: str | None, before_time: str | None,
-               upto: int | None) -> tuple[str, list[Any]]:
-    """The WHERE clause of ``rows()`` and its parameters, with ``mark`` for a parameter (``?`` or
+               upto: int | None, limit: int | None) -> tuple[str, list[Any]]:
+    """The query of ``rows()`` and its parameters, with ``mark`` for a parameter (``?`` or
     ``%s``) and ``in_list(types)`` giving the clause for a list of types."""
     parts: list[tuple[str, list[Any]]] = [("seq > ?", [after])]
     if types is not None:
@@ -134,7 +135,12 @@ def row_filter(mark: str, in_list: Callable[[list[str]], tuple[str, list[Any]]],
         parts.append(("occurred_at < ?", [before_time]))
     if upto is not None:
         parts.append(("seq <= ?", [upto]))
-    return _joined(parts, mark)
+    where, params = _joined(parts, mark)
+    tail = ""
+    if limit is not None:
+        tail = f" LIMIT {mark}"
+        params.append(limit)
+    return f"{SELECT_ROWS} WHERE {where} ORDER BY seq{tail}", params
 
 
 def snapshot_filter(mark: str, name: str, fingerprint: str, upto: int | None,

@@ -41,7 +41,7 @@ def test_no_pickle_eval_or_exec(path):
 #: What SQL text may interpolate: fixed column lists and placeholders, never a value.
 SAFE_IN_SQL = {"_SELECT", "marks", "tail", "int(self.timeout * 1000)", "' AND '.join(where)", "synchronous.upper()",
                "', '.join(COLUMNS)", "', '.join('?' * len(COLUMNS))", "', '.join('?' * len(types))",
-               "', '.join(['%s'] * len(COLUMNS))", "self._commit_mode", "where"}
+               "', '.join(['%s'] * len(COLUMNS))", "self._commit_mode", "where", "SELECT_ROWS", "mark"}
 
 
 def test_sql_takes_values_as_parameters_only():
