@@ -14,7 +14,17 @@ from .default_plugins.catalogue import (
     ProviderContracted,
     UsageReported,
 )
-from .errors import ConflictError, LedgerError, PluginError, Rejected, VerificationError
+from .errors import (
+    ConflictError,
+    LedgerError,
+    PluginError,
+    ReadOnly,
+    Rejected,
+    StorageError,
+    StoreBusy,
+    UsageError,
+    VerificationError,
+)
 from .event import Event
 from .explain import Explanation
 from .hookspecs import hookimpl
@@ -48,8 +58,12 @@ __all__ = [
     "PluginWarning",
     "Projection",
     "ProviderContracted",
+    "ReadOnly",
     "Record",
     "Rejected",
+    "StorageError",
+    "StoreBusy",
+    "UsageError",
     "UsageReported",
     "VerificationError",
     "View",

@@ -10,7 +10,7 @@ from typing import Any
 from .batch import Batch
 from .chain import link, record_body
 from .clock import load_time, new_id, stored_time
-from .codec import Codec, dumps, loads
+from .codec import Codec, dumps, loads, unknown_type
 from .errors import ConflictError, LedgerError, PluginError, Rejected
 from .event import Event
 from .plugins import PluginHost
@@ -99,8 +99,11 @@ class Appender:
         one, when its id exists with the same content)."""
         cls = self.codec.types.get(getattr(event, "type", None))  # type: ignore[arg-type]
         if cls is None:
-            raise Rejected(f"unknown event type {getattr(event, 'type', event)!r}; "
-                           "a loaded plugin must register it")
+            if isinstance(event, Mapping):
+                raise Rejected("append takes an event object (an instance of a registered event "
+                               "class), not a dict; for a type name and a JSON payload, use "
+                               "book.event_from(type, data)")
+            raise Rejected(unknown_type(getattr(event, "type", event), self.codec.types))
         if not isinstance(event, cls):
             raise Rejected(f"{type(event).__name__} is not the class registered for {cls.type!r}")
         type_name = cls.type

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import parse_time
 from .errors import LedgerError
+from .files import replacing_path
 from .shares import percentages
 from .timeline import Timeline, timeline
 
@@ -36,7 +37,7 @@ def chart(
     book: Ledger,
     output: str | os.PathLike[str],
     *,
-    until: str | None = None,
+    until: str | int | None = None,
     title: str | None = None,
 ) -> pathlib.Path:
     """Draw ``book`` (as of ``until``, a date or time; the whole log when None) to ``output``, a
@@ -67,14 +68,15 @@ def chart(
     figure.suptitle(title, fontsize=14, fontweight="bold")
     _draw_timeline(left, line, providers, colours, end)
     _draw_mix(right, mix, providers, colours, end)
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gigaledger"}):
-        figure.savefig(path, format=path.suffix.lower()[1:], dpi=DPI, metadata={"Date": None})
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gigaledger"}), \
+            replacing_path(str(path)) as temporary:
+        figure.savefig(temporary, format=path.suffix.lower()[1:], dpi=DPI, metadata={"Date": None})
     return path
 
 
-def _as_of(until: str | None, last: str | None) -> date | None:
+def _as_of(until: str | int | None, last: str | None) -> date | None:
     """The day the chart stands at: ``until``'s, else the last event's (None for an empty log)."""
-    if until is not None:
+    if until is not None and not isinstance(until, int):
         return parse_time(until, "until").date()
     return None if last is None else parse_time(last).date()
 

@@ -11,7 +11,7 @@ from random import getrandbits
 from time import time_ns
 from typing import Union
 
-from .errors import LedgerError
+from .errors import Rejected
 
 When = Union[datetime, date, str]
 
@@ -27,15 +27,15 @@ def parse_time(value: When, field: str = "occurred_at") -> datetime:
     elif isinstance(value, str):
         moment = _parse_iso(value.strip(), field)
     else:
-        raise LedgerError(f"{field}: expected a date or an ISO-8601 time, got {type(value).__name__}")
+        raise Rejected(f"{field}: expected a date or an ISO-8601 time, got {type(value).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise LedgerError(f"{field}: {value!s} has no UTC offset; add 'Z' or '+00:00'")
+        raise Rejected(f"{field}: {value!s} has no UTC offset; add 'Z' or '+00:00'")
     try:
         moment = moment.astimezone(timezone.utc)
     except OverflowError:
-        raise LedgerError(f"{field}: {value!s} is out of range") from None
+        raise Rejected(f"{field}: {value!s} is out of range") from None
     if not _FIRST_YEAR <= moment.year <= _LAST_YEAR:
-        raise LedgerError(f"{field}: year {moment.year} is outside {_FIRST_YEAR}-{_LAST_YEAR}")
+        raise Rejected(f"{field}: year {moment.year} is outside {_FIRST_YEAR}-{_LAST_YEAR}")
     return moment
 
 
@@ -44,13 +44,13 @@ def _parse_iso(text: str, field: str) -> datetime:
         try:
             return datetime.combine(date.fromisoformat(text), time(), timezone.utc)
         except ValueError:
-            raise LedgerError(f"{field}: {text!r} is not a valid date (YYYY-MM-DD)") from None
+            raise Rejected(f"{field}: {text!r} is not a valid date (YYYY-MM-DD)") from None
     try:
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         return datetime.fromisoformat(text)
     except ValueError:
-        raise LedgerError(f"{field}: {text!r} is not an ISO-8601 date or time") from None
+        raise Rejected(f"{field}: {text!r} is not an ISO-8601 date or time") from None
 
 
 def format_time(moment: datetime) -> str:
@@ -110,6 +110,11 @@ _counter = 0
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def since_bound(since: When) -> str:
+    """The stored text of the first moment ``since`` covers (a date: its start, midnight UTC)."""
+    return format_time(parse_time(since, "since"))
 
 
 def until_bound(until: When) -> str:

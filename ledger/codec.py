@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +21,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from .errors import Rejected
 from .event import Event
 from .fields import to_day, to_decimal
+from .hints import did_you_mean
 
 
 def decimal_text(number: Decimal) -> str:
@@ -125,8 +126,9 @@ def make_converter(detailed: bool = True) -> cattrs.Converter:
     converter.register_structure_hook(Decimal, lambda value, _: to_decimal(value))
     converter.register_structure_hook(date, lambda value, _: to_day(value))
     converter.register_structure_hook_factory(is_sequence, _strict_sequence)
-    converter.register_unstructure_hook(Decimal, decimal_text)
-    converter.register_unstructure_hook(date, date.isoformat)
+    # None passes through: an optional field may be annotated with the plain type.
+    converter.register_unstructure_hook(Decimal, lambda v: None if v is None else decimal_text(v))
+    converter.register_unstructure_hook(date, lambda v: None if v is None else v.isoformat())
     return converter
 
 
@@ -183,9 +185,7 @@ class Codec:
         try:
             return self.types[type_name]
         except (KeyError, TypeError):
-            raise Rejected(
-                f"unknown event type {type_name!r}; a loaded plugin must register it"
-            ) from None
+            raise Rejected(unknown_type(type_name, self.types)) from None
 
     def structure(self, type_name: str, data: Any, schema: int | None = None) -> Event:
         """The event of ``type_name`` from its JSON payload; ``Rejected`` names the bad field."""
@@ -216,6 +216,12 @@ class Codec:
         """The JSON-ready payload of an event: Decimals as strings, fields that are None left out."""
         data = self.converter.unstructure(event)
         return {key: value for key, value in data.items() if value is not None}
+
+
+def unknown_type(type_name: object, known: Iterable[str]) -> str:
+    """The message for an event type that no loaded plugin registers, with a hint."""
+    hint = did_you_mean(type_name, known) if isinstance(type_name, str) else ""
+    return f"unknown event type {type_name!r}{hint}; a loaded plugin must register it"
 
 
 def _trusted_loader(cls: type[Event], converter: cattrs.Converter) -> Callable[[Mapping[str, Any]], Event]:

@@ -50,3 +50,20 @@ class PluginError(LedgerError):
     def __init__(self, message: str, *, plugin: str, where: str | None = None) -> None:
         super().__init__(message, where=where)
         self.plugin = plugin
+
+
+class StoreBusy(LedgerError):
+    """Another connection held the ledger's write lock for longer than the timeout."""
+
+
+class ReadOnly(LedgerError):
+    """The ledger was opened read-only, or its file, folder or medium cannot be written."""
+
+
+class StorageError(LedgerError):
+    """The database itself failed: a full disk, an I/O error, a damaged file, a lost connection."""
+
+
+class UsageError(LedgerError):
+    """The API was used in a way it does not allow: a closed ledger, a ledger used from another
+    thread than the one that opened it."""

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import typing
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
 
 from .errors import Rejected
+from .figures import show
+from .hints import did_you_mean
+
+_MISSING = re.compile(r"missing \d+ required (?:positional |keyword-only )?arguments?: (.*)")
+_UNEXPECTED = re.compile(r"unexpected keyword argument '([^']*)'")
 
 
 class _Fields:
@@ -21,8 +30,38 @@ class _Fields:
         return getattr(self.event, key)
 
 
+class EventClass(type):
+    """The metaclass of events: a missing or unknown field given to an event's constructor is
+    refused with ``Rejected`` naming the field, like any other bad field, instead of the bare
+    ``TypeError`` of the generated ``__init__``."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except TypeError as error:
+            raise Rejected(_constructor_problem(cls, error)) from None
+
+
+def _constructor_problem(cls: Any, error: TypeError) -> str:
+    text = str(error)
+    name = getattr(cls, "type", "") or cls.__name__
+    missing = _MISSING.search(text)
+    if missing:
+        fields = re.findall(r"'([^']*)'", missing.group(1))
+        plural = "s" if len(fields) > 1 else ""
+        return f"{name}: required field{plural} missing: {', '.join(fields)}"
+    unexpected = _UNEXPECTED.search(text)
+    if unexpected:
+        field = unexpected.group(1)
+        hint = did_you_mean(field, [f.name for f in attrs.fields(cls)])
+        return f"{name}: unknown field {field}{hint}"
+    if "positional argument" in text:
+        return f"{name}: give the fields by name ({', '.join(f.name for f in attrs.fields(cls))})"
+    return f"{name}: {text}"
+
+
 @attrs.frozen
-class Event:
+class Event(metaclass=EventClass):
     """Subclass with ``@attrs.frozen`` and set, as plain class attributes:
 
     - ``type``: the stable tag stored in the log (``"capacity.commissioned"``), never the class name;
@@ -34,6 +73,17 @@ class Event:
     type: ClassVar[str] = ""
     schema: ClassVar[int] = 1
     stream_template: ClassVar[str] = ""
+
+    def summary(self) -> str:
+        """One line for people (``gigaledger log``, ``explain``): by default the fields that are
+        set, as ``name value``; event classes override it to read like a sentence, amounts
+        included."""
+        parts = []
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if value is not None:
+                parts.append(f"{field.name} {show(value)}")
+        return ", ".join(parts)
 
     def default_stream(self) -> str:
         """The stream an event goes to when the caller names none."""
@@ -54,3 +104,50 @@ class Event:
                 "the event class needs an upcast for it"
             )
         return data
+
+
+@attrs.frozen
+class FieldInfo:
+    """One field of an event type, for ``gigaledger types``."""
+
+    name: str
+    kind: str  # "decimal", "whole number", "text", "true/false", "date", "list of …", "object"
+    required: bool
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+
+
+def field_infos(cls: type[Event]) -> list[FieldInfo]:
+    """The fields of an event class: name, kind, whether required, default and choices."""
+    hints = typing.get_type_hints(cls)
+    infos = []
+    for field in attrs.fields(cls):
+        required = field.default is attrs.NOTHING
+        default = None
+        if not required:
+            default = field.default.factory() if isinstance(field.default, attrs.Factory) \
+                else field.default  # type: ignore[arg-type]
+        choices = field.metadata.get("choices")
+        infos.append(FieldInfo(field.name, _kind(hints.get(field.name, Any)), required, default,
+                               tuple(choices) if choices else None))
+    return infos
+
+
+_KINDS = {Decimal: "decimal", int: "whole number", str: "text", bool: "true/false",
+          date: "date", datetime: "time"}
+
+
+def _kind(annotation: Any) -> str:
+    arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or (origin is not None and origin.__name__ == "UnionType"):
+        return " or ".join(_kind(a) for a in arguments)
+    if origin in (list, tuple, set, frozenset):
+        return f"list of {_kind(arguments[0])}" if arguments else "list"
+    if origin is dict:
+        return "object"
+    if annotation in _KINDS:
+        return _KINDS[annotation]
+    if attrs.has(annotation):
+        return "object"
+    return getattr(annotation, "__name__", str(annotation))

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
 
-from .codec import dumps
 from .errors import LedgerError
 from .record import Record
-from .tables import money, show
+from .figures import show
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -114,31 +113,10 @@ def _crossing(book: Ledger, agreement: str, gigawatts: Decimal, before: int) -> 
 
 
 def describe(record: Record) -> str:
-    """One line for people: seq, day, type, and the payload's gist."""
-    data = record.data
-    if record.type == "investment.released":
-        gist = f"{data['investor']} -> {data['investee']} {money(data['usd'])}"
-        if data.get("tranche") is not None:
-            gist += f", tranche {data['tranche']} of {data.get('agreement')}"
-    elif record.type.startswith("capacity."):
-        gist = f"{show(data['gigawatts'])} GW at {data['site']}"
-        details = [data[k] for k in ("provider", "platform") if data.get(k)]
-        if details:
-            gist += f" ({', '.join(details)})"
-        if data.get("agreement"):
-            gist += f" under {data['agreement']}"
-    elif record.type == "agreement.signed":
-        gist = (f"{data['agreement']}: {data['investor']} -> {data['investee']}, {data['status']}, "
-                f"{money(data['tranche_usd'])} per {show(data.get('tranche_gigawatts', 1))} GW, "
-                f"cap {money(data['cap_usd'])}")
-    elif record.type == "agreement.revised":
-        changes = ", ".join(f"{k} {show(v)}" for k, v in data.items() if k != "agreement")
-        gist = f"{data['agreement']}: {changes}"
-    else:
-        gist = dumps(dict(data))
+    """One line for people: seq, day, type, and the event's own summary."""
     derived = record.meta.get("derived_by")
     by = f" [derived by {derived}]" if derived else ""
-    return f"seq {record.seq}  {record.occurred_at.date()}  {record.type}  {gist}{by}"
+    return f"seq {record.seq}  {record.occurred_at.date()}  {record.type}  {record.summary()}{by}"
 
 
 def render(explanation: Explanation) -> str:

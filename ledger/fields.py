@@ -190,7 +190,7 @@ def choice(*options: str, optional: bool = False, default: Any = attrs.NOTHING) 
         if value not in options:
             raise Rejected(f"{attribute.name}: must be one of {', '.join(options)}; got {value!r}")
 
-    return attrs.field(default=default, validator=check)
+    return attrs.field(default=default, validator=check, metadata={"choices": options})
 
 
 def flag(*, default: bool = False) -> Any:

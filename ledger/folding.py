@@ -3,14 +3,13 @@ saving snapshots."""
 
 from __future__ import annotations
 
-import sqlite3
 from copy import deepcopy
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .clock import load_time
 from .codec import Codec, loads
-from .errors import LedgerError
+from .errors import LedgerError, ReadOnly, StorageError, StoreBusy
 from .event import Event
 from .plugins import PluginHost
 from .record import Record
@@ -139,7 +138,7 @@ class Folder:
             with self.store.try_transaction() as locked:
                 if locked:
                     self.save(view)
-        except sqlite3.OperationalError:
+        except (StoreBusy, ReadOnly, StorageError):
             pass
 
     def snapshot_checks(self) -> dict[int, list[tuple[str, str, str]]]:

@@ -16,12 +16,13 @@ import attrs
 from .appending import Appender
 from .batch import Batch
 from .chain import GENESIS, verify_rows
-from .clock import When, now, until_bound
+from .clock import When, now, since_bound, until_bound
 from .codec import Codec
 from .errors import LedgerError, VerificationError
 from .event import Event
 from .explain import Explanation, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
+from .files import replacing
 from .history import read_lines, write_lines
 from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
@@ -39,6 +40,16 @@ SNAPSHOT_EVERY = 10_000
 BATCH = 1_000
 #: Stream versions remembered between appends (more streams than this: looked up again).
 VERSIONS_KEPT = 100_000
+
+
+def bounds(until: When | int | None) -> tuple[int | None, str | None]:
+    """``until`` as the (seq, time) bounds of a query: a seq (int), or the stored time text of
+    the first moment after a date or time."""
+    if until is None:
+        return None, None
+    if isinstance(until, int) and not isinstance(until, bool):
+        return until, None
+    return None, until_bound(until)
 
 
 class PluginWarning(UserWarning):
@@ -108,6 +119,7 @@ class Ledger:
         synchronous: str = "FULL",
         clock: Callable[[], datetime] | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
+        readonly: bool | None = False,
     ) -> Ledger:
         """Open the ledger at ``path`` (created when missing, unless ``create=False``), or a new
         one in memory.
@@ -119,10 +131,15 @@ class Ledger:
         survives a crash of the process but not a power failure. ``clock`` replaces the system
         clock that sets ``recorded_at`` (for tests and simulations). A snapshot of the projections
         is saved each time ``snapshot_every`` more records have been folded (0: never), so that
-        replays and reopened ledgers fold only the tail.
+        replays and reopened ledgers fold only the tail. ``readonly=True`` opens an existing
+        ledger for reading only (every write raises ``ReadOnly``); ``readonly=None`` does so when
+        the file, its folder or its medium cannot be written.
         """
+        if isinstance(plugins, (str, os.PathLike)):
+            plugins = [plugins]  # one plugin, not the letters of its name
         host = PluginHost(plugins, load_entrypoints=load_entrypoints)
-        store = open_store(path, create=create, timeout=timeout, synchronous=synchronous)
+        store = open_store(path, create=create, timeout=timeout, synchronous=synchronous,
+                           readonly=readonly)
         return cls(store, host, clock=clock, snapshot_every=snapshot_every)
 
     def __enter__(self) -> Ledger:
@@ -140,9 +157,19 @@ class Ledger:
         return self._store.path
 
     @property
+    def readonly(self) -> bool:
+        """Whether this ledger refuses writes (opened read-only)."""
+        return self._store.readonly
+
+    @property
     def plugins(self) -> list[PluginInfo]:
         """The loaded plugins, where they came from, and their hooks."""
         return self._host.info()
+
+    @property
+    def projections(self) -> dict[str, Any]:
+        """Every registered projection, by name (the report's sections)."""
+        return dict(self._host.projections)
 
     @property
     def event_types(self) -> dict[str, type[Event]]:
@@ -162,6 +189,27 @@ class Ledger:
         """The last seq (0 when empty) and its hash (64 zeros when empty)."""
         seq, head = self._store.head()
         return seq, head or GENESIS
+
+    def info(self) -> dict[str, Any]:
+        """What the log holds: ``records``, ``head``, ``streams``, ``by_type`` (records by type),
+        ``first_occurred_at`` and ``last_occurred_at``, ``snapshots`` and ``snapshot_seq``,
+        ``file_bytes`` (with SQLite's write-ahead log; None off a file), ``readonly``, and
+        ``unknown_types``: the types in the log that no loaded plugin registers, with their
+        counts (the plugins the log needs)."""
+        seq, head = self.head()
+        stats = self._store.stats()
+        unknown = {name: count for name, count in stats["by_type"].items()
+                   if name not in self._codec.types}
+        size = None
+        if self.path is not None and os.path.isfile(self.path):
+            size = sum(os.path.getsize(name) for name in (self.path, self.path + "-wal")
+                       if os.path.isfile(name))
+        return {"path": self.path, "records": seq, "head": head, **stats, "file_bytes": size,
+                "readonly": self.readonly, "unknown_types": unknown}
+
+    def stream_names(self, limit: int = 10_000) -> list[str]:
+        """Up to ``limit`` distinct stream names of the log, in order."""
+        return self._store.stream_names(limit)
 
     def __len__(self) -> int:
         return self.head()[0]
@@ -362,12 +410,27 @@ class Ledger:
     # --- reading --------------------------------------------------------------------------------
 
     def read(
-        self, after: int = 0, *, types: Iterable[str] | None = None, stream: str | None = None
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        since: When | None = None,
+        until: When | int | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
     ) -> Iterator[Record]:
-        """The records after seq ``after``, in order, streamed from the database."""
+        """The records after seq ``after``, in order (newest first with ``reverse``), streamed
+        from the database: of these ``types``, of one ``stream``, whose ``occurred_at`` is on or
+        after ``since`` and on or before ``until`` (dates or times, as in ``replay``; ``until``
+        may also be a seq), at most ``limit`` of them."""
         if isinstance(types, str):
             types = [types]
-        for row in self._store.rows(after, types=types, stream=stream):
+        upto, before_time = bounds(until)
+        since_time = None if since is None else since_bound(since)
+        for row in self._store.rows(after, types=types, stream=stream, since_time=since_time,
+                                    before_time=before_time, upto=upto, limit=limit,
+                                    reverse=reverse):
             yield self._folder.decode(row)
 
     def get(self, id: str) -> Record | None:
@@ -508,10 +571,11 @@ class Ledger:
         return explain(self, key)
 
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
-        """Write every record, as stored, one JSON object a line; return how many."""
+        """Write every record, as stored, one JSON object a line; return how many. A file is
+        written whole or not at all (it appears under its name only once complete)."""
         if hasattr(target, "write"):
             return write_lines(self._store.rows(), target)  # type: ignore[arg-type]
-        with open(os.fspath(target), "w", encoding="utf-8") as out:  # type: ignore[arg-type]
+        with replacing(os.fspath(target)) as out:  # type: ignore[arg-type]
             return write_lines(self._store.rows(), out)
 
     # --- folding --------------------------------------------------------------------------------

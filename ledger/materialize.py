@@ -69,14 +69,11 @@ def materialize(book: Ledger) -> dict[str, int]:
 
 def write(store: SqliteStore, tables: Iterable[Table]) -> None:
     """Replace the tables in one transaction."""
-    with store.transaction():
-        db = store.db
-        for table in tables:
-            db[table.name].drop(ignore=True)
-            db[table.name].create(dict(table.columns), pk=list(table.pk),
-                                  foreign_keys=list(table.foreign_keys), not_null=set(table.pk))
-            if table.rows:
-                db[table.name].insert_all(_exact(table.rows), batch_size=1000)
+    store.replace_tables([
+        (table.name, dict(table.columns), list(table.pk), list(table.foreign_keys),
+         _exact(table.rows))
+        for table in tables
+    ])
 
 
 def _exact(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -77,7 +77,7 @@ class PluginHost:
                 plugin=name,
             ) from None
         self.event_types: dict[str, type[Event]] = {}
-        self._type_owners: dict[str, str] = {}
+        self.type_owners: dict[str, str] = {}
         self.projections: dict[str, Projection] = {}
         self.projection_owners: dict[str, str] = {}
         self._call_register("register_event_types", self._add_event_type)
@@ -188,11 +188,11 @@ class PluginHost:
         if type_name in self.event_types:
             raise PluginError(
                 f"plugin {plugin}: event type {type_name!r} is registered already by plugin "
-                f"{self._type_owners[type_name]}",
+                f"{self.type_owners[type_name]}",
                 plugin=plugin,
             )
         self.event_types[type_name] = event_class
-        self._type_owners[type_name] = plugin
+        self.type_owners[type_name] = plugin
 
     def _add_projection(self, plugin: str, projection: Any) -> None:
         missing = [a for a in ("name", "handles", "initial", "apply", "summary")

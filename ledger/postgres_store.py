@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from .errors import LedgerError
-from .store import BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Transactions, rows_query, snapshot_filter
+from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
+from .store import BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, rows_query, snapshot_filter, stats_of
 
 try:
     import psycopg
@@ -82,11 +82,13 @@ def public_url(url: str) -> str:
     return _PASSWORD.sub(r"\1***@", url)
 
 
-class PostgresStore(Transactions):
+class PostgresStore(Store):
     """One ledger in a PostgreSQL schema."""
 
+    driver_error = psycopg.Error if psycopg is not None else ()
+
     def __init__(self, url: str, *, create: bool = True, timeout: float = 30.0,
-                 synchronous: str = "FULL") -> None:
+                 synchronous: str = "FULL", readonly: bool = False) -> None:
         if psycopg is None:
             raise LedgerError("a PostgreSQL ledger needs psycopg: pip install 'gigaledger[postgres]'")
         if str(synchronous).upper() not in SYNCHRONOUS:
@@ -94,6 +96,7 @@ class PostgresStore(Transactions):
         self.url = url
         self.path = public_url(url)
         self.timeout = timeout
+        self.readonly = readonly
         self._commit_mode = "off" if synchronous.upper() == "NORMAL" else "on"
         self._reader: Any = None
         self._readers = 0  # server-side cursors open on the reader connection
@@ -102,10 +105,10 @@ class PostgresStore(Transactions):
         try:
             self._lock_key = self.conn.execute(
                 "SELECT hashtext(current_schema() || '.gigaledger')").fetchone()[0]
-            self._create(create)
+            self._create(create and not readonly)
         except psycopg.Error as error:
             self.conn.close()
-            raise LedgerError(f"{self.path}: {_first_line(error)}") from None
+            raise self.translate(error) from None
         except BaseException:
             self.conn.close()
             raise
@@ -134,6 +137,24 @@ class PostgresStore(Transactions):
                 self.conn.execute("INSERT INTO gigaledger_schema (version) VALUES (%s)",
                                   (SCHEMA_VERSION,))
 
+    def translate(self, error: BaseException) -> LedgerError:
+        """The ledger's error for a ``psycopg`` exception."""
+        where, text = self.path, _first_line(error)
+        if isinstance(error, pg_errors.LockNotAvailable):
+            return StoreBusy(f"{where}: busy: another writer held the write lock for more than "
+                             f"{self.timeout:g} s")
+        if isinstance(error, pg_errors.ReadOnlySqlTransaction):
+            return ReadOnly(f"{where}: cannot be written (a read-only transaction or server)")
+        if isinstance(error, pg_errors.UniqueViolation):
+            return ConflictError(f"{where}: {text}")
+        if isinstance(error, pg_errors.DiskFull):
+            return StorageError(f"{where}: the disk is full")
+        if isinstance(error, psycopg.OperationalError) and self.conn.closed:
+            return UsageError(f"{where}: the ledger is closed, or its connection was lost")
+        if isinstance(error, psycopg.InterfaceError):
+            return UsageError(f"{where}: the ledger is closed")
+        return StorageError(f"{where}: {text}")
+
     def close(self) -> None:
         for conn in (self._reader, self.conn):
             if conn is not None and not conn.closed:
@@ -143,13 +164,10 @@ class PostgresStore(Transactions):
 
     def begin(self) -> None:
         """Start a transaction and take this ledger's write lock, waiting up to the timeout."""
+        self.refuse_writes()
         self.conn.execute("BEGIN")
         try:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-        except pg_errors.LockNotAvailable:
-            self.conn.execute("ROLLBACK")
-            raise LedgerError(f"{self.path}: busy: another writer held the write lock for more "
-                              f"than {self.timeout:g} s") from None
         except BaseException:
             self.rollback()
             raise
@@ -162,6 +180,8 @@ class PostgresStore(Transactions):
             self.conn.execute("ROLLBACK")
 
     def try_begin(self) -> bool:
+        if self.readonly:
+            return False
         self.conn.execute("BEGIN")
         if self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (self._lock_key,)).fetchone()[0]:
             return True
@@ -201,13 +221,16 @@ class PostgresStore(Transactions):
         *,
         types: Iterable[str] | None = None,
         stream: str | None = None,
+        since_time: str | None = None,
         before_time: str | None = None,
         upto: int | None = None,
         limit: int | None = None,
+        reverse: bool = False,
     ) -> Iterator[tuple]:
         query, params = rows_query("%s", lambda types: ("type = ANY(?)", [types]), after=after,
-                                   types=types, stream=stream, before_time=before_time, upto=upto,
-                                   limit=limit)
+                                   types=types, stream=stream, since_time=since_time,
+                                   before_time=before_time, upto=upto, limit=limit,
+                                   reverse=reverse)
         if self._writing:  # inside the write transaction: see its own rows
             yield from self._stream(self.conn, query, params)
             return
@@ -255,6 +278,13 @@ class PostgresStore(Transactions):
 
     def newest_snapshot(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM snapshots").fetchone()[0]
+
+    def stats(self) -> dict[str, Any]:
+        return stats_of(lambda query: self.conn.execute(query).fetchall())
+
+    def stream_names(self, limit: int = 10_000) -> list[str]:
+        return [row[0] for row in self.conn.execute(
+            "SELECT DISTINCT stream FROM events ORDER BY stream LIMIT %s", (limit,))]
 
     # --- writes ---------------------------------------------------------------------------------
 

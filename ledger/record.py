@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from .clock import format_time
+from .codec import dumps
 from .event import Event
 
 
@@ -30,6 +31,16 @@ class Record(NamedTuple):
     meta: Mapping[str, Any]
     hash: str
     event: Event | None = None
+
+    def summary(self) -> str:
+        """One line for people: the event's own ``summary()``, or the payload as JSON when no
+        loaded plugin knows the type (or its summary fails: a listing must not stop)."""
+        if self.event is not None:
+            try:
+                return self.event.summary()
+            except Exception:
+                pass
+        return dumps(dict(self.data))
 
     def to_json(self) -> dict[str, Any]:
         """The record as the export format writes it."""

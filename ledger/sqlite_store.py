@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .errors import LedgerError
-from .store import BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Transactions, rows_query, snapshot_filter
+from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
+from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, rows_query, snapshot_filter,
+                    stats_of)
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -60,12 +63,21 @@ def m002_snapshots(db: sqlite_utils.Database) -> None:
     )
 
 
+def writable(path: str) -> bool:
+    """Whether this process can write the file and the folder it is in (for WAL's side files)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
 def _in_list(types: list[str]) -> tuple[str, list[str]]:
     return f"type IN ({', '.join('?' * len(types))})", types
 
 
-class SqliteStore(Transactions):
+class SqliteStore(Store):
     """One SQLite database holding a ledger: a file (WAL mode), or in memory when ``path`` is None."""
+
+    driver_error = sqlite3.Error
+    GUARDED = (*Store.GUARDED, "replace_tables")
 
     def __init__(
         self,
@@ -74,41 +86,118 @@ class SqliteStore(Transactions):
         create: bool = True,
         timeout: float = 30.0,
         synchronous: str = "FULL",
+        readonly: bool | None = False,
     ) -> None:
         self.path = None if path is None else os.fspath(path)
         self.timeout = timeout
         if str(synchronous).upper() not in SYNCHRONOUS:
             raise LedgerError(f"synchronous: expected one of {', '.join(SYNCHRONOUS)}, got {synchronous!r}")
-        if self.path is not None and not create and not os.path.isfile(self.path):
-            raise LedgerError(f"{self.path}: no such ledger file")
-        if self.path is not None and os.path.isdir(self.path):
-            raise LedgerError(f"{self.path}: is a directory, not a ledger file")
-        try:
-            self.conn = sqlite3.connect(self.path or ":memory:", timeout=timeout)
-        except sqlite3.Error as error:
-            raise LedgerError(f"{self.path}: cannot be opened: {error}") from None
+        self.readonly = self._check_path(create, readonly)
+        self.stale = False  # read-only on a file whose tables are older than this code
+        self.conn = self._connect()
         try:
             self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
-            if self.path is not None:
-                self._retry_while_locked(timeout, self.db.enable_wal)
-            self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self._check_is_ledger()
-            if migrations.pending(self.db):
-                with self.transaction():  # several processes may create the tables at once
-                    self._check_is_ledger()
-                    migrations.apply(self.db)
-        except sqlite3.OperationalError as error:
+            self._prepare(synchronous)
+        except LedgerError:
             self.conn.close()
-            if "locked" in str(error) or "busy" in str(error):
-                raise LedgerError(f"{self.path}: busy: another process held its lock for more "
-                                  f"than {timeout:g} s") from None
-            raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
-        except sqlite3.DatabaseError as error:
+            raise
+        except sqlite3.Error as error:
             self.conn.close()
+            translated = self.translate(error)
+            if isinstance(translated, (ReadOnly, StoreBusy)) or "full" in translated.message:
+                raise translated from None
             raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
         except BaseException:
             self.conn.close()
             raise
+
+    def _check_path(self, create: bool, readonly: bool | None) -> bool:
+        """Refuse a path that cannot be a ledger; return whether to open it read-only."""
+        if self.path is None:
+            if readonly:
+                raise UsageError("a ledger in memory cannot be opened read-only")
+            return False
+        if os.path.isdir(self.path):
+            raise LedgerError(f"{self.path}: is a directory, not a ledger file")
+        if not os.path.exists(self.path):
+            folder = os.path.dirname(os.path.abspath(self.path))
+            if not create or readonly:
+                raise LedgerError(f"{self.path}: no such ledger file")
+            if not os.path.isdir(folder):
+                raise LedgerError(f"{self.path}: cannot be created: no folder {folder}")
+            if not os.access(folder, os.W_OK):
+                raise ReadOnly(f"{self.path}: cannot be created: the folder {folder} cannot be "
+                               "written")
+            return False
+        if readonly is None:
+            return not writable(self.path)
+        if not readonly and not writable(self.path):
+            raise ReadOnly(f"{self.path}: cannot be written (a read-only file, folder or medium); "
+                           "commands that only read it still work")
+        return readonly
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection: read-write, or read-only (``mode=ro``; ``immutable`` when even that
+        cannot open, as on a read-only folder where SQLite cannot make its shared-memory file)."""
+        if not self.readonly:
+            try:
+                return sqlite3.connect(self.path or ":memory:", timeout=self.timeout)
+            except sqlite3.Error as error:
+                raise LedgerError(f"{self.path}: cannot be opened: {error}") from None
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path or ""))
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = sqlite3.connect(uri + query, uri=True, timeout=self.timeout)
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                conn.execute("PRAGMA query_only = 1")
+                return conn
+            except sqlite3.OperationalError as error:
+                conn.close()
+                reason = error
+            except sqlite3.DatabaseError as error:
+                conn.close()
+                raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
+        raise LedgerError(f"{self.path}: cannot be opened read-only: {reason}")
+
+    def _prepare(self, synchronous: str) -> None:
+        """WAL mode, the durability setting, and the tables (created or brought up to date)."""
+        self._check_is_ledger()
+        if self.readonly:
+            if "events" not in self.db.table_names():
+                raise LedgerError(f"{self.path}: not a gigaledger database (no events table)")
+            self.stale = migrations.pending(self.db)  # read what is there; skip the snapshots
+            return
+        if self.path is not None:
+            self._retry_while_locked(self.timeout, self.db.enable_wal)
+        self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        if migrations.pending(self.db):
+            with self.transaction():  # several processes may create the tables at once
+                self._check_is_ledger()
+                migrations.apply(self.db)
+
+    def translate(self, error: BaseException) -> LedgerError:
+        """The ledger's error for an ``sqlite3`` exception."""
+        where = self.path or "ledger"
+        text = str(error)
+        low = text.lower()
+        if isinstance(error, sqlite3.ProgrammingError):
+            if "closed" in low:
+                return UsageError(f"{where}: the ledger is closed")
+            if "thread" in low:
+                return UsageError(f"{where}: a Ledger belongs to the thread that opened it; "
+                                  "open another Ledger in this thread")
+        if "readonly" in low or "read-only" in low:
+            return ReadOnly(f"{where}: cannot be written (a read-only file, folder or medium)")
+        if "locked" in low or "busy" in low:
+            return StoreBusy(f"{where}: busy: another process held the write lock for more than "
+                             f"{self.timeout:g} s")
+        if "full" in low:
+            return StorageError(f"{where}: the disk is full")
+        if isinstance(error, sqlite3.IntegrityError):
+            return ConflictError(f"{where}: {text}")
+        if "malformed" in low or "not a database" in low or "disk i/o" in low:
+            return StorageError(f"{where}: the database file is damaged or unreadable ({text})")
+        return StorageError(f"{where}: {text}")
 
     def _retry_while_locked(self, timeout: float, action: Callable[[], None]) -> None:
         """Run ``action``, retrying while another connection holds a lock it needs (changing the
@@ -136,13 +225,8 @@ class SqliteStore(Transactions):
 
     def begin(self) -> None:
         """Take the write lock (waiting up to the timeout) and start a transaction."""
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error):
-                raise
-            raise LedgerError(f"{self.path or 'ledger'}: busy: another process held the write "
-                              f"lock for more than {self.timeout:g} s") from None
+        self.refuse_writes()
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -152,6 +236,8 @@ class SqliteStore(Transactions):
             self.conn.execute("ROLLBACK")
 
     def try_begin(self) -> bool:
+        if self.readonly:
+            return False
         self.conn.execute("PRAGMA busy_timeout = 0")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -194,13 +280,15 @@ class SqliteStore(Transactions):
         *,
         types: Iterable[str] | None = None,
         stream: str | None = None,
+        since_time: str | None = None,
         before_time: str | None = None,
         upto: int | None = None,
         limit: int | None = None,
+        reverse: bool = False,
     ) -> Iterator[tuple]:
-        """Stored rows in seq order, streamed in batches (the log is never loaded whole)."""
         query, params = rows_query("?", _in_list, after=after, types=types, stream=stream,
-                                   before_time=before_time, upto=upto, limit=limit)
+                                   since_time=since_time, before_time=before_time, upto=upto,
+                                   limit=limit, reverse=reverse)
         cursor = self.conn.execute(query, params)
         try:
             while batch := cursor.fetchmany(BATCH):
@@ -217,21 +305,30 @@ class SqliteStore(Transactions):
 
     def snapshots(self, name: str, fingerprint: str, upto: int | None,
                   before_time: str | None) -> Iterator[tuple[int, str, str | None, str]]:
-        """A projection's snapshots of this fingerprint, newest first: (seq, hash, occurred_at,
-        state), at or before seq ``upto`` and made of records before ``before_time``."""
+        if self.stale:
+            return
         where, params = snapshot_filter("?", name, fingerprint, upto, before_time)
         yield from self.conn.execute(
             f"SELECT seq, hash, occurred_at, state FROM snapshots WHERE {where} ORDER BY seq DESC",
             params)
 
     def newest_snapshot(self) -> int:
+        if self.stale:
+            return 0
         return self.conn.execute("SELECT IFNULL(MAX(seq), 0) FROM snapshots").fetchone()[0]
+
+    def stats(self) -> dict[str, Any]:
+        has_snapshots = not self.stale or "snapshots" in self.db.table_names()
+        return stats_of(lambda query: self.conn.execute(query).fetchall(),
+                        has_snapshots=has_snapshots)
+
+    def stream_names(self, limit: int = 10_000) -> list[str]:
+        return [row[0] for row in self.conn.execute(
+            "SELECT DISTINCT stream FROM events ORDER BY stream LIMIT ?", (limit,))]
 
     # --- writes ---------------------------------------------------------------------------------
 
     def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
-        """Store (name, seq, fingerprint, hash, occurred_at, state) rows, keeping the newest
-        ``keep`` snapshots of each projection; call inside ``transaction()``."""
         self.conn.executemany(
             "INSERT OR REPLACE INTO snapshots (name, seq, fingerprint, hash, occurred_at, state) "
             "VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -240,6 +337,15 @@ class SqliteStore(Transactions):
             "OVER (PARTITION BY name ORDER BY seq DESC) AS age FROM snapshots) WHERE age > ?)",
             (keep,))
 
+    def replace_tables(self, tables: Sequence[tuple[str, dict[str, Any], list[str], list[Any],
+                                                    Iterable[dict[str, Any]]]]) -> None:
+        """Drop and create plain tables (name, columns, primary key, foreign keys, rows) in one
+        transaction, beside the log: ``materialize``'s tables."""
+        with self.transaction():
+            for name, columns, pk, foreign_keys, rows in tables:
+                self.db[name].drop(ignore=True)
+                self.db[name].create(columns, pk=pk, foreign_keys=foreign_keys, not_null=set(pk))
+                self.db[name].insert_all(rows, batch_size=1000)
+
     def insert(self, rows: Sequence[tuple]) -> None:
-        """Insert rows (in ``COLUMNS`` order); call inside ``transaction()``."""
         self.conn.executemany(_INSERT, rows)

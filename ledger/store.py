@@ -12,11 +12,16 @@ and that ``(stream, version)`` and ``id`` are unique.
 
 from __future__ import annotations
 
+import abc
+import functools
+import inspect
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Protocol
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from .errors import LedgerError, ReadOnly
 
 COLUMNS = (
     "seq", "id", "stream", "version", "type", "schema",
@@ -25,75 +30,60 @@ COLUMNS = (
 SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM events"
 #: Rows fetched from the database at a time when streaming the log.
 BATCH = 2000
+#: The queries of ``stats()``, the same on both stores.
+STATS_QUERIES = {
+    "times": "SELECT MIN(occurred_at), MAX(occurred_at), COUNT(DISTINCT stream) FROM events",
+    "by_type": "SELECT type, COUNT(*) FROM events GROUP BY type ORDER BY type",
+    "snapshots": "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM snapshots",
+}
 #: The ``synchronous`` settings a ledger accepts (SQLite's; PostgreSQL's commits are durable as
 #: its server is configured).
 SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 _URL = re.compile(r"^postgres(ql)?://", re.I)
 
 
-class Store(Protocol):
-    """What a ledger needs from its database."""
+class Store(abc.ABC):
+    """What both stores share: transactions as context managers, and the boundary where the
+    driver's exceptions become the ledger's own errors (``translate``), so that no
+    ``sqlite3`` or ``psycopg`` exception ever reaches a caller."""
 
-    #: Where it is, for messages (a URL without its password, a path, or None for memory).
     path: str | None
+    timeout: float
+    #: True when the store refuses every write (opened read-only).
+    readonly: bool = False
+    #: The driver's exception base class, caught at every public method and translated.
+    driver_error: ClassVar[type[BaseException] | tuple[()]] = ()
+    #: The public methods whose driver errors are translated.
+    GUARDED: ClassVar[tuple[str, ...]] = (
+        "begin", "commit", "rollback", "try_begin", "data_version", "head", "stream_version",
+        "find", "rows", "hash_at", "snapshots", "newest_snapshot", "insert", "save_snapshots",
+        "stats", "stream_names",
+    )
 
-    def close(self) -> None: ...
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.GUARDED:
+            function = cls.__dict__.get(name)
+            if function is not None:
+                setattr(cls, name, _guarded(function))
 
-    # Transactions: one writer at a time, waiting up to the store's timeout for the others.
+    @abc.abstractmethod
+    def translate(self, error: BaseException) -> LedgerError:
+        """The ledger's error for one of the driver's exceptions."""
+
+    @abc.abstractmethod
     def begin(self) -> None: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
-    def transaction(self) -> AbstractContextManager[None]: ...
-    def try_transaction(self) -> AbstractContextManager[bool]:
-        """A transaction, or False at once when another connection is writing."""
-        ...
 
-    # Reads.
-    def data_version(self) -> int:
-        """Unchanged since the last call only if no other connection has committed since."""
-        ...
-    def head(self) -> tuple[int, str | None]: ...
-    def stream_version(self, stream: str) -> int: ...
-    def find(self, ids: Sequence[str]) -> dict[str, tuple]: ...
-    def rows(
-        self,
-        after: int = 0,
-        *,
-        types: Iterable[str] | None = None,
-        stream: str | None = None,
-        before_time: str | None = None,
-        upto: int | None = None,
-        limit: int | None = None,
-    ) -> Iterator[tuple]:
-        """Rows in seq order, streamed in batches (never the whole log at once)."""
-        ...
-    def hash_at(self, seq: int) -> str | None: ...
-    def snapshots(self, name: str, fingerprint: str, upto: int | None,
-                  before_time: str | None) -> Iterator[tuple[int, str, str | None, str]]: ...
-    def newest_snapshot(self) -> int: ...
-
-    # Writes, inside ``transaction()``.
-    def insert(self, rows: Sequence[tuple]) -> None: ...
-    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None: ...
-
-
-class Transactions:
-    """``transaction()`` and ``try_transaction()`` for a store that has ``begin()``,
-    ``try_begin()``, ``commit()`` and ``rollback()``."""
-
-    def begin(self) -> None:
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def try_begin(self) -> bool:
         """Start a write transaction and return True, or return False at once when another
-        connection is writing."""
-        raise NotImplementedError
+        connection is writing (or the store is read-only)."""
 
-    def commit(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def commit(self) -> None: ...
 
-    def rollback(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -109,7 +99,7 @@ class Transactions:
     @contextmanager
     def try_transaction(self) -> Iterator[bool]:
         """Like ``transaction()``, for work that may be skipped: yields False at once, instead of
-        waiting, when another connection holds the write lock."""
+        waiting, when another connection holds the write lock or the store is read-only."""
         if not self.try_begin():
             yield False
             return
@@ -120,10 +110,109 @@ class Transactions:
             raise
         self.commit()
 
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def data_version(self) -> int:
+        """Unchanged since the last call only if no other connection has committed since."""
+
+    @abc.abstractmethod
+    def head(self) -> tuple[int, str | None]:
+        """The last seq (0 when empty) and its hash (None when empty)."""
+
+    @abc.abstractmethod
+    def stream_version(self, stream: str) -> int:
+        """A stream's current version, 0 when it has no record."""
+
+    @abc.abstractmethod
+    def find(self, ids: Sequence[str]) -> dict[str, tuple]:
+        """The stored rows of those ids that exist, by id."""
+
+    @abc.abstractmethod
+    def rows(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        since_time: str | None = None,
+        before_time: str | None = None,
+        upto: int | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> Iterator[tuple]:
+        """Rows in seq order (newest first with ``reverse``), streamed in batches, never the whole
+        log at once: after seq ``after``, up to seq ``upto``, of these ``types``, of one
+        ``stream``, whose ``occurred_at`` is at or after ``since_time`` and before
+        ``before_time`` (stored time texts), at most ``limit`` of them."""
+
+    @abc.abstractmethod
+    def hash_at(self, seq: int) -> str | None: ...
+
+    @abc.abstractmethod
+    def snapshots(self, name: str, fingerprint: str, upto: int | None,
+                  before_time: str | None) -> Iterator[tuple[int, str, str | None, str]]:
+        """A projection's snapshots of this fingerprint, newest first: (seq, hash, occurred_at,
+        state), at or before seq ``upto`` and made of records before ``before_time``."""
+
+    @abc.abstractmethod
+    def newest_snapshot(self) -> int: ...
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """What ``gigaledger info`` shows of the stored data: ``streams``, ``by_type`` (records
+        by type), ``first_occurred_at``, ``last_occurred_at``, ``snapshots``, ``snapshot_seq``."""
+
+    @abc.abstractmethod
+    def stream_names(self, limit: int = 10_000) -> list[str]:
+        """Up to ``limit`` distinct stream names, for hints."""
+
+    # --- writes, inside ``transaction()`` -----------------------------------------------------
+
+    @abc.abstractmethod
+    def insert(self, rows: Sequence[tuple]) -> None:
+        """Insert rows (in ``COLUMNS`` order)."""
+
+    @abc.abstractmethod
+    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
+        """Store (name, seq, fingerprint, hash, occurred_at, state) rows, keeping the newest
+        ``keep`` snapshots of each projection."""
+
+    def refuse_writes(self) -> None:
+        """Raise ``ReadOnly`` when the store was opened read-only."""
+        if self.readonly:
+            raise ReadOnly(f"{self.path or 'ledger'}: opened read-only: nothing can be written")
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with the driver's exceptions translated into the ledger's errors."""
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def stream(self: Store, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from function(self, *args, **kwargs)
+            except self.driver_error as error:
+                raise self.translate(error) from None
+
+        return stream
+
+    @functools.wraps(function)
+    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(self, *args, **kwargs)
+        except self.driver_error as error:
+            raise self.translate(error) from None
+
+    return call
+
 
 def rows_query(mark: str, in_list: Callable[[list[str]], tuple[str, list[Any]]], *, after: int,
-               types: Iterable[str] | None, stream: str | None, before_time: str | None,
-               upto: int | None, limit: int | None) -> tuple[str, list[Any]]:
+               types: Iterable[str] | None, stream: str | None, since_time: str | None = None,
+               before_time: str | None, upto: int | None, limit: int | None,
+               reverse: bool = False) -> tuple[str, list[Any]]:
     """The query of ``rows()`` and its parameters, with ``mark`` for a parameter (``?`` or
     ``%s``) and ``in_list(types)`` giving the clause for a list of types."""
     parts: list[tuple[str, list[Any]]] = [("seq > ?", [after])]
@@ -131,6 +220,8 @@ def rows_query(mark: str, in_list: Callable[[list[str]], tuple[str, list[Any]]],
         parts.append(in_list(list(types)))
     if stream is not None:
         parts.append(("stream = ?", [stream]))
+    if since_time is not None:
+        parts.append(("occurred_at >= ?", [since_time]))
     if before_time is not None:
         parts.append(("occurred_at < ?", [before_time]))
     if upto is not None:
@@ -140,7 +231,8 @@ def rows_query(mark: str, in_list: Callable[[list[str]], tuple[str, list[Any]]],
     if limit is not None:
         tail = f" LIMIT {mark}"
         params.append(limit)
-    return f"{SELECT_ROWS} WHERE {where} ORDER BY seq{tail}", params
+    order = " DESC" if reverse else ""
+    return f"{SELECT_ROWS} WHERE {where} ORDER BY seq{order}{tail}", params
 
 
 def snapshot_filter(mark: str, name: str, fingerprint: str, upto: int | None,
@@ -171,12 +263,32 @@ def open_store(
     create: bool = True,
     timeout: float = 30.0,
     synchronous: str = "FULL",
+    readonly: bool | None = False,
 ) -> Store:
-    """The store at ``location``: a ``postgresql://`` URL, a file path, or None for memory."""
+    """The store at ``location``: a ``postgresql://`` URL, a file path, or None for memory.
+    ``readonly``: True refuses every write; None opens read-only when the file cannot be
+    written (a read-only file, folder or medium)."""
     if is_url(location):
         from .postgres_store import PostgresStore
 
-        return PostgresStore(str(location), create=create, timeout=timeout, synchronous=synchronous)
+        return PostgresStore(str(location), create=create, timeout=timeout,
+                             synchronous=synchronous, readonly=bool(readonly))
     from .sqlite_store import SqliteStore
 
-    return SqliteStore(location, create=create, timeout=timeout, synchronous=synchronous)
+    return SqliteStore(location, create=create, timeout=timeout, synchronous=synchronous,
+                       readonly=readonly)
+
+
+def stats_of(fetch: Callable[[str], list[tuple]], *, has_snapshots: bool = True) -> dict[str, Any]:
+    """``Store.stats()`` from ``fetch(query) -> rows``, the same queries on both stores
+    (``has_snapshots=False``: there is no snapshots table to count)."""
+    first, last, streams = fetch(STATS_QUERIES["times"])[0]
+    snapshots, snapshot_seq = fetch(STATS_QUERIES["snapshots"])[0] if has_snapshots else (0, 0)
+    return {
+        "streams": streams,
+        "by_type": dict(fetch(STATS_QUERIES["by_type"])),
+        "first_occurred_at": first,
+        "last_occurred_at": last,
+        "snapshots": snapshots,
+        "snapshot_seq": snapshot_seq,
+    }

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import click
 from tabulate import tabulate
 
-from .codec import dumps
+from .figures import money, show  # noqa: F401  (re-exported: plugins format with them)
 from .plugins import PluginInfo
 from .record import Record
 
-_NUMBER = re.compile(r"^-?\d{5,}(\.\d+)?$")
-
-
-def show(value: Any) -> str:
-    """A scalar for people: long numbers with thousands separators, null as a dash."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    text = str(value)
-    if _NUMBER.match(text):
-        whole, dot, fraction = text.partition(".")
-        return f"{int(whole):,}{dot}{fraction}"
-    return text
+__all__ = ["heading", "log_line", "money", "pairs", "render_plugins", "render_report",
+           "render_section", "show", "table"]
 
 
 def _is_scalar(value: Any) -> bool:
@@ -131,17 +116,10 @@ def table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> str:
     return tabulate(cells, headers=headers, disable_numparse=True, colalign=align)
 
 
-def money(value: Any) -> str:
-    """Dollars for people: billions as ``$22.4 B``, millions as ``$500 M`` (to two decimals),
-    smaller amounts in full."""
-    if value is None:
-        return "-"
-    amount = Decimal(str(value))
-    for size, suffix in ((10**9, "B"), (10**6, "M")):
-        if abs(amount) >= size:
-            scaled = f"{amount / size:,.2f}".rstrip("0").rstrip(".")
-            return f"${scaled} {suffix}"
-    return f"${show(amount)}"
+def pairs(rows: Iterable[Iterable[Any]]) -> str:
+    """Aligned ``name  value`` lines, without headers."""
+    return tabulate([[show(v) for v in row] for row in rows], tablefmt="plain",
+                    disable_numparse=True)
 
 
 def render_plugins(infos: Iterable[PluginInfo]) -> str:
@@ -149,10 +127,8 @@ def render_plugins(infos: Iterable[PluginInfo]) -> str:
     return tabulate(rows, headers=["plugin", "source", "from", "hooks"])
 
 
-def log_line(record: Record, width: int = 70) -> str:
-    """One record on one line: seq, date, type, stream and version, and the payload."""
-    data = dumps(record.data)
-    if len(data) > width:
-        data = data[: width - 1] + "…"
+def log_line(record: Record) -> str:
+    """One record on one line: seq, day, type, the event's summary, and its stream and version."""
     when = record.occurred_at.date().isoformat()
-    return f"{record.seq:>7}  {when}  {record.type:<24} {record.stream:<30} v{record.version:<4} {data}"
+    return (f"{record.seq:>7}  {when}  {record.type:<24} {record.summary()}  "
+            f"({record.stream} v{record.version})")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Optional
 
 import attrs
 
-from .clock import When, load_time, until_bound
+from .clock import When, load_time
 from .default_plugins.catalogue import CapacityCommissioned, CapacityDecommissioned, InvestmentReleased
 from .default_plugins.sites import SiteCapacity
 
@@ -95,11 +95,10 @@ class Timeline:
         return series
 
 
-def timeline(book: Ledger, until: When | None = None) -> Timeline:
-    """The timeline of ``book``, of the records that occurred on or before ``until`` (all when
-    None), folded in seq order as replay does."""
-    bound = None if until is None else until_bound(until)
-    return build(book.read(types=TYPES), bound)
+def timeline(book: Ledger, until: When | int | None = None) -> Timeline:
+    """The timeline of ``book``, of the records that occurred on or before ``until`` (a date or
+    time; or up to a seq; all when None), folded in seq order as replay does."""
+    return build(book.read(types=TYPES, until=until))
 
 
 def build(records: Iterable[Record], bound: Optional[str] = None) -> Timeline:

@@ -48,6 +48,10 @@ def test_killed_writers_leave_whole_batches_only(tmp_path):
     for run in range(KILLS):
         child = subprocess.Popen([sys.executable, WORKER, "crash", str(db), str(run)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Kill at a random moment after the interpreter has started (on a loaded machine the
+        # imports alone can outlast the window), so that kills land while the ledger opens,
+        # creates its tables and writes.
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
         time.sleep(rng.uniform(0.05, 0.6))
         child.send_signal(signal.SIGKILL)
         out, err = child.communicate()

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from ledger import (
+    UsageError,
     AgreementSigned,
     CapacityCommissioned,
     ConflictError,
@@ -178,7 +179,7 @@ def test_file_ledger_persists_and_uses_wal(tmp_path):
 def test_context_manager_closes_the_database(tmp_path):
     with Ledger.open(tmp_path / "x.db") as book:
         pass
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(UsageError, match="the ledger is closed"):
         book.head()
 
 

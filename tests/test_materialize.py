@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ledger.materialize
-from ledger import Ledger, Rejected
+from ledger import ConflictError, Ledger, Rejected
 from ledger.materialize import Table
 from ledger.replay import jsonable
 
@@ -132,7 +132,7 @@ def test_a_failure_while_writing_leaves_the_previous_tables(tmp_path, monkeypatc
         duplicate = Table("capacity_timeline", {"day": str, "provider": str}, ("day", "provider"),
                           [{"day": "2030-01-01", "provider": "x"}] * 2)
         monkeypatch.setattr(ledger.materialize, "timeline_tables", lambda timeline: [duplicate])
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ConflictError, match="UNIQUE"):  # the driver's error, translated
             book.materialize()
         assert rows(db, "SELECT * FROM capacity_timeline") == before
         assert len(rows(db, "SELECT * FROM investment_agreements")) == 1

@@ -41,7 +41,8 @@ def test_no_pickle_eval_or_exec(path):
 #: What SQL text may interpolate: fixed column lists and placeholders, never a value.
 SAFE_IN_SQL = {"_SELECT", "marks", "tail", "int(self.timeout * 1000)", "' AND '.join(where)", "synchronous.upper()",
                "', '.join(COLUMNS)", "', '.join('?' * len(COLUMNS))", "', '.join('?' * len(types))",
-               "', '.join(['%s'] * len(COLUMNS))", "self._commit_mode", "where", "SELECT_ROWS", "mark"}
+               "', '.join(['%s'] * len(COLUMNS))", "self._commit_mode", "where", "SELECT_ROWS", "mark",
+               "order"}
 
 
 def test_sql_takes_values_as_parameters_only():
@@ -87,6 +88,7 @@ def test_a_history_cannot_load_code_or_touch_files(run, tmp_path, monkeypatch):
         history.write_text(json.dumps(line) + "\n")
         result = run("import", tmp_path / "db.sqlite", history)
         assert result.code == 1 and "unknown event type" in result.err
+        assert not (tmp_path / "db.sqlite").exists()  # a failed import leaves no file
     safe = {"type": "usage.reported", "occurred_at": "2026-01-01", "id": "../../../../tmp/pwned",
             "stream": "/etc/passwd", "data": {"product": "__import__('os').system('touch pwned')",
                                               "weekly_active_users": 1},
@@ -95,7 +97,7 @@ def test_a_history_cannot_load_code_or_touch_files(run, tmp_path, monkeypatch):
     before = sorted(os.listdir(tmp_path))
     assert run("import", tmp_path / "db.sqlite", history).code == 0
     assert run("replay", history, "--json").code == 0
-    assert sorted(os.listdir(tmp_path)) == before  # nothing written but the ledger itself
+    assert sorted(os.listdir(tmp_path)) == sorted(before + ["db.sqlite"])  # only the ledger
     assert not (tmp_path / "pwned").exists() and not os.path.exists("/tmp/pwned")
     assert not any("evil" in name for name in sys.modules)
 

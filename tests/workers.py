@@ -28,7 +28,9 @@ def crash_batch(run: int, batch: int) -> list[NewEvent]:
 
 
 def crash_writer(db: str, run: int) -> None:
-    """Append batches until killed, saying which batch committed after each commit."""
+    """Say "ready" once Python and the ledger are imported, then open the ledger and append
+    batches until killed, saying which batch committed after each commit."""
+    print("ready", flush=True)
     with Ledger.open(db, load_entrypoints=False) as book:
         for batch in range(10_000):
             book.append_many(crash_batch(run, batch))

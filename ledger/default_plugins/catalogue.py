@@ -15,6 +15,7 @@ import attrs
 from .. import fields
 from ..errors import Rejected
 from ..event import Event
+from ..figures import money, show
 from ..hookspecs import hookimpl
 
 AGREEMENT_STATUSES = ("intent", "definitive")
@@ -47,6 +48,11 @@ class AgreementSigned(Event):
         if self.tranche_usd > self.cap_usd:
             raise Rejected(f"tranche_usd: {self.tranche_usd} is more than cap_usd {self.cap_usd}")
 
+    def summary(self) -> str:
+        return (f"{self.agreement}: {self.investor} -> {self.investee}, {self.status}, "
+                f"{money(self.tranche_usd)} per {show(self.tranche_gigawatts)} GW up to "
+                f"{money(self.cap_usd)} for {show(self.gigawatts)} GW")
+
 
 @attrs.frozen
 class AgreementRevised(Event):
@@ -76,6 +82,16 @@ class AgreementRevised(Event):
         names = ("gigawatts", "cap_usd", "tranche_usd", "tranche_gigawatts")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
+    def summary(self) -> str:
+        changes = []
+        if self.status is not None:
+            by = f" by {self.superseded_by}" if self.superseded_by else ""
+            changes.append(f"{self.status}{by}")
+        for term, value in self.terms().items():
+            shown = money(value) if term.endswith("_usd") else f"{show(value)} GW"
+            changes.append(f"{term} {shown}")
+        return f"{self.agreement}: {', '.join(changes)}"
+
 
 @attrs.frozen
 class _Capacity(Event):
@@ -88,6 +104,15 @@ class _Capacity(Event):
     vendor: str = fields.name()
     platform: str = fields.name()
     gigawatts: Decimal = fields.gigawatts()
+
+    def summary(self) -> str:
+        text = (f"{show(self.gigawatts)} GW at {self.site} ({self.provider}, {self.vendor} "
+                f"{self.platform})")
+        due = getattr(self, "due", None)
+        if due is not None:
+            text += f", due {due.isoformat()}"
+        agreement = getattr(self, "agreement", None)
+        return f"{text} under {agreement}" if agreement else text
 
 
 @attrs.frozen
@@ -122,6 +147,11 @@ class CapacityDecommissioned(Event):
     provider: Optional[str] = fields.name(optional=True)
     reason: Optional[str] = fields.text(optional=True)
 
+    def summary(self) -> str:
+        which = ", ".join(v for v in (self.provider, self.platform) if v)
+        text = f"{show(self.gigawatts)} GW off {self.site}" + (f" ({which})" if which else "")
+        return f"{text}: {self.reason}" if self.reason else text
+
 
 @attrs.frozen
 class FundingCommitted(Event):
@@ -136,6 +166,12 @@ class FundingCommitted(Event):
     conditional: bool = fields.flag(default=False)
     condition: Optional[str] = fields.text(optional=True)
     agreement: Optional[str] = fields.name(optional=True)
+
+    def summary(self) -> str:
+        text = f"{self.investor} -> {self.investee} {money(self.usd)} committed"
+        if self.conditional:
+            text += f", conditional ({self.condition})" if self.condition else ", conditional"
+        return f"{text} under {self.agreement}" if self.agreement else text
 
 
 @attrs.frozen
@@ -155,6 +191,12 @@ class InvestmentReleased(Event):
         if self.tranche is not None and self.agreement is None:
             raise Rejected("tranche: a tranche belongs to an agreement; name it")
 
+    def summary(self) -> str:
+        text = f"{self.investor} -> {self.investee} {money(self.usd)} released"
+        if self.tranche is not None:
+            return f"{text}, tranche {self.tranche} of {self.agreement}"
+        return f"{text} under {self.agreement}" if self.agreement else text
+
 
 @attrs.frozen
 class ProviderContracted(Event):
@@ -170,6 +212,14 @@ class ProviderContracted(Event):
     gigawatts: Optional[Decimal] = fields.gigawatts(optional=True)
     term_years: Optional[Decimal] = fields.decimal(maximum=100, optional=True)
 
+    def summary(self) -> str:
+        text = f"{self.contract}: {self.buyer} contracts {self.provider} for {money(self.usd)}"
+        if self.gigawatts is not None:
+            text += f", {show(self.gigawatts)} GW"
+        if self.term_years is not None:
+            text += f", over {show(self.term_years)} years"
+        return text
+
 
 @attrs.frozen
 class _GpuCount(Event):
@@ -181,6 +231,10 @@ class _GpuCount(Event):
     platform: str = fields.name()
     count: int = fields.whole()
     unit: str = fields.choice(*UNITS, default="package")
+
+    def summary(self) -> str:
+        verb = "delivered to" if self.type == "gpus.delivered" else "retired from"
+        return f"{show(self.count)} {self.platform} GPUs ({self.unit}s) {verb} {self.site}"
 
 
 @attrs.frozen
@@ -210,6 +264,10 @@ class PlatformSpecified(Event):
     gpus_per_gigawatt_high: int = fields.whole(maximum=10**8)
     unit: str = fields.choice(*UNITS)
 
+    def summary(self) -> str:
+        return (f"{self.platform} ({self.vendor}): {show(self.gpus_per_gigawatt_low)}-"
+                f"{show(self.gpus_per_gigawatt_high)} GPUs ({self.unit}s) per GW")
+
     def __attrs_post_init__(self) -> None:
         if self.gpus_per_gigawatt_low > self.gpus_per_gigawatt_high:
             raise Rejected(
@@ -227,6 +285,9 @@ class UsageReported(Event):
 
     product: str = fields.name()
     weekly_active_users: int = fields.whole(minimum=0, maximum=10**10)
+
+    def summary(self) -> str:
+        return f"{self.product}: {show(self.weekly_active_users)} weekly active users"
 
 
 CATALOGUE: tuple[type[Event], ...] = (

@@ -1,0 +1,222 @@
+"""The command group, the options commands share, opening ledgers, and the exit statuses.
+
+Exit status: 0 done; 1 refused input, a failed verification or a ledger that cannot be used,
+with one line on stderr saying where; 2 usage errors (a wrong option or argument); 130 after
+Ctrl-C, with nothing of the interrupted command stored. No traceback reaches the user (set
+``GIGALEDGER_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from ..clock import parse_time, until_bound
+from ..errors import LedgerError
+from ..files import removed_on_failure
+from ..folding import Progress
+from ..ledger import Ledger
+from ..plugins import PluginHost
+from ..replay import jsonable
+from ..store import is_url
+
+#: Seconds a command waits for another process's write lock (``GIGALEDGER_TIMEOUT``).
+TIMEOUT = "GIGALEDGER_TIMEOUT"
+#: Exit status after Ctrl-C (128 + SIGINT), as shells expect.
+INTERRUPTED = 130
+
+plugin_option = click.option(
+    "--plugin", "plugins", multiple=True, metavar="PATH.py|MODULE",
+    help="Load a plugin from a .py file or an importable module (repeatable).",
+)
+db_argument = click.argument("db", type=click.Path(dir_okay=False))
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+
+
+class UntilType(click.ParamType):
+    """``--until``: a year (2027), a month (2027-06), a date, an ISO time, or a seq (#18 or
+    seq:18), which becomes an int."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        for prefix in ("#", "seq:"):
+            if text.lower().startswith(prefix):
+                number = text[len(prefix):]
+                if number.isdigit():
+                    return int(number)
+                self.fail(f"{text!r}: a seq is a whole number, as in #18 or seq:18", param, ctx)
+        try:
+            until_bound(text)
+        except LedgerError:
+            self.fail(f"{text!r}: expected a year (2027), a month (2027-06), a date (2027-06-30), "
+                      "an ISO time, or a seq (#18 or seq:18)", param, ctx)
+        return text
+
+
+class SinceType(click.ParamType):
+    """``--since``: a date or an ISO time."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        text = str(value).strip()
+        try:
+            parse_time(text, "since")
+        except LedgerError:
+            self.fail(f"{text!r}: expected a date (2026-06-30) or an ISO time", param, ctx)
+        return text
+
+
+UNTIL = UntilType()
+SINCE = SinceType()
+until_option = click.option(
+    "--until", type=UNTIL,
+    help="Only what occurred on or before WHEN: a year (2027), a month (2027-06), a date, an ISO "
+         "time, or up to a seq (#18 or seq:18).",
+)
+
+
+def timeout() -> float:
+    """How long to wait for another process's lock: ``GIGALEDGER_TIMEOUT`` seconds, else 30."""
+    text = os.environ.get(TIMEOUT, "").strip()
+    if not text:
+        return 30.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86_400:
+        raise click.UsageError(f"{TIMEOUT}={text!r}: expected a number of seconds")
+    return seconds
+
+
+def open_ledger(db: str | None, plugins: Sequence[str] = (), *, create: bool = True,
+                readonly: bool | None = False) -> Ledger:
+    """The ledger at ``db``; read commands pass ``readonly=None`` so that a ledger on a
+    read-only file, folder or medium can still be read."""
+    return Ledger.open(db, plugins=plugins, create=create, readonly=readonly, timeout=timeout())
+
+
+def read_ledger(db: str, plugins: Sequence[str] = (), *, entry_points: bool = True) -> Ledger:
+    """An existing ledger, opened for a command that only reads it (``entry_points=False``:
+    without the installed plugins, for commands that need none)."""
+    return Ledger.open(db, plugins=plugins, create=False, readonly=None, timeout=timeout(),
+                       load_entrypoints=entry_points)
+
+
+@contextmanager
+def new_file_guard(db: str | None) -> Iterator[None]:
+    """A write command that fails creates no ledger file."""
+    with removed_on_failure(None if db is None or is_url(db) else db):
+        yield
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
+@contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[Progress | None]:
+    """A progress bar on stderr, only when stderr is a terminal and --quiet is not given."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    bar = click.progressbar(length=1, label=label, file=sys.stderr, show_eta=True)
+    shown = [0]
+
+    def update(done: int, total: int) -> None:
+        bar.length = max(total, 1)
+        bar.update(done - shown[0])
+        shown[0] = done
+
+    with bar:
+        yield update
+
+
+def note(message: str) -> None:
+    """A line for people on stderr (never mixed into the output a program reads)."""
+    click.echo(message, err=True)
+
+
+EPILOG = """\b
+Exit status: 0 done; 1 refused input, failed verification or an unusable ledger (one line on
+stderr says where); 2 a usage error; 130 interrupted (Ctrl-C), with nothing stored.
+Environment: GIGALEDGER_PLUGINS (entry points to load), GIGALEDGER_TIMEOUT (seconds to wait
+for another writer, default 30), GIGALEDGER_DEBUG=1 (tracebacks).
+Shell completion: eval "$(_GIGALEDGER_COMPLETE=bash_source gigaledger)" (zsh_source, fish_source)."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.version_option(None, "-V", "--version", package_name="gigaledger", prog_name="gigaledger")
+def cli() -> None:
+    """gigaledger: an append-only, hash-chained ledger with plugins; its built-in domain is the
+    AI compute build-out."""
+
+
+def add_plugin_commands(host: PluginHost | None = None) -> None:
+    """Let plugins (by default: the installed ones) add commands through ``register_commands``.
+    A plugin that fails to load is reported when a command opens a ledger with it."""
+    if host is None:
+        try:
+            host = PluginHost()
+        except LedgerError:
+            return
+    for plugin, function, argnames in host.hook_calls("register_commands"):
+        try:
+            function(*[cli for _ in argnames])
+        except Exception as error:
+            note(f"plugin {plugin}: register_commands failed: {error}")
+
+
+def _warning_line(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    note(f"warning: {message}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit status."""
+    warnings.showwarning = _warning_line
+    debug = bool(os.environ.get("GIGALEDGER_DEBUG"))
+    try:
+        add_plugin_commands()
+        status = cli.main(args=argv, prog_name="gigaledger", standalone_mode=False)
+    except click.UsageError as error:
+        command = error.ctx.command_path if error.ctx is not None else "gigaledger"
+        note(f"{command}: {error.format_message()} (see {command} --help)")
+        return error.exit_code
+    except click.ClickException as error:
+        note(f"gigaledger: {error.format_message()}")
+        return error.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        note("interrupted (Ctrl-C): nothing of this command was stored")
+        return INTERRUPTED
+    except LedgerError as error:
+        if debug:
+            raise
+        note(" ".join(str(error).split()))
+        return 1
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    except Exception as error:
+        if debug:
+            raise
+        note(f"gigaledger: internal error: {type(error).__name__}: {error} "
+             "(set GIGALEDGER_DEBUG=1 for the traceback)")
+        return 1
+    return status if isinstance(status, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Commands that only read a ledger: log, report, verify, head, info, export, explain and chart.
+Each works on a ledger that cannot be written (a read-only file, folder or medium)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from typing import Any
+
+import click
+
+from ..errors import VerificationError
+from ..explain import render as render_explanation
+from ..figures import show
+from ..hints import did_you_mean
+from ..ledger import Ledger
+from ..tables import log_line, pairs, render_report, table
+from .base import (
+    SINCE, cli, db_argument, json_option, note, plugin_option, print_json, progress_bar, quiet_option,
+    read_ledger, until_option,
+)
+
+_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: bool,
+                 quiet: bool) -> None:
+    """Replay ``book`` as of ``until`` and print its report (only ``sections``, when given)."""
+    names = list(book.projections)
+    for section in sections:
+        if section not in names:
+            raise click.BadParameter(
+                f"no section {section!r}{did_you_mean(section, names)}; the sections are "
+                f"{', '.join(names)}", param_hint="--section")
+    with progress_bar("replaying", quiet) as progress:
+        view = book.replay(until=until, progress=progress)
+    report = view.report()
+    if sections:
+        report = {**{name: report[name] for name in sections}, "as_of": report["as_of"]}
+    if as_json:
+        print_json(report)
+    else:
+        renderers = {name: getattr(view.projection(name), "render", None) for name in report
+                     if name != "as_of"}
+        click.echo(render_report(report, renderers))
+
+
+@cli.command()
+@db_argument
+@until_option
+@click.option("--section", "sections", multiple=True, metavar="NAME",
+              help="Print only this projection's section (repeatable).")
+@plugin_option
+@json_option
+@quiet_option
+def report(db: str, until: Any, sections: tuple[str, ...], plugins: tuple[str, ...],
+           as_json: bool, quiet: bool) -> None:
+    """Print the projections of DB, as of now or as of --until.
+
+    \b
+    Example: gigaledger report deals.db --until 2026-06 --section investment
+    """
+    with read_ledger(db, plugins) as book:
+        print_report(book, until, sections, as_json, quiet)
+
+
+@cli.command()
+@db_argument
+@click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
+@click.option("--stream", help="Only events of this stream.")
+@click.option("--after", type=click.IntRange(min=0), default=0, help="Only events after this seq.")
+@click.option("--since", type=SINCE, help="Only events that occurred on or after WHEN (a date or an ISO time).")
+@until_option
+@click.option("--limit", type=click.IntRange(min=1), help="At most N records.")
+@click.option("--reverse", is_flag=True, help="Newest first (with --limit: the last N).")
+@plugin_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON record a line (the export format).")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing records as any process appends them (Ctrl-C stops).")
+@click.option("--interval", type=click.FloatRange(min=0.01), default=0.5, show_default=True,
+              help="Seconds between looks, with --follow.")
+def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: str | None,
+        until: Any, limit: int | None, reverse: bool, plugins: tuple[str, ...], as_json: bool,
+        follow: bool, interval: float) -> None:
+    """List the records of DB, one line each: seq, date, type, what happened, stream and
+    version.
+
+    \b
+    Example: gigaledger log deals.db --type investment.released --since 2026 --limit 5
+    """
+    if follow and (reverse or limit or until is not None):
+        raise click.UsageError("--follow goes with neither --reverse, --limit nor --until")
+    with read_ledger(db, plugins) as book:
+        if follow:
+            records = book.follow(after, types=types or None, stream=stream, interval=interval)
+        else:
+            records = book.read(after, types=types or None, stream=stream, since=since,
+                                until=until, limit=limit, reverse=reverse)
+        shown = 0
+        for record in records:
+            click.echo(json.dumps(record.to_json(), ensure_ascii=False) if as_json
+                       else log_line(record))
+            shown += 1
+            if follow:
+                sys.stdout.flush()
+        if not shown:
+            explain_no_match(book, types, stream)
+
+
+def explain_no_match(book: Ledger, types: tuple[str, ...], stream: str | None) -> None:
+    """Say why a listing printed nothing: a type or stream that does not exist (with a hint) is
+    a usage error; a filter that simply matches nothing says so on stderr."""
+    if types or stream:
+        present = book.info()["by_type"]
+        known = set(book.event_types) | set(present)
+        for name in types:
+            if name not in known:
+                raise click.BadParameter(f"no event type {name!r}{did_you_mean(name, known)}",
+                                         param_hint="--type")
+        if stream is not None and not any(True for _ in book.read(stream=stream, limit=1)):
+            hint = did_you_mean(stream, book.stream_names())
+            raise click.BadParameter(f"no stream {stream!r} in the log{hint}",
+                                     param_hint="--stream")
+    note("no records match" if len(book) else "the ledger is empty")
+
+
+@cli.command()
+@db_argument
+@click.option("--head", metavar="HASH", help="A head hash pinned earlier (gigaledger head): it must be in the chain.")
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, db: str, head: str | None, as_json: bool) -> None:
+    """Check the hash chain, seq order, stream versions and snapshots of DB.
+
+    \b
+    Example: gigaledger verify deals.db --head "$(gigaledger head deals.db | cut -d' ' -f2)"
+    """
+    if head is not None:
+        head = head.strip()
+        if not _HASH.match(head):
+            raise click.BadParameter(f"{head!r} is not a hash: expected the 64 hexadecimal digits "
+                                     "that gigaledger head prints", param_hint="--head")
+        head = head.lower()
+    with read_ledger(db, entry_points=False) as book:
+        try:
+            count, last = book.verify(head)
+        except VerificationError as error:
+            if not as_json:
+                raise
+            print_json({"ok": False, "seq": error.seq, "error": str(error)})
+            note(" ".join(str(error).split()))
+            ctx.exit(1)
+    if as_json:
+        print_json({"ok": True, "records": count, "head": last})
+    else:
+        click.echo(f"ok: {count} records, head {last}")
+
+
+@cli.command()
+@db_argument
+@json_option
+def head(db: str, as_json: bool) -> None:
+    """Print the last seq of DB and its hash (what verify --head pins), fast at any size.
+
+    \b
+    Example: gigaledger head deals.db      # 36 eef3ec6a…
+    """
+    with read_ledger(db, entry_points=False) as book:
+        seq, digest = book.head()
+    if as_json:
+        print_json({"seq": seq, "hash": digest})
+    else:
+        click.echo(f"{seq} {digest}")
+
+
+@cli.command()
+@db_argument
+@plugin_option
+@json_option
+def info(db: str, plugins: tuple[str, ...], as_json: bool) -> None:
+    """What DB holds: records, streams, records by type, the time span, the file's size, the
+    snapshots, and the types no loaded plugin knows (the plugins the log needs).
+
+    \b
+    Example: gigaledger info deals.db --plugin plugins/power_cost.py
+    """
+    with read_ledger(db, plugins) as book:
+        facts = book.info()
+    if as_json:
+        print_json(facts)
+        return
+    span = "-"
+    if facts["first_occurred_at"]:
+        span = f"{facts['first_occurred_at'][:10]} to {facts['last_occurred_at'][:10]}"
+    rows = [
+        ["ledger", facts["path"] + (" (read-only)" if facts["readonly"] else "")],
+        ["records", show(facts["records"])],
+        ["head", facts["head"]],
+        ["streams", show(facts["streams"])],
+        ["occurred", span],
+        ["file size", "-" if facts["file_bytes"] is None else f"{show(facts['file_bytes'])} bytes"],
+        ["snapshots", f"{show(facts['snapshots'])}" + (
+            f", newest at seq {show(facts['snapshot_seq'])}" if facts["snapshots"] else "")],
+    ]
+    click.echo(pairs(rows))
+    if facts["by_type"]:
+        click.echo()
+        click.echo(table(sorted(facts["by_type"].items()), ["type", "records"]))
+    unknown = facts["unknown_types"]
+    click.echo()
+    if unknown:
+        listed = ", ".join(f"{name} ({show(count)})" for name, count in sorted(unknown.items()))
+        click.echo(f"needs plugins for: {listed}; without them these records are not folded")
+    else:
+        click.echo("every type in the log is known to a loaded plugin")
+
+
+@cli.command()
+@db_argument
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to this file, whole or not at all (default: standard output).")
+@plugin_option
+def export(db: str, output: str | None, plugins: tuple[str, ...]) -> None:
+    """Write the whole log of DB as JSON Lines, record for record.
+
+    \b
+    Example: gigaledger export deals.db -o deals.jsonl
+    """
+    if output is not None and output != "-" and os.path.exists(output) and os.path.exists(db) \
+            and os.path.samefile(output, db):
+        raise click.BadParameter(f"{output} is the ledger itself", param_hint="--output")
+    with read_ledger(db, plugins) as book:
+        if output is None or output == "-":
+            book.export_jsonl(sys.stdout)
+        else:
+            count = book.export_jsonl(output)
+            click.echo(f"exported {count} records to {output}")
+
+
+@cli.command()
+@db_argument
+@click.argument("key", metavar="SEQ|ID")
+@plugin_option
+@json_option
+def explain(db: str, key: str, plugins: tuple[str, ...], as_json: bool) -> None:
+    """Why a record is in DB: its causes and effects; for a released tranche, the commissioning
+    that earned it and the agreement that allowed it.
+
+    \b
+    Example: gigaledger explain plan.db 18
+    """
+    with read_ledger(db, plugins) as book:
+        explanation = book.explain(key)
+    if as_json:
+        print_json(explanation.to_json())
+    else:
+        click.echo(render_explanation(explanation))
+
+
+@cli.command()
+@db_argument
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The image to write: FILE.png or FILE.svg.")
+@until_option
+@click.option("--title", help="The figure's title (default: the file's name and the date).")
+@plugin_option
+def chart(db: str, output: str, until: Any, title: str | None, plugins: tuple[str, ...]) -> None:
+    """Draw commissioned GW by provider over time, investment released and the provider mix.
+
+    \b
+    Example: gigaledger chart plan.db -o plan.png --until 2028
+    """
+    from ..chart import chart as draw
+
+    with read_ledger(db, plugins) as book:
+        path = draw(book, output, until=until, title=title)
+    click.echo(f"wrote {path}")
+

@@ -1,0 +1,81 @@
+"""Files the ledger writes besides its database: whole or not at all, with one-line errors.
+
+An output file (an export, a chart, a key) is written under a temporary name in the same folder
+and renamed into place once complete, so that a failure or Ctrl-C leaves no half-written file
+and never damages a file that was there before.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from .errors import LedgerError
+
+#: The files SQLite keeps beside a database.
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def why(error: OSError) -> str:
+    """An OSError's reason, without its errno and path."""
+    return error.strerror or str(error)
+
+
+@contextmanager
+def replacing_path(path: str, mode: int | None = None) -> Iterator[str]:
+    """A temporary path beside ``path`` to write to; it becomes ``path`` when the block ends
+    without an exception, and is removed otherwise. ``mode`` sets its permissions."""
+    folder = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(path)
+    if os.path.isdir(path):
+        raise LedgerError(f"{path}: is a directory")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    except FileNotFoundError:
+        raise LedgerError(f"{path}: cannot be written: no folder {folder}") from None
+    except OSError as error:
+        raise LedgerError(f"{path}: cannot be written: {why(error)}") from None
+    os.close(handle)
+    try:
+        if mode is not None:
+            os.chmod(temporary, mode)
+        yield temporary
+        os.replace(temporary, path)
+    except OSError as error:
+        _remove(temporary)
+        raise LedgerError(f"{path}: cannot be written: {why(error)}") from None
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+@contextmanager
+def replacing(path: str, mode: int | None = None) -> Iterator[IO[str]]:
+    """A text file to write that becomes ``path`` only once complete (see ``replacing_path``)."""
+    with replacing_path(path, mode) as temporary:
+        with open(temporary, "w", encoding="utf-8") as out:
+            yield out
+
+
+@contextmanager
+def removed_on_failure(path: str | None) -> Iterator[None]:
+    """Remove the ledger file ``path`` (and SQLite's side files) when the block fails and the
+    file did not exist before it: a failed command creates no file."""
+    existed = path is None or os.path.exists(path)
+    try:
+        yield
+    except BaseException:
+        if not existed and path is not None:
+            for name in (path, *(path + suffix for suffix in SIDE_FILES)):
+                _remove(name)
+        raise
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass

@@ -1,0 +1,392 @@
+"""Every command against the situations users meet: a missing file, a read-only archive, a
+directory, a text file posing as a ledger, an unwritable output, a ledger locked by another
+writer, Ctrl-C. Each ends in one line and a documented exit status, never "internal error" or a
+traceback, and leaves the ledger as it was and still verifying.
+
+Read-only is tested as a user who cannot write (``setpriv`` to ``nobody`` when the tests run as
+root, else the files' own permissions), and in-process with SQLite's read-only open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+import pytest
+
+from ledger import (
+    AgreementSigned, Event, Ledger, LedgerError, ReadOnly, Rejected, StoreBusy, UsageError,
+    UsageReported, fields, hookimpl,
+)
+
+from .conftest import EVENTS, ROOT
+
+HISTORY = os.path.join(EVENTS, "openai-compute-2025-2026.jsonl")
+APPEND = ["append", "{db}", "usage.reported", "--occurred-at", "2026-11-01",
+          "--data", '{"product": "chatgpt", "weekly_active_users": 1}']
+#: Commands that only read the ledger (DB is their first argument).
+READS = {
+    "log": ["log", "{db}"],
+    "report": ["report", "{db}"],
+    "verify": ["verify", "{db}"],
+    "head": ["head", "{db}"],
+    "info": ["info", "{db}"],
+    "export": ["export", "{db}"],
+    "explain": ["explain", "{db}", "5"],
+}
+#: Commands that write it.
+WRITES = {
+    "append": APPEND,
+    "import": ["import", "{db}", HISTORY],
+    "materialize": ["materialize", "{db}"],
+}
+
+
+def gigaledger(*args: str, env: dict | None = None, user: str | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess:
+    """The command line in a process of its own (as ``user``, when given)."""
+    command = [sys.executable, "-m", "ledger", *map(str, args)]
+    if user is not None:
+        command = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *command]
+    environment = dict(os.environ, **(env or {}))
+    environment.pop("GIGALEDGER_DEBUG", None)
+    return subprocess.run(command, capture_output=True, text=True, env=environment,
+                          timeout=timeout, cwd=ROOT)
+
+
+def assert_one_clean_line(done: subprocess.CompletedProcess, status: int) -> str:
+    """Exit ``status`` with exactly one line on stderr, and no traceback or internal error."""
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == status, done.stderr
+    assert len(lines) == 1, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    return lines[0]
+
+
+def fill(args: list[str], **values: str) -> list[str]:
+    """The arguments with ``{db}`` and the like replaced (JSON arguments are left as they are)."""
+    filled = []
+    for part in args:
+        for name, value in values.items():
+            part = part.replace("{" + name + "}", value)
+        filled.append(part)
+    return filled
+
+
+def fingerprint(db: Path) -> tuple:
+    """What must not change: the records and their hashes, as an independent reader sees them
+    (from a copy of the file and its write-ahead log, so that reading leaves no side files)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for suffix in ("", "-wal"):
+            if os.path.exists(f"{db}{suffix}"):
+                shutil.copy(f"{db}{suffix}", os.path.join(folder, f"copy.db{suffix}"))
+        connection = sqlite3.connect(os.path.join(folder, "copy.db"))
+        try:
+            return tuple(connection.execute("SELECT seq, hash FROM events ORDER BY seq"))
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def ledger_file(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("ledger") / "deals.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.import_jsonl(HISTORY)
+    return db
+
+
+@pytest.fixture
+def copy(ledger_file, tmp_path) -> Path:
+    db = tmp_path / "deals.db"
+    shutil.copy(ledger_file, db)
+    return db
+
+
+# --- missing, directory, text file -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted({**READS, **WRITES}))
+def test_a_missing_ledger(name, tmp_path):
+    db = tmp_path / "missing" / "deals.db"
+    done = gigaledger(*fill({**READS, **WRITES}[name], db=str(db)))
+    line = assert_one_clean_line(done, 1)
+    assert ("no such ledger file" in line) or ("cannot be created: no folder" in line), line
+    assert not db.exists() and not db.parent.exists()
+
+
+@pytest.mark.parametrize("name", sorted({**READS, **WRITES}))
+def test_a_directory_given_as_the_ledger(name, tmp_path):
+    done = gigaledger(*fill({**READS, **WRITES}[name], db=str(tmp_path)))
+    assert "is a directory" in assert_one_clean_line(done, 2)  # a usage error: DB is a file
+
+
+@pytest.mark.parametrize("name", sorted({**READS, **WRITES}))
+def test_a_text_file_posing_as_a_ledger(name, tmp_path):
+    db = tmp_path / "notes.db"
+    db.write_text("these are my notes, not a ledger\n" * 200)
+    before = db.read_bytes()
+    done = gigaledger(*fill({**READS, **WRITES}[name], db=str(db)))
+    assert "not a gigaledger database" in assert_one_clean_line(done, 1)
+    assert db.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["notes.db"]
+
+
+def test_a_history_given_as_the_ledger_names_the_swap(tmp_path, copy):
+    history = tmp_path / "h.jsonl"
+    shutil.copy(HISTORY, history)
+    before = fingerprint(copy)
+    done = gigaledger("import", history, copy)
+    line = assert_one_clean_line(done, 2)
+    assert "not a JSON Lines history" in line and "swap" in line
+    assert fingerprint(copy) == before
+    assert history.read_text() == Path(HISTORY).read_text()
+
+
+def test_a_failed_import_into_a_new_file_leaves_no_file(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(Path(HISTORY).read_text() + '{"type": "gpu.delivered", "occurred_at": '
+                   '"2026-01-01", "data": {}}\n')
+    db = tmp_path / "new.db"
+    line = assert_one_clean_line(gigaledger("import", db, bad), 1)
+    assert "did you mean 'gpus.delivered'?" in line
+    assert sorted(os.listdir(tmp_path)) == ["bad.jsonl"]
+
+
+# --- read-only archives ------------------------------------------------------------------------
+
+
+def read_only_folder(ledger_file: Path) -> tuple[Path, str | None]:
+    """A copy of the ledger in a folder that the user running the commands cannot write:
+    ``nobody`` when the tests run as root (root writes anything), else this user."""
+    base = Path(tempfile.mkdtemp(prefix="gigaledger-ro-"))
+    os.chmod(base, 0o755)
+    folder = base / "archive"
+    folder.mkdir()
+    shutil.copy(ledger_file, folder / "deals.db")
+    os.chmod(folder / "deals.db", 0o444)
+    os.chmod(folder, 0o555)
+    return folder / "deals.db", ("nobody" if os.geteuid() == 0 else None)
+
+
+@pytest.fixture
+def archive(ledger_file):
+    db, user = read_only_folder(ledger_file)
+    if user is not None:
+        probe = gigaledger("--version", user=user)
+        if probe.returncode != 0:
+            pytest.skip(f"cannot run as {user} here: {probe.stderr.strip()[:200]}")
+    yield db, user
+    os.chmod(db.parent, 0o755)
+    shutil.rmtree(db.parent.parent)
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_every_read_command_works_on_a_read_only_archive(name, archive):
+    db, user = archive
+    before = sorted(os.listdir(db.parent)), fingerprint(db)
+    done = gigaledger(*fill(READS[name], db=str(db)), user=user)
+    assert done.returncode == 0, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout.strip()
+    assert (sorted(os.listdir(db.parent)), fingerprint(db)) == before
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_a_write_to_a_read_only_archive_says_so_in_one_line(name, archive):
+    db, user = archive
+    before = fingerprint(db)
+    line = assert_one_clean_line(gigaledger(*fill(WRITES[name], db=str(db)), user=user), 1)
+    assert "cannot be written" in line or "read-only" in line, line
+    assert fingerprint(db) == before
+
+
+def test_a_write_to_a_read_only_file_in_a_writable_folder(ledger_file):
+    base = Path(tempfile.mkdtemp(prefix="gigaledger-ro-"))
+    os.chmod(base, 0o777)
+    db = base / "deals.db"
+    shutil.copy(ledger_file, db)
+    os.chmod(db, 0o444)
+    user = "nobody" if os.geteuid() == 0 else None
+    try:
+        before = fingerprint(db)
+        line = assert_one_clean_line(gigaledger(*fill(APPEND, db=str(db)), user=user), 1)
+        assert "cannot be written" in line or "read-only" in line, line
+        assert fingerprint(db) == before
+        assert gigaledger("verify", db, user=user).returncode == 0
+    finally:
+        shutil.rmtree(base)
+
+
+def test_readonly_open_in_process(copy):
+    before = fingerprint(copy)
+    with Ledger.open(copy, readonly=True, load_entrypoints=False) as book:
+        assert book.readonly
+        assert book.verify()[0] == len(before)
+        assert book.replay().report()["as_of"]["seq"] == len(before)
+        assert len(list(book.read())) == len(before)
+        with pytest.raises(ReadOnly, match="read-only"):
+            book.append(UsageReported(product="x", weekly_active_users=1))
+        with pytest.raises(ReadOnly):
+            book.snapshot()
+    assert fingerprint(copy) == before
+    with pytest.raises(UsageError, match="memory"):
+        Ledger.open(None, readonly=True)
+
+
+# --- outputs that cannot be written ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "{db}", "-o", "{missing}/out.jsonl"],
+    ["chart", "{db}", "-o", "{missing}/chart.png"],
+    ["export", "{db}", "-o", "{db}"],
+])
+def test_an_output_that_cannot_be_written(args, copy, tmp_path):
+    before = sorted(os.listdir(tmp_path)), fingerprint(copy)
+    done = gigaledger(*fill(args, db=str(copy), missing=str(tmp_path / "nowhere")))
+    line = assert_one_clean_line(done, 2 if args[-1] == "{db}" else 1)
+    assert "cannot be written" in line or "is the ledger itself" in line, line
+    assert (sorted(os.listdir(tmp_path)), fingerprint(copy)) == before
+
+
+# --- locked by another writer ------------------------------------------------------------------
+
+
+@contextmanager
+def locked(db: Path):
+    """Another process holding the ledger's write lock (a process of its own: POSIX locks are
+    per process, so a file this process opens and closes would release a lock it held)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()", str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.communicate("", timeout=60)
+
+
+def test_a_ledger_locked_by_another_writer(copy):
+    with locked(copy):
+        before = fingerprint(copy)
+        for name in sorted(WRITES):
+            done = gigaledger(*fill(WRITES[name], db=str(copy)), env={"GIGALEDGER_TIMEOUT": "0.2"})
+            assert "busy" in assert_one_clean_line(done, 1), (name, done.stdout)
+        for name in sorted(READS):  # readers do not wait for a writer (WAL)
+            done = gigaledger(*fill(READS[name], db=str(copy)), env={"GIGALEDGER_TIMEOUT": "0.2"})
+            assert done.returncode == 0, (name, done.stderr)
+        assert fingerprint(copy) == before
+    assert gigaledger("verify", copy).returncode == 0
+
+
+def test_a_bad_timeout_setting_is_a_usage_error(copy):
+    done = gigaledger("head", copy, env={"GIGALEDGER_TIMEOUT": "soon"})
+    assert "GIGALEDGER_TIMEOUT" in assert_one_clean_line(done, 2)
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_an_import_exits_130_and_stores_nothing(tmp_path, copy):
+    big = tmp_path / "big.jsonl"
+    with open(big, "w") as out:
+        for n in range(200_000):
+            out.write(json.dumps({"type": "usage.reported", "occurred_at": "2026-01-01",
+                                  "data": {"product": f"p{n % 50}", "weekly_active_users": n}})
+                      + "\n")
+    before = fingerprint(copy)
+    process = subprocess.Popen([sys.executable, "-m", "ledger", "import", str(copy), str(big)],
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert process.returncode == 130, err
+    assert lines == ["interrupted (Ctrl-C): nothing of this command was stored"]
+    assert fingerprint(copy) == before
+    assert gigaledger("verify", copy).returncode == 0
+
+
+# --- from Python: closed ledgers and other threads ---------------------------------------------
+
+
+def test_a_closed_ledger_raises_usage_error(copy):
+    book = Ledger.open(copy, load_entrypoints=False)
+    book.close()
+    for action in (book.head, lambda: list(book.read()), book.replay, book.verify,
+                   lambda: book.append(UsageReported(product="x", weekly_active_users=1))):
+        with pytest.raises(UsageError, match="closed"):
+            action()
+
+
+def test_a_ledger_used_from_another_thread_raises_usage_error(copy):
+    errors: list[BaseException] = []
+    with Ledger.open(copy, load_entrypoints=False) as book:
+        def other() -> None:
+            try:
+                book.append(UsageReported(product="x", weekly_active_users=1))
+            except BaseException as error:  # noqa: BLE001 - collected for the assertion
+                errors.append(error)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert len(errors) == 1 and isinstance(errors[0], UsageError), errors
+        assert "thread" in str(errors[0])
+        assert book.verify()[0] == len(fingerprint(copy))
+
+
+def test_a_writer_that_waits_too_long_raises_store_busy(copy):
+    with locked(copy), Ledger.open(copy, load_entrypoints=False, timeout=0.1) as book:
+        with pytest.raises(StoreBusy, match="busy"):
+            book.append(UsageReported(product="x", weekly_active_users=1))
+
+
+def test_python_mistakes_get_the_ledgers_own_errors(tmp_path):
+    with pytest.raises(Rejected, match="required fields missing: investor, investee"):
+        AgreementSigned(agreement="a")
+    with pytest.raises(Rejected, match="unknown field colour"):
+        UsageReported(product="x", weekly_active_users=1, colour="red")
+    with Ledger.open(load_entrypoints=False) as book:
+        with pytest.raises(Rejected, match="event_from"):
+            book.append({"type": "usage.reported", "product": "x"})
+        with pytest.raises(ValueError, match="occurred_at"):  # Rejected is a ValueError
+            book.append(UsageReported(product="x", weekly_active_users=1), occurred_at="soon")
+        with pytest.raises(Rejected, match="did you mean 'gpus.delivered'"):
+            book.event_from("gpu.delivered", {})
+    plugin = tmp_path / "one.py"
+
+    @attrs.frozen
+    class Priced(Event):
+        type = "thing.priced"
+        site: str = fields.name()
+        usd: Decimal = fields.usd(optional=True)  # a plain annotation on an optional field
+
+    class Things:
+        @hookimpl
+        def register_event_types(self, register):
+            register(Priced)
+
+    with Ledger.open(plugins=[Things()], load_entrypoints=False) as book:
+        record = book.append(Priced(site="s"), occurred_at="2026-01-01")
+        assert record.data == {"site": "s"} and "site s" in record.summary()
+        assert book.append(Priced(site="s", usd=Decimal(3)), occurred_at="2026-01-01").data == \
+            {"site": "s", "usd": "3"}
+    plugin.write_text("from ledger import hookimpl\n")
+    with Ledger.open(plugins=str(plugin), load_entrypoints=False) as book:  # one plugin, a path
+        assert "one" in [info.name for info in book.plugins]
+    with pytest.raises(LedgerError):
+        Ledger.open(plugins=str(tmp_path / "missing.py"), load_entrypoints=False)
