@@ -21,13 +21,15 @@ from .hookspecs import hookimpl
 from .ledger import ImportResult, Ledger, NewEvent, PluginWarning
 from .plugins import PluginInfo
 from .record import Record
-from .replay import Projection, View
+from .replay import AsOf, Projection, View
+from .scenarios import ScenarioWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AgreementRevised",
     "AgreementSigned",
+    "AsOf",
     "CapacityCommissioned",
     "CapacityDecommissioned",
     "CapacityPlanned",
@@ -50,6 +52,7 @@ __all__ = [
     "ProviderContracted",
     "Record",
     "Rejected",
+    "ScenarioWarning",
     "UsageReported",
     "VerificationError",
     "View",

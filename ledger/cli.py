@@ -31,7 +31,8 @@ plugin_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 until_option = click.option(
-    "--until", metavar="DATE", help="Fold only events that occurred on or before DATE (YYYY-MM-DD or an ISO time)."
+    "--until", metavar="DATE", help="Fold only events that occurred on or before DATE: a year "
+    "(2027: to its end), a month (2027-06), a day (YYYY-MM-DD) or an ISO time."
 )
 
 
