@@ -74,9 +74,11 @@ def totals(plans: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def grouped(plans: list[dict[str, Any]], by: str) -> dict[str, dict[str, Any]]:
-    """The totals of the plans by provider or by vendor, by name."""
-    names = sorted({plan[by] for plan in plans})
-    return {name: totals(plan for plan in plans if plan[by] == name) for name in names}
+    """The totals of the plans by provider or by vendor (``by``), by name."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for plan in plans:
+        groups.setdefault(plan[by], []).append(plan)
+    return {name: totals(groups[name]) for name in sorted(groups)}
 
 
 class PipelineProjection:
@@ -108,11 +110,12 @@ class PipelineProjection:
     def restore(self, data: dict[str, Any]) -> PipelineState:
         plans, commissioned = data["plans"], data["commissioned"]
         return PipelineState(
-            {tuple(key): Plan(vendor, Decimal(gigawatts), date.fromisoformat(due))  # type: ignore[misc]
-             for key, vendor, gigawatts, due in zip(plans["key"], plans["vendor"],
-                                                   plans["gigawatts"], plans["due"])},
-            {tuple(key): Decimal(gigawatts)  # type: ignore[misc]
-             for key, gigawatts in zip(commissioned["key"], commissioned["gigawatts"])},
+            {(site, provider, platform): Plan(vendor, Decimal(gigawatts), date.fromisoformat(due))
+             for (site, provider, platform), vendor, gigawatts, due
+             in zip(plans["key"], plans["vendor"], plans["gigawatts"], plans["due"])},
+            {(site, provider, platform): Decimal(gigawatts)
+             for (site, provider, platform), gigawatts
+             in zip(commissioned["key"], commissioned["gigawatts"])},
         )
 
     def summary(self, state: PipelineState, *, as_of: Optional[AsOf] = None) -> dict[str, Any]:
