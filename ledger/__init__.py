@@ -31,13 +31,15 @@ from .hookspecs import hookimpl
 from .ledger import ImportResult, Ledger, NewEvent, PluginWarning
 from .plugins import PluginInfo
 from .record import Record
-from .replay import Projection, View
+from .replay import AsOf, Projection, View
+from .scenarios import ScenarioWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AgreementRevised",
     "AgreementSigned",
+    "AsOf",
     "CapacityCommissioned",
     "CapacityDecommissioned",
     "CapacityPlanned",
@@ -61,6 +63,7 @@ __all__ = [
     "ReadOnly",
     "Record",
     "Rejected",
+    "ScenarioWarning",
     "StorageError",
     "StoreBusy",
     "UsageError",

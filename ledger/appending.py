@@ -16,6 +16,7 @@ from .event import Event
 from .plugins import PluginHost
 from .record import Record
 from .replay import View
+from .scenarios import is_scenario
 
 #: Derived ids are uuid5 names in this namespace: the same cause always derives the same ids.
 DERIVED_IDS = uuid.UUID("6f1c1d2e-52c4-4e3b-9a57-3c0f4b1e9d10")
@@ -152,6 +153,8 @@ class Appender:
         batch.push((seq, id, stream, current + 1, type_name, cls.schema, occurred, recorded,
                     data_text, meta_text, digest))
         view.fold(record, event, occurred)
+        if is_scenario(meta_text):
+            view.scenario_records += 1
         derived = self._derive(event, record, view)
         for name, followers in derived:
             if depth >= MAX_DERIVATION_DEPTH:
@@ -204,6 +207,8 @@ class Appender:
         self._validate(event, record, view)
         batch.push(given)
         view.fold(record, event, line["occurred_at"])
+        if is_scenario(meta_text):
+            view.scenario_records += 1
 
     def add_line(self, batch: Batch, view: View, line: Mapping[str, Any]) -> None:
         """Append one line of a history: an event to append anew, or an exported record."""

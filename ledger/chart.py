@@ -1,8 +1,10 @@
 """One figure of a ledger: commissioned gigawatts by provider and money released, over time.
 
 The main panel stacks each provider's net commissioned GW (a step: a figure holds until the next
-event changes it) with the cumulative investment released, in $ billions, on a second axis. A
-narrower panel shows the provider mix at the end, as the report gives it.
+event changes it) up to the as-of date, beside a dashed line of the planned GW, cumulative by due
+date (the plans in force, as the pipeline keeps them, which may run past the as-of date), with the
+cumulative investment released, in $ billions, on a second axis. A narrower panel shows the
+provider mix at the end, as the report gives it.
 
 matplotlib is optional (``pip install 'gigaledger[charts]'``); it is imported only here, and
 used without pyplot, so drawing a chart touches no global state. Amounts stay ``Decimal`` until
@@ -17,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .clock import parse_time
+from .clock import parse_time, until_day
 from .errors import LedgerError
 from .files import replacing_path
 from .shares import percentages
@@ -31,6 +33,7 @@ SIZE = (12.0, 6.0)  # inches
 DPI = 100  # so a PNG is 1200 x 600 pixels
 BILLION = Decimal(10) ** 9
 INVESTMENT_COLOUR = "black"
+PLANNED_COLOUR = "dimgray"
 
 
 def chart(
@@ -75,9 +78,10 @@ def chart(
 
 
 def _as_of(until: str | int | None, last: str | None) -> date | None:
-    """The day the chart stands at: ``until``'s, else the last event's (None for an empty log)."""
+    """The day the chart stands at: the last day ``until`` covers (a date; a seq stands at the
+    last event's day), else the last event's (None for an empty log)."""
     if until is not None and not isinstance(until, int):
-        return parse_time(until, "until").date()
+        return until_day(until)
     return None if last is None else parse_time(last).date()
 
 
@@ -86,16 +90,18 @@ def _draw_timeline(
 ) -> None:
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-    ax.set_title("Net commissioned capacity and investment released")
-    ax.set_ylabel("Net commissioned capacity (GW)")
+    ax.set_title("Net commissioned capacity, planned capacity and investment released")
+    ax.set_ylabel("Net commissioned and planned capacity (GW)")
     ax.grid(axis="y", alpha=0.3)
     days = line.days
     if end is not None and (not days or end > days[-1]):
         days.append(end)
     if days:  # one more point, so that the last figures hold for a visible stretch
-        pad = timedelta(days=max(7, (days[-1] - days[0]).days // 40))
+        first, last = min([days[0], *dues(line)]), max([days[-1], *dues(line)])
+        pad = timedelta(days=max(7, (last - first).days // 40))
         days.append(days[-1] + pad)
-        ax.set_xlim(days[0] - pad, days[-1])
+        last = max(days[-1], last + pad)
+        ax.set_xlim(first - pad, last)
     else:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -103,21 +109,31 @@ def _draw_timeline(
                 ha="center", va="center", transform=ax.transAxes, color="grey", fontsize=12)
         return
     handles: list[Any] = []
+    top = Decimal(0)
     if line.capacity:
         series = line.capacity_series(days, providers)
         stacks = [[float(gigawatts) for gigawatts in series[p]] for p in providers]
         handles = ax.stackplot(days, stacks, labels=providers, step="post", alpha=0.85,
                                colors=[colours[p] for p in providers])
-        ax.set_ylim(0, max(sum(values) for values in zip(*stacks)) * 1.3 or 1)
+        top = max(sum((series[p][i] for p in providers), Decimal(0)) for i in range(len(days)))
     else:
-        ax.set_ylim(0, 1)
         ax.text(0.5, 0.5, "no capacity commissioned", ha="center", va="center",
                 transform=ax.transAxes, color="grey", fontsize=12)
+    if line.planned:
+        plan_days = sorted({first, *dues(line), last})
+        planned = line.planned_series(plan_days)
+        handles += ax.step(plan_days, [float(gigawatts) for gigawatts in planned], where="post",
+                           color=PLANNED_COLOUR, linewidth=2, linestyle="--",
+                           label="planned GW, cumulative by due date")
+        top = max(top, planned[-1])
+        if end is not None and end < dues(line)[-1]:  # the plans run past the as-of date
+            ax.axvline(end, color=PLANNED_COLOUR, linestyle=":", linewidth=1)
+    ax.set_ylim(0, float(top) * 1.3 or 1)
     if line.releases:
         money = ax.twinx()
         released = [float(usd / BILLION) for usd in line.released_series(days)]
         handles += money.step(days, released, where="post", color=INVESTMENT_COLOUR,
-                              linewidth=2, linestyle="--", label="investment released ($B, right)")
+                              linewidth=2, label="investment released ($B, right)")
         money.set_ylim(0, max(released) * 1.15 or 1)
         money.set_ylabel("Investment released, cumulative ($B)")
     else:
@@ -128,6 +144,11 @@ def _draw_timeline(
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+def dues(line: Timeline) -> list[date]:
+    """The due dates of the plans in force, earliest first."""
+    return [step.due for step in line.planned]
 
 
 def _draw_mix(

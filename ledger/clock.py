@@ -6,6 +6,7 @@ The stored form ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` sorts as text in time order, so 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from random import getrandbits
 from time import time_ns
@@ -112,15 +113,63 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
 def since_bound(since: When) -> str:
-    """The stored text of the first moment ``since`` covers (a date: its start, midnight UTC)."""
+    """The stored text of the first moment ``since`` covers: the start of a year (``"2027"``),
+    a month (``"2027-06"``) or a day (midnight UTC), or a time itself."""
+    if isinstance(since, str):
+        text = since.strip()
+        if _YEAR.match(text) or _MONTH.match(text):
+            year, month = int(text[:4]), int(text[5:]) if len(text) == 7 else 1
+            _period_end(text)  # refuses a year or a month out of range
+            return format_time(datetime(year, month, 1, tzinfo=timezone.utc))
     return format_time(parse_time(since, "since"))
 
 
 def until_bound(until: When) -> str:
-    """The stored text of the first moment after ``until``: a date covers its whole UTC day."""
-    if isinstance(until, str) and len(until.strip()) == 10:
-        until = parse_time(until, "until").date()
+    """The stored text of the first moment after ``until``: a year (``"2027"``) covers the whole
+    year, a month (``"2027-06"``) the whole month and a date its whole UTC day; a time covers
+    itself."""
+    if isinstance(until, str):
+        text = until.strip()
+        if _YEAR.match(text) or _MONTH.match(text):
+            return format_time(_period_end(text))
+        if len(text) == 10:
+            until = parse_time(text, "until").date()
     if isinstance(until, date) and not isinstance(until, datetime):
         return format_time(datetime.combine(until + timedelta(days=1), time(), timezone.utc))
-    return format_time(parse_time(until, "until") + timedelta(microseconds=1))
+    try:
+        moment = parse_time(until, "until")
+    except Rejected as error:
+        raise Rejected(f"{error}; give a year (2027), a month (2027-06), a day (2027-06-30) "
+                          "or an ISO-8601 time") from None
+    return format_time(moment + timedelta(microseconds=1))
+
+
+def _period_end(text: str) -> datetime:
+    """The first moment after the year ``YYYY`` or the month ``YYYY-MM``."""
+    year, month = int(text[:4]), int(text[5:]) if len(text) == 7 else None
+    if not _FIRST_YEAR <= year <= _LAST_YEAR:
+        raise Rejected(f"until: year {year} is outside {_FIRST_YEAR}-{_LAST_YEAR}")
+    if month is None:
+        return datetime(year + 1, 1, 1, tzinfo=timezone.utc)
+    if not 1 <= month <= 12:
+        raise Rejected(f"until: {text!r} is not a valid month (YYYY-MM)")
+    if month == 12:
+        return datetime(year + 1, 1, 1, tzinfo=timezone.utc)
+    return datetime(year, month + 1, 1, tzinfo=timezone.utc)
+
+
+def bound_day(bound: str) -> date:
+    """The last UTC day that has a moment before ``bound`` (a stored time, as ``until_bound``
+    gives): the last day a replay up to that bound covers."""
+    return (load_time(bound) - timedelta(microseconds=1)).date()
+
+
+def until_day(until: When) -> date:
+    """The last day ``until`` covers: the day itself, the last day of a month or a year, or the
+    UTC day of a time. It is the as-of date of a replay up to ``until``."""
+    return bound_day(until_bound(until))

@@ -1,5 +1,13 @@
 """Folding the log into views: decoding stored rows, starting projections from snapshots, and
-saving snapshots."""
+saving snapshots.
+
+Besides the projections' states, a view has figures of its own (``View.scenario_records`` and
+``View.by_type``, the records passed by type, from which the records no loaded plugin could fold
+are told): they
+are saved with every snapshot as one more snapshot row, named ``as_of`` like the report's key for
+them (no projection may take that name), so that a view started from snapshots reports what a
+full replay does.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +15,14 @@ from copy import deepcopy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .clock import load_time
-from .codec import Codec, loads
+from .clock import bound_day, load_time
+from .codec import Codec, dumps, loads
 from .errors import LedgerError, ReadOnly, StorageError, StoreBusy
 from .event import Event
 from .plugins import PluginHost
 from .record import Record
 from .replay import View
+from .scenarios import MARK, is_scenario
 from .snapshots import KEEP, Fingerprints, copy_state, dump_state, load_state
 from .store import Store
 
@@ -21,6 +30,9 @@ from .store import Store
 PROGRESS_EVERY = 5_000
 #: ``progress(done, total)``: how far an import (bytes) or a replay (seqs) has got.
 Progress = Callable[[int, int], None]
+#: The snapshot row of the view's own figures, and its fingerprint (change it with their form).
+VIEW_ROW = "as_of"
+VIEW_FINGERPRINT = "view-2"
 
 
 class Folder:
@@ -30,7 +42,7 @@ class Folder:
         self.store = store
         self.host = host
         self.codec = codec
-        self.fingerprints = Fingerprints(host.projections)
+        self.fingerprints = Fingerprints(host.projections, host.event_types)
         self.snapshotted: int | None = None  # the newest snapshot's seq, read when first needed
 
     def decode(self, row: tuple, event: Event | None = None) -> Record:
@@ -49,7 +61,7 @@ class Folder:
                       digest, event)
 
     def new_view(self) -> View:
-        return View(self.host.projections, self.host.projection_owners)
+        return View(self.host.projections, self.host.projection_owners, self.host.event_types)
 
     def fold(self, view: View, rows: Iterable[tuple], progress: Progress | None = None) -> None:
         """Fold stored rows into a view, decoding only those some projection handles."""
@@ -60,7 +72,9 @@ class Folder:
                 record = decode(row)
                 view.fold(record, record.event, row[6])
             else:
-                view.skip(row[0], row[6])
+                view.skip(row[0], row[4], row[6])
+            if MARK in row[9] and is_scenario(row[9]):
+                view.scenario_records += 1
             if progress is not None and row[0] % PROGRESS_EVERY == 0:
                 progress(row[0], total)
         if progress is not None:
@@ -71,6 +85,8 @@ class Folder:
         """A view folded from the log; each projection starts from its newest usable snapshot,
         and the records are folded in segments, each into the projections behind it."""
         view = self.new_view()
+        if before_time is not None:
+            view.until_day = bound_day(before_time)
         starts: dict[str, tuple[int, str | None]] = {name: (0, None) for name in view}
         if use_snapshots:
             for name in self.fingerprints.of:
@@ -79,6 +95,12 @@ class Folder:
                     seq, occurred, state = found
                     view.restore(name, state)
                     starts[name] = (seq, occurred)
+            first = min(seq for seq, _ in starts.values()) if starts else 0
+            figures = self.view_figures(first, before_time) if first else (0, {})
+            if figures is None:  # no figures saved at that seq: fold everything instead
+                return self.build(upto=upto, before_time=before_time, use_snapshots=False,
+                                  progress=progress)
+            view.scenario_records, view.by_type = figures
         bounds = sorted({start for start, _ in starts.values()})
         view.seq, view.occurred_text = min(starts.values(), key=lambda start: start[0])
         for position, start in enumerate(bounds):
@@ -104,6 +126,33 @@ class Folder:
                 continue
         return None
 
+    def view_figures(self, seq: int,
+                     before_time: str | None) -> tuple[int, dict[str, int]] | None:
+        """The scenario records and the records by type counted up to ``seq``, as saved with the
+        snapshots there (None when nothing usable was saved there)."""
+        for found, digest, _, text in self.store.snapshots(VIEW_ROW, VIEW_FINGERPRINT, seq,
+                                                           before_time):
+            if found != seq:
+                break
+            if self.store.hash_at(seq) != digest:
+                continue
+            try:
+                saved = loads(text)
+                counted, by_type = saved["scenario_records"], saved["by_type"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if _count(counted) and isinstance(by_type, dict) and all(
+                    isinstance(name, str) and _count(n) for name, n in by_type.items()):
+                return counted, dict(by_type)
+        return None
+
+    def state_text(self, view: View, name: str) -> str:
+        """What a snapshot of ``view`` stores under ``name``: a projection's state, or the view's
+        own figures (``VIEW_ROW``)."""
+        if name == VIEW_ROW:
+            return dumps({"scenario_records": view.scenario_records, "by_type": view.by_type})
+        return dump_state(self.host.projections[name], view[name])
+
     def copy_state(self, name: str, state: Any) -> Any:
         """An independent copy of one projection's state: through its snapshot form when it has
         one (fast, and it cannot miss a part), else a deep copy."""
@@ -117,9 +166,8 @@ class Folder:
         if digest is None or not self.fingerprints.of:
             return
         rows = [
-            (name, view.seq, fingerprint, digest, view.occurred_text,
-             dump_state(self.host.projections[name], view[name]))
-            for name, fingerprint in self.fingerprints.of.items()
+            (name, view.seq, fingerprint, digest, view.occurred_text, self.state_text(view, name))
+            for name, fingerprint in [*self.fingerprints.of.items(), (VIEW_ROW, VIEW_FINGERPRINT)]
         ]
         self.store.save_snapshots(rows, KEEP)
         self.snapshotted = max(self.snapshotted or 0, view.seq)
@@ -142,9 +190,17 @@ class Folder:
             pass
 
     def snapshot_checks(self) -> dict[int, list[tuple[str, str, str]]]:
-        """Stored snapshots of the loaded projections, by seq: (name, hash, state)."""
+        """Stored snapshots of the loaded projections, by seq: (name, hash, state); and the
+        view's own figures saved at those seqs (elsewhere no replay would use them)."""
         expected: dict[int, list[tuple[str, str, str]]] = {}
         for name, fingerprint in self.fingerprints.of.items():
             for seq, digest, _, text in self.store.snapshots(name, fingerprint, None, None):
                 expected.setdefault(seq, []).append((name, digest, text))
+        for seq, digest, _, text in self.store.snapshots(VIEW_ROW, VIEW_FINGERPRINT, None, None):
+            if seq in expected:
+                expected[seq].append((VIEW_ROW, digest, text))
         return expected
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -41,6 +41,10 @@ def register_projections(register: Callable[[Projection], None]) -> None:
 
     Called once per ledger, when it opens. A projection has ``name``, ``handles`` (event types),
     ``initial()``, ``apply(state, event, record)`` and ``summary(state)``; names are unique.
+    A ``summary`` that declares a keyword parameter ``as_of`` (``summary(state, *, as_of=None)``)
+    is given the view's ``ledger.AsOf`` when a report is made: its ``seq``, ``occurred_at``,
+    ``until``, ``scenario_records`` and ``day``, the as-of date (the ``until`` date of a replay as
+    of a date, else the date of the latest record folded; never the wall clock).
     """
 
 

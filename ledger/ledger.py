@@ -28,7 +28,7 @@ from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
 from .record import Record
 from .replay import View
-from .snapshots import dump_state
+from .scenarios import ScenarioWarning, marks_scenario, mixed_histories
 from .store import Store, open_store
 from .subscriptions import Subscription
 
@@ -272,10 +272,13 @@ class Ledger:
         Exported records (lines with ``seq`` and ``hash``) are restored as they were; their derived
         events are in the file, so nothing is derived again. A bad line raises an error whose
         text starts with ``FILE:LINE:``. ``progress(done, total)`` is called now and then with the
-        bytes read so far and the size of all the files.
+        bytes read so far and the size of all the files. Histories with scenario records
+        (``meta.scenario``) imported together with histories without any raise a
+        ``ScenarioWarning`` naming them.
         """
         total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
         add_line = self._appender.add_line
+        scenarios = {os.fspath(path): 0 for path in paths}
 
         def import_all(batch: Batch, view: View) -> ImportResult:
             done = count = 0
@@ -285,6 +288,7 @@ class Ledger:
                         add_line(batch, view, line)
                     except LedgerError as error:
                         raise error.located(f"{path}:{number}") from None
+                    scenarios[os.fspath(path)] += marks_scenario(line.get("meta"))
                     done += size
                     count += 1
                     if progress is not None and count % PROGRESS_EVERY == 0:
@@ -294,6 +298,9 @@ class Ledger:
         result = self._write(import_all)
         if progress is not None:
             progress(total, total)
+        mixed = mixed_histories(scenarios)
+        if mixed is not None:
+            warnings.warn(mixed, ScenarioWarning, stacklevel=2)
         return result
 
     def _write(self, work: Callable[[Batch, View], T]) -> T:
@@ -448,7 +455,8 @@ class Ledger:
         """Fold the log through every projection: the whole log, or up to ``until``.
 
         ``until`` is a seq (int), or a date or time: then the records whose ``occurred_at`` is on
-        or before it (a date covers its whole UTC day) are folded, in seq order. Each projection
+        or before it (a date covers its whole UTC day; ``"2027"`` the whole year, ``"2027-06"``
+        the whole month) are folded, in seq order, and the view's as-of date is its last day. Each projection
         starts from its newest valid snapshot before that point (unless ``use_snapshots`` is
         false) and folds only the records after it. ``progress(seq, head)`` is called now and
         then while records are folded.
@@ -489,7 +497,7 @@ class Ledger:
         Replaying to a seq and catching up gives the same view as replaying at once. A view
         replayed as of a date skipped later-dated records before its seq, so it cannot catch up.
         """
-        if view.until is not None and not view.until.isdigit():
+        if view.until_day is not None:
             raise LedgerError(f"a view as of {view.until} cannot catch up; replay it to a seq")
         self._folder.fold(view, self._store.rows(view.seq, upto=until))
         view.until = None if until is None else str(until)
@@ -552,7 +560,7 @@ class Ledger:
                 for name, digest, text in expected.get(row[0], ()):
                     if digest != row[10]:
                         continue  # taken from another log: never used, nothing to check
-                    if dump_state(self._host.projections[name], view[name]) != text:
+                    if self._folder.state_text(view, name) != text:
                         raise VerificationError(
                             f"seq {row[0]}: the snapshot of {name} does not match the log",
                             seq=row[0])

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .clock import format_time, now
+from .default_plugins.investment import INVESTOR_COLUMNS
+from .default_plugins.pipeline import TOTALS
 from .errors import LedgerError
 from .replay import jsonable
 from .sqlite_store import SqliteStore
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
 
 #: Decimals in the tables: exact text, never REAL.
 EXACT = str
+#: The columns of ``pipeline_plans``: the report's ``pipeline.plans`` objects.
+PLAN_COLUMNS = {"site": str, "provider": str, "platform": str, "vendor": str,
+                "planned_gigawatts": EXACT, "due": str, "commissioned_gigawatts": EXACT,
+                "remaining_gigawatts": EXACT, "status": str}
 
 
 @attrs.frozen
@@ -52,15 +58,20 @@ def materialize(book: Ledger) -> dict[str, int]:
     view = book.replay(until=seq)
     report = view.report()
     records = (record for record in book.read(types=TYPES) if record.seq <= seq)
+    day = view.position().day
     tables = [
-        Table("materialized", {"seq": int, "hash": str, "materialized_at": str}, ("seq",),
-              [{"seq": seq, "hash": head_hash, "materialized_at": format_time(now())}]),
+        Table("materialized", {"seq": int, "hash": str, "materialized_at": str, "as_of_date": str,
+                               "scenario_records": int}, ("seq",),
+              [{"seq": seq, "hash": head_hash, "materialized_at": format_time(now()),
+                "as_of_date": None if day is None else day.isoformat(),
+                "scenario_records": view.scenario_records}]),
         Table("projections", {"name": str, "summary": str}, ("name",),
               [{"name": name, "summary": json.dumps(jsonable(summary), ensure_ascii=False)}
                for name, summary in report.items() if name != "as_of"]),
         *investment_tables(report.get("investment"), store),
         *gpu_tables(report.get("gpu_inventory")),
         *mix_tables(report.get("provider_mix")),
+        *pipeline_tables(report.get("pipeline")),
         *timeline_tables(build(records)),
     ]
     write(store, tables)
@@ -102,11 +113,8 @@ def investment_tables(summary: Mapping[str, Any] | None, store: SqliteStore) -> 
          "released_on": t["occurred_at"], "seq": t["seq"], "cause_seq": cause_seq.get(t["cause"])}
         for name, a in summary["agreements"].items() for t in a["tranches"]
     ]
-    investors = [
-        {"investor": name, "committed_usd": i["committed_usd"],
-         "conditional_usd": i["conditional_usd"], "released_usd": i["released_usd"]}
-        for name, i in summary["investors"].items()
-    ]
+    investors = [{"investor": name, **{key: i[key] for key in INVESTOR_COLUMNS}}
+                 for name, i in summary["investors"].items()]
     return [
         Table("investment_agreements",
               {"agreement": str, "status": str, "investor": str, "investee": str,
@@ -122,8 +130,7 @@ def investment_tables(summary: Mapping[str, Any] | None, store: SqliteStore) -> 
               (("agreement", "investment_agreements", "agreement"), ("seq", "events", "seq"),
                ("cause_seq", "events", "seq"))),
         Table("investment_investors",
-              {"investor": str, "committed_usd": EXACT, "conditional_usd": EXACT,
-               "released_usd": EXACT},
+              {"investor": str, **{key: EXACT for key in INVESTOR_COLUMNS}},
               ("investor",), investors),
     ]
 
@@ -172,6 +179,25 @@ def mix_tables(summary: Mapping[str, Any] | None) -> list[Table]:
     return [Table("provider_mix",
                   {"basis": str, "dimension": str, "name": str, "amount": EXACT, "share": EXACT},
                   ("basis", "dimension", "name"), rows)]
+
+
+def pipeline_tables(summary: Mapping[str, Any] | None) -> list[Table]:
+    """The pipeline's planned keys, and its totals in all, by provider and by vendor."""
+    if summary is None:
+        return []
+    plans = [{key: plan[key] for key in PLAN_COLUMNS} for plan in summary["plans"]]
+    groups = [("all", "all", summary["totals"])]
+    groups += [("provider", name, group) for name, group in summary["by_provider"].items()]
+    groups += [("vendor", name, group) for name, group in summary["by_vendor"].items()]
+    totals = [{"dimension": dimension, "name": name, **{key: group[key] for key in TOTALS}}
+              for dimension, name, group in groups]
+    return [
+        Table("pipeline_plans", PLAN_COLUMNS, ("site", "provider", "platform"), plans),
+        Table("pipeline_totals",
+              {"dimension": str, "name": str, **{key: EXACT for key in TOTALS[:-1]},
+               "late_keys": int},
+              ("dimension", "name"), totals),
+    ]
 
 
 def timeline_tables(timeline: Timeline) -> list[Table]:

@@ -32,6 +32,7 @@ DEFAULT_PLUGINS = (
     "ledger.default_plugins.investment",
     "ledger.default_plugins.gpu_inventory",
     "ledger.default_plugins.provider_mix",
+    "ledger.default_plugins.pipeline",
 )
 ENTRY_POINT_GROUP = "gigaledger"
 ALLOW_LIST = "GIGALEDGER_PLUGINS"

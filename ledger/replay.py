@@ -3,16 +3,22 @@
 A projection is any object with ``name``, ``handles`` (event types, or ``"*"`` for all),
 ``initial()``, ``apply(state, event, record)`` and ``summary(state)``, and optionally
 ``render(summary)``, the text for people. ``apply`` returns the new state, or None when it changed
-``state`` in place. A view holds every projection's state at one position of the log.
+``state`` in place. A view holds every projection's state at one position of the log, and where
+that position is (``AsOf``): a summary that depends on the date the report stands at (something is
+late only after its due date) declares an ``as_of`` keyword and receives it.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, runtime_checkable
+
+import attrs
 
 from .clock import format_time, load_time
 from .codec import decimal_text, tidy
@@ -25,7 +31,17 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Projection(Protocol):
-    """What ``register_projections`` registers."""
+    """What ``register_projections`` registers.
+
+    ``summary(state)`` is the report's JSON-ready value. A summary whose figures depend on the
+    date the report stands at declares a keyword parameter named ``as_of``
+    (``def summary(self, state, *, as_of=None)``); ``View.summary`` then passes it an ``AsOf``:
+    the view's ``seq``, ``occurred_at``, ``until`` (the last day a replay as of a date covers),
+    ``day`` (the as-of date: ``until`` when the view was replayed as of a date or time, else the
+    date of the latest ``occurred_at`` folded, never the wall clock) and ``scenario_records``.
+    The signature is inspected once per function; summaries without the parameter are called with
+    the state alone.
+    """
 
     name: str
     handles: Any
@@ -40,20 +56,70 @@ class Projection(Protocol):
 Apply = Callable[[Any, Any, Any], Any]
 
 
+@attrs.frozen
+class AsOf:
+    """Where a view stands, as a projection's ``summary(state, *, as_of)`` sees it.
+
+    ``seq``: the last record folded (0 for none); ``occurred_at``: the latest business time
+    folded (None for none); ``until``: the last day covered when the view was replayed as of a
+    date or time (a year covers to 31 December), else None; ``day``: the as-of date, ``until`` when
+    given, else the date of ``occurred_at`` (None for an empty view); ``scenario_records``: how
+    many folded records are marked ``meta.scenario``.
+    """
+
+    seq: int
+    occurred_at: Optional[datetime]
+    until: Optional[date]
+    day: Optional[date]
+    scenario_records: int = 0
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_as_of(function: Callable[..., Any]) -> bool:
+    try:
+        parameter = inspect.signature(function).parameters.get("as_of")
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        return False
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def takes_as_of(summary: Callable[..., Any]) -> bool:
+    """Whether a projection's ``summary`` declares an ``as_of`` parameter (inspected once per
+    function)."""
+    function = getattr(summary, "__func__", summary)
+    try:
+        return _takes_as_of(function)
+    except TypeError:  # an unhashable callable: inspect it every time
+        return _takes_as_of.__wrapped__(function)
+
+
 class View(Mapping[str, Any]):
     """The projections' states as of one position: ``view[name]`` is a projection's state.
 
     ``seq`` is the last record folded (0 for none) and ``occurred_at`` the latest business time
-    among the folded records.
+    among the folded records; ``until`` is what the view was replayed up to (as given) and
+    ``until_day`` the last day that covers when it was a date or time; ``scenario_records`` counts
+    the folded records marked ``meta.scenario`` (whoever folds a record counts it: see
+    ``ledger.scenarios``); ``by_type`` counts the records passed, folded or not, by type, and
+    ``unknown_types`` those of types no loaded plugin registers (``known_types``): records a report
+    cannot fold, which it must not drop silently.
     """
 
-    def __init__(self, projections: Mapping[str, Projection], owners: Mapping[str, str]) -> None:
+    def __init__(self, projections: Mapping[str, Projection], owners: Mapping[str, str],
+                 known_types: Iterable[str] = ()) -> None:
         self._projections = dict(projections)
         self._owners = dict(owners)
+        self._known = frozenset(known_types)
+        self.by_type: dict[str, int] = {}
         self._states: dict[str, Any] = {}
         self.seq = 0
         self.occurred_text: str | None = None
         self.until: str | None = None
+        self.until_day: date | None = None
+        self.scenario_records = 0
+        self._dated = frozenset(name for name, projection in self._projections.items()
+                                if takes_as_of(projection.summary))
         for name, projection in self._projections.items():
             self._states[name] = self._call(name, "initial", projection.initial)
         self._dispatch: dict[str, list[tuple[str, Apply]]] = {}
@@ -85,6 +151,7 @@ class View(Mapping[str, Any]):
         one its own copies (see ``Ledger.replay``)."""
         twin = copy.copy(self)
         twin._states = dict(self._states)
+        twin.by_type = dict(self.by_type)
         return twin
 
     def own(self, copy_state: Callable[[str, Any], Any]) -> None:
@@ -114,23 +181,35 @@ class View(Mapping[str, Any]):
             if new is not None:
                 states[name] = new
         self.seq = record.seq
+        counts = self.by_type
+        counts[record.type] = counts.get(record.type, 0) + 1
         if self.occurred_text is None or occurred_text > self.occurred_text:
             self.occurred_text = occurred_text
 
-    def skip(self, seq: int, occurred_text: str) -> None:
+    def skip(self, seq: int, type_name: str, occurred_text: str) -> None:
         """Move past a record that no projection folds."""
         self.seq = seq
+        counts = self.by_type
+        counts[type_name] = counts.get(type_name, 0) + 1
         if self.occurred_text is None or occurred_text > self.occurred_text:
             self.occurred_text = occurred_text
+
+    @property
+    def unknown_types(self) -> dict[str, int]:
+        """The records passed whose type no loaded plugin registers, counted by type: the report
+        could not fold them (``gigaledger info`` names the plugins the log needs)."""
+        return {name: count for name, count in sorted(self.by_type.items())
+                if name not in self._known}
 
     @property
     def occurred_at(self) -> datetime | None:
         """The latest business time among the records folded so far."""
         return None if self.occurred_text is None else load_time(self.occurred_text)
 
-    def _call(self, name: str, what: str, function: Callable[..., Any], *args: Any) -> Any:
+    def _call(self, name: str, what: str, function: Callable[..., Any], *args: Any,
+              **keywords: Any) -> Any:
         try:
-            return function(*args)
+            return function(*args, **keywords)
         except LedgerError:
             raise
         except Exception as error:
@@ -162,15 +241,32 @@ class View(Mapping[str, Any]):
         return self._projections[name]
 
     def summary(self, name: str) -> Any:
-        """One projection's summary, JSON-ready (Decimals as strings)."""
+        """One projection's summary, JSON-ready (Decimals as strings); given the view's ``AsOf``
+        when its ``summary`` declares an ``as_of`` parameter."""
         state = self[name]
-        return jsonable(self._call(name, "summary", self._projections[name].summary, state))
+        summary = self._projections[name].summary
+        if name in self._dated:
+            return jsonable(self._call(name, "summary", summary, state, as_of=self.position()))
+        return jsonable(self._call(name, "summary", summary, state))
+
+    def position(self) -> AsOf:
+        """Where this view stands, with its as-of date (see ``AsOf``)."""
+        occurred = self.occurred_at
+        day = self.until_day
+        if day is None and occurred is not None:
+            day = occurred.date()
+        return AsOf(self.seq, occurred, self.until_day, day, self.scenario_records)
 
     def as_of(self) -> dict[str, Any]:
+        """The report's ``as_of``: the last seq folded, the latest ``occurred_at``, what the view
+        was replayed up to, how many scenario records it folded, and the records it could not
+        fold because no loaded plugin registers their type, by type."""
         return {
             "seq": self.seq,
             "occurred_at": self.occurred_text,
             "until": self.until,
+            "scenario_records": self.scenario_records,
+            "unknown_types": self.unknown_types,
         }
 
     def report(self) -> dict[str, Any]:

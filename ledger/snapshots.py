@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .codec import dumps, loads, make_state_converter
@@ -29,8 +29,11 @@ KEEP = 3
 _converter = make_state_converter()
 
 
-def fingerprint(projection: Any) -> str:
-    """Changes whenever the projection's module, its ``version`` attribute or the format change."""
+def fingerprint(projection: Any, known_types: Iterable[str] = ()) -> str:
+    """Changes whenever the projection's module, its ``version`` attribute or the format change;
+    and, for a projection that handles every type (``"*"``), whenever the set of registered
+    types changes (``known_types``): it sees the events of registered types and None for the
+    others, so its state depends on which plugins are loaded."""
     module = sys.modules.get(type(projection).__module__)
     source = b""
     path = getattr(module, "__file__", None)
@@ -42,6 +45,9 @@ def fingerprint(projection: Any) -> str:
             source = b""
     parts = [FORMAT, projection.name, str(getattr(projection, "version", "")),
              hashlib.sha256(source).hexdigest()]
+    handles = projection.handles
+    if handles == "*" or (not isinstance(handles, str) and "*" in handles):
+        parts.append(",".join(sorted(known_types)))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
@@ -83,8 +89,10 @@ def copy_state(projection: Any, state: Any) -> Any:
 class Fingerprints:
     """The fingerprints of the projections that can be snapshotted, computed once per ledger."""
 
-    def __init__(self, projections: Mapping[str, Any]) -> None:
-        self.of = {name: fingerprint(p) for name, p in projections.items() if can_snapshot(p)}
+    def __init__(self, projections: Mapping[str, Any], known_types: Iterable[str] = ()) -> None:
+        known = sorted(known_types)
+        self.of = {name: fingerprint(p, known) for name, p in projections.items()
+                   if can_snapshot(p)}
 
     def __contains__(self, name: str) -> bool:
         return name in self.of

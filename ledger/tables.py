@@ -78,8 +78,9 @@ def _blocks(title: str, value: Any) -> list[str]:
 
 
 def render_report(report: Mapping[str, Any], renderers: Mapping[str, Any] | None = None) -> str:
-    """The whole report: ``as_of`` first, then each projection, by its own ``render(summary)``
-    when it has one, else as generic tables."""
+    """The whole report: ``as_of`` first (with a line saying so when scenario records were
+    folded), then each projection, by its own ``render(summary)`` when it has one, else as generic
+    tables."""
     renderers = renderers or {}
     as_of = report.get("as_of", {})
     head = f"as of seq {show(as_of.get('seq', 0))}"
@@ -87,13 +88,23 @@ def render_report(report: Mapping[str, Any], renderers: Mapping[str, Any] | None
         head += f", latest event {as_of['occurred_at'][:10]}"
     if as_of.get("until"):
         head += f" (until {as_of['until']})"
+    lines = [click.style(head, dim=True)]
+    if as_of.get("scenario_records"):
+        lines.append(click.style(scenario_line(as_of["scenario_records"]), fg="yellow"))
     sections = []
     for name, summary in report.items():
         if name == "as_of":
             continue
         render = renderers.get(name)
         sections.append(f"{heading(name)}\n{render(summary)}" if render else render_section(name, summary))
-    return "\n\n".join([click.style(head, dim=True), *sections])
+    return "\n\n".join(["\n".join(lines), *sections])
+
+
+def scenario_line(count: int) -> str:
+    """What the text report says when it folded scenario records (``as_of.scenario_records``)."""
+    records = "record" if count == 1 else "records"
+    return (f"includes {count:,} scenario {records} (meta.scenario): these figures are partly a "
+            "scenario, not reported facts")
 
 
 def heading(name: str) -> str:

@@ -1,11 +1,14 @@
 """Figures over time, read straight from the log: commissioned gigawatts by provider and money
-released, by day. Used by ``materialize`` (the ``capacity_timeline`` table) and ``chart``.
+released, by day, and the planned gigawatts by due date. Used by ``materialize`` (the
+``capacity_timeline`` table) and ``chart``.
 
 The projections hold the figures as of one point; a timeline needs every point, which one pass
 over the three event types that move these figures gives without replaying at each date. The pass
 folds in seq order, as replay does, and sums the changes by the day they occurred: each day's
 figures are those of a replay as of that day whenever nothing in the log is dated before what it
-depends on (a decommissioning before the commissioning it takes from).
+depends on (a decommissioning before the commissioning it takes from). The plans are those in
+force at the end (the latest ``capacity.planned`` of each site, provider and platform, as the
+``pipeline`` projection keeps them), summed by their due date.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from typing import TYPE_CHECKING, Optional
 import attrs
 
 from .clock import When, load_time
-from .default_plugins.catalogue import CapacityCommissioned, CapacityDecommissioned, InvestmentReleased
+from .default_plugins.catalogue import (
+    CapacityCommissioned,
+    CapacityDecommissioned,
+    CapacityPlanned,
+    InvestmentReleased,
+)
 from .default_plugins.sites import SiteCapacity
 
 if TYPE_CHECKING:
@@ -26,7 +34,8 @@ if TYPE_CHECKING:
     from .record import Record
 
 ZERO = Decimal(0)
-TYPES = ("capacity.commissioned", "capacity.decommissioned", "investment.released")
+TYPES = ("capacity.commissioned", "capacity.decommissioned", "investment.released",
+         "capacity.planned")
 
 
 @attrs.frozen
@@ -49,11 +58,21 @@ class Release:
 
 
 @attrs.frozen
+class PlannedStep:
+    """Gigawatts planned to be in service by one due date, and the running total by then."""
+
+    due: date
+    gigawatts: Decimal
+    cumulative_gigawatts: Decimal
+
+
+@attrs.frozen
 class Timeline:
-    """Commissioned capacity and released money by day."""
+    """Commissioned capacity and released money by day, and planned capacity by due date."""
 
     capacity: list[CapacityChange]
     releases: list[Release]
+    planned: list[PlannedStep] = attrs.field(factory=list)
 
     @property
     def providers(self) -> list[str]:
@@ -82,6 +101,19 @@ class Timeline:
                 series[provider].append(totals.get(provider, ZERO))
         return series
 
+    def planned_series(self, days: list[date]) -> list[Decimal]:
+        """Gigawatts planned to be in service by each of ``days`` (sorted): the plans due on or
+        before it."""
+        series, total = [], ZERO
+        steps = iter(self.planned)
+        step = next(steps, None)
+        for day in days:
+            while step is not None and step.due <= day:
+                total = step.cumulative_gigawatts
+                step = next(steps, None)
+            series.append(total)
+        return series
+
     def released_series(self, days: list[date]) -> list[Decimal]:
         """Money released in all by the end of each of ``days`` (sorted)."""
         series, total = [], ZERO
@@ -105,6 +137,7 @@ def build(records: Iterable[Record], bound: Optional[str] = None) -> Timeline:
     sites = SiteCapacity()
     gigawatts: dict[tuple[date, str], Decimal] = {}
     usd: dict[date, Decimal] = {}
+    plans: dict[tuple[str, str, str], CapacityPlanned] = {}
     limit = None if bound is None else load_time(bound)
     for record in records:
         if limit is not None and record.occurred_at >= limit:
@@ -122,6 +155,8 @@ def build(records: Iterable[Record], bound: Optional[str] = None) -> Timeline:
             gigawatts[key] = gigawatts.get(key, ZERO) - taken[1]
         elif isinstance(event, InvestmentReleased):
             usd[day] = usd.get(day, ZERO) + event.usd
+        elif isinstance(event, CapacityPlanned):
+            plans[(event.site, event.provider, event.platform)] = event
     capacity, running = [], {}
     for (day, provider), change in sorted(gigawatts.items()):
         running[provider] = running.get(provider, ZERO) + change
@@ -130,5 +165,12 @@ def build(records: Iterable[Record], bound: Optional[str] = None) -> Timeline:
     for day, amount in sorted(usd.items()):
         total += amount
         releases.append(Release(day, amount, total))
-    return Timeline(capacity, releases)
+    due: dict[date, Decimal] = {}
+    for plan in plans.values():
+        due[plan.due] = due.get(plan.due, ZERO) + plan.gigawatts
+    planned, total = [], ZERO
+    for day, amount in sorted(due.items()):
+        total += amount
+        planned.append(PlannedStep(day, amount, total))
+    return Timeline(capacity, releases, planned)
 

@@ -26,7 +26,7 @@ a site wins. What it reports, all exact Decimals:
 - ``capex_usd``: the capital cost of the capacity in service at ``CAPEX_USD_PER_GIGAWATT``, with
   ``capex_low_usd`` at the low end of the range.
 
-Figures assumed (reference/domain-facts.md §3):
+Figures assumed (events/domain-facts.md §3):
 
 - capex of about $50B per GW, the central figure (Reuters citing industry executives: "1 GW … can
   cost around $50 billion"), within a range of $40–50B per GW;
@@ -188,7 +188,7 @@ class PowerCostProjection:
                 "default_pue": DEFAULT_PUE,
                 "capex_usd_per_gigawatt": CAPEX_USD_PER_GIGAWATT,
                 "capex_low_usd_per_gigawatt": CAPEX_LOW_USD_PER_GIGAWATT,
-                "source": "reference/domain-facts.md §3 (cost per GW; PUE and the GW basis)",
+                "source": "events/domain-facts.md §3 (cost per GW; PUE and the GW basis)",
             },
             "sites": sites,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -16,6 +17,7 @@ from ledger import (
     AgreementSigned,
     CapacityCommissioned,
     CapacityDecommissioned,
+    CapacityPlanned,
     GpusDelivered,
     GpusRetired,
     InvestmentReleased,
@@ -133,6 +135,50 @@ def test_recorded_releases_count_with_derived_ones(book):
     assert report["agreements"]["a"]["released_usd"] == "13000000000"
 
 
+# --- investment: intended and agreed money by investor --------------------------------------------
+
+
+def investor(book, name="nvidia"):
+    figures = book.replay().report()["investment"]["investors"][name]
+    return figures["intended_usd"], figures["agreed_usd"]
+
+
+def test_intent_then_definitive_then_completed_moves_the_cap_from_intended_to_agreed(book):
+    book.append(signed(status="intent", cap="100"))
+    assert investor(book) == ("100000000000", "0")
+    book.append(AgreementRevised(agreement="a", status="definitive"))
+    assert investor(book) == ("0", "100000000000")
+    book.append(AgreementRevised(agreement="a", status="completed"))
+    assert investor(book) == ("0", "100000000000")  # completed stays agreed
+
+
+def test_a_cancelled_intent_and_a_superseded_agreement_count_in_neither(book):
+    book.append_many([signed("loi", status="intent", cap="100"), signed("deal", cap="40")])
+    assert investor(book) == ("100000000000", "40000000000")
+    book.append(AgreementRevised(agreement="loi", status="cancelled"))
+    assert investor(book) == ("0", "40000000000")
+    book.append(AgreementRevised(agreement="deal", status="superseded", superseded_by="round"))
+    assert investor(book) == ("0", "0")
+    figures = book.replay().report()["investment"]["investors"]["nvidia"]
+    assert (figures["committed_usd"], figures["conditional_usd"], figures["released_usd"]) == ("0", "0", "0")
+
+
+def test_a_revised_cap_moves_with_the_agreement_and_investors_stay_apart(book):
+    book.append_many([signed("a", status="intent", cap="100"),
+                      signed("b", cap="30", investor="amd")])
+    book.append(AgreementRevised(agreement="a", cap_usd=60 * B))
+    assert investor(book) == ("60000000000", "0")
+    book.append(AgreementRevised(agreement="a", status="definitive", cap_usd=50 * B))
+    assert investor(book) == ("0", "50000000000")
+    assert investor(book, "amd") == ("0", "30000000000")
+    text = book.replay().projection("investment").render(book.replay().report()["investment"])
+    header = next(line for line in text.splitlines() if line.startswith("investor"))
+    assert header.split() == ["investor", "intended", "agreed", "committed", "conditional",
+                              "(pending)", "released"]
+    amd = next(line for line in text.splitlines() if line.startswith("amd "))
+    assert amd.split() == ["amd", "$0", "$30", "B", "$0", "$0", "$0"]
+
+
 # --- investment: properties -------------------------------------------------------------------------
 
 
@@ -214,6 +260,17 @@ class Agreements(RuleBasedStateMachine):
                 assert tranche_money == min(cap - self.manual[name], earned * tranche_usd)
             else:
                 assert tranche_money == 0
+
+    @invariant()
+    def caps_count_as_intended_or_agreed_by_status(self):
+        investors = self.book.view.report()["investment"]["investors"]
+        intended = sum((cap for name, (cap, _, _) in self.terms.items() if self.status[name] == "intent"),
+                       Decimal(0))
+        agreed = sum((cap for name, (cap, _, _) in self.terms.items()
+                      if self.status[name] in ("definitive", "completed")), Decimal(0))
+        if self.terms:
+            assert Decimal(investors["nvidia"]["intended_usd"]) == intended
+            assert Decimal(investors["nvidia"]["agreed_usd"]) == agreed
 
     @invariant()
     def the_live_view_is_the_replay(self):
@@ -388,6 +445,10 @@ domain_events = st.lists(st.one_of(
     st.builds(PlatformSpecified, platform=st.sampled_from(["gb200", "mi450"]), vendor=st.just("nvidia"),
               gpus_per_gigawatt_low=st.just(350_000), gpus_per_gigawatt_high=st.just(500_000),
               unit=st.sampled_from(["package", "die"])),
+    st.builds(CapacityPlanned, site=st.sampled_from(["s1", "s2"]), provider=st.sampled_from(["oracle", "aws"]),
+              vendor=st.sampled_from(["nvidia", "amd"]), platform=st.sampled_from(["gb200", "mi450"]),
+              gigawatts=st.sampled_from([Decimal("0.5"), Decimal("1"), Decimal("2.25")]),
+              due=st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))),
 ), max_size=30)
 
 
@@ -407,6 +468,9 @@ def test_every_projection_is_the_same_from_a_prefix_then_the_rest(events, split)
             gpus = report["gpu_inventory"]
             assert gpus["counted"] >= 0 and gpus["counted_dies"] >= 0
             assert gpus["estimated_low"] <= gpus["estimated_high"]
+            totals = report["pipeline"]["totals"]
+            assert (Decimal(totals["delivered_gigawatts"]) + Decimal(totals["remaining_gigawatts"])
+                    == Decimal(totals["planned_gigawatts"]))
         whole = book.replay().report()
         assert book.view.report() == whole
         assert book.catch_up(book.replay(until=min(split, len(book)))).report() == whole

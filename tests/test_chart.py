@@ -105,3 +105,27 @@ def test_without_matplotlib(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPa
     with Ledger.open() as book, pytest.raises(LedgerError, match=r"gigaledger\[charts\]"):
         chart(book, tmp_path / "chart.png")
     assert not (tmp_path / "chart.png").exists()
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_planned_capacity_is_a_dashed_line_beside_commissioned(tmp_path: pathlib.Path, name: str) -> None:
+    with loaded(name) as book:
+        svg = chart(book, tmp_path / "chart.svg").read_text(encoding="utf-8")
+    assert "planned GW, cumulative by due date" in svg
+    root = ET.parse(tmp_path / "chart.svg").getroot()
+    dashed = [e for e in root.iter() if e.tag.endswith("path")
+              and "stroke-dasharray" in (e.get("style") or "") and "#696969" in (e.get("style") or "")]
+    assert dashed  # dimgray, dashed: the planned line (and its legend sample)
+
+
+def test_until_a_year_draws_the_plan_as_of_its_last_day(tmp_path: pathlib.Path) -> None:
+    with loaded("openai-compute-2025-2026.jsonl") as book:
+        svg = chart(book, tmp_path / "year.svg", until="2025").read_text(encoding="utf-8")
+    assert "as of 2025-12-31" in svg
+    assert "planned GW, cumulative by due date" in svg  # the plans made in 2025
+
+
+def test_no_plans_no_planned_line(tmp_path: pathlib.Path) -> None:
+    with loaded("openai-compute-2025-2026.jsonl") as book:  # money moved, nothing planned yet
+        svg = chart(book, tmp_path / "early.svg", until="2025-05-01").read_text(encoding="utf-8")
+    assert "investment released ($B, right)" in svg and "planned GW" not in svg

@@ -136,7 +136,7 @@ def test_reading_commands_do_not_create_files(run, tmp_path):
 def test_report_and_replay(run, tmp_path, history):
     replayed = run("replay", history, "--json")
     report = json.loads(replayed.out)
-    assert set(report) == {"investment", "gpu_inventory", "provider_mix", "as_of"}
+    assert set(report) == {"investment", "gpu_inventory", "provider_mix", "pipeline", "as_of"}
     assert report["as_of"]["seq"] == 3
     assert report["gpu_inventory"]["counted"] == 1000
     until = json.loads(run("replay", history, "--json", "--until", "2025-09-30").out)

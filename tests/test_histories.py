@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from ledger import Ledger
+from ledger import Ledger, ScenarioWarning
 
-from .conftest import EVENTS
+from .conftest import EVENTS, ROOT
 
 PLAN = os.path.join(EVENTS, "nvidia-openai-plan.jsonl")
 REPORTED = os.path.join(EVENTS, "openai-compute-2025-2026.jsonl")
@@ -122,13 +122,120 @@ def test_the_reported_history_verifies_and_tampering_is_named(run, tmp_path):
 
 def test_the_readme_main_job_prints_a_readable_report(run):
     result = run("replay", PLAN)
-    assert result.code == 0
-    for heading in ("== investment ==", "== gpu_inventory ==", "== provider_mix =="):
+    assert result.code == 0 and result.err == ""
+    for heading in ("== investment ==", "== gpu_inventory ==", "== provider_mix ==", "== pipeline =="):
         assert heading in result.out
     assert "released in all: $100 B" in result.out and "Traceback" not in result.out
+    lines = result.out.splitlines()
+    assert lines[1] == ("includes 40 scenario records (meta.scenario): these figures are partly a "
+                        "scenario, not reported facts")
+    header = next(i for i, line in enumerate(lines) if line.startswith("investor "))
+    assert lines[header].split()[1:3] == ["intended", "agreed"]
+    nvidia = lines[header + 2].split()
+    assert nvidia == ["nvidia", "$0", "$100", "B", "$0", "$0", "$100", "B"]  # agreed, released
+    assert "as of 2029-12-15: 10 GW planned, 10 GW delivered, 0 GW remaining; 0 GW late" in result.out
+
+
+def test_the_readme_shows_the_main_job_as_it_prints(run):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    shown = readme.split("\n```text\n", 1)[1].split("\n```\n", 1)[0]
+    printed = run("replay", PLAN).out  # the report names no path: the same from any folder
+    assert [line.rstrip() for line in shown.splitlines()] == [
+        line.rstrip() for line in printed.splitlines()]
+
+
+@pytest.mark.parametrize("path", [PLAN, REPORTED])
+def test_every_line_has_a_confidence_and_scenario_lines_say_so(path):
+    for line in lines(path):
+        assert line["meta"]["confidence"] in ("high", "medium", "low"), line["id"]
+        if line["meta"].get("scenario"):
+            assert line["meta"]["scenario"] is True
+            assert line["meta"]["note"].startswith("scenario: not reported"), line["id"]
+
+
+def test_the_reported_history_is_facts_only_and_every_plan_has_a_sourced_due_date():
+    history = lines(REPORTED)
+    assert not any("scenario" in line["meta"] for line in history)
+    plans = [line for line in history if line["type"] == "capacity.planned"]
+    assert {line["data"]["site"] for line in plans} == {
+        "stargate-uae", "abilene", "stargate-norway", "openai-broadcom", "port-washington",
+        "milam-county", "cerebras-openai"}
+    assert all(line["meta"]["source"].startswith("https://") for line in plans)
+
+
+def pipeline_model(history, day):
+    """The pipeline's totals from the file's own lines, as of ``day`` (YYYY-MM-DD)."""
+    plans, commissioned = {}, {}
+    for line in history:
+        data = line["data"]
+        key = (data.get("site"), data.get("provider"), data.get("platform"))
+        if line["occurred_at"] > day:
+            continue
+        if line["type"] == "capacity.planned":
+            plans[key] = (Decimal(data["gigawatts"]), data["due"])
+        elif line["type"] == "capacity.commissioned":
+            commissioned[key] = commissioned.get(key, Decimal(0)) + Decimal(data["gigawatts"])
+    planned = sum((gw for gw, _ in plans.values()), Decimal(0))
+    delivered = sum((min(commissioned.get(key, Decimal(0)), gw) for key, (gw, _) in plans.items()),
+                    Decimal(0))
+    late = [gw - commissioned.get(key, Decimal(0)) for key, (gw, due) in plans.items()
+            if due < day and gw > commissioned.get(key, Decimal(0))]
+    return {"planned_gigawatts": planned, "delivered_gigawatts": delivered,
+            "remaining_gigawatts": planned - delivered, "late_gigawatts": sum(late, Decimal(0)),
+            "late_keys": len(late)}
+
+
+def totals(report):
+    return {key: value if key == "late_keys" else Decimal(value)
+            for key, value in report["pipeline"]["totals"].items()}
+
+
+def test_the_reported_pipeline_as_of_its_last_record_and_a_year_later(run):
+    history = lines(REPORTED)
+    now = json.loads(run("replay", REPORTED, "--json").out)
+    assert now["pipeline"]["as_of_date"] == "2026-04-15" == history[-1]["occurred_at"]
+    assert totals(now) == pipeline_model(history, "2026-04-15") == {
+        "planned_gigawatts": Decimal("14.58"), "delivered_gigawatts": Decimal("0.3"),
+        "remaining_gigawatts": Decimal("14.28"), "late_gigawatts": 0, "late_keys": 0}
+    abilene = [p for p in now["pipeline"]["plans"] if p["site"] == "abilene"]
+    assert abilene == [{"site": "abilene", "provider": "oracle", "platform": "gb200", "vendor": "nvidia",
+                        "planned_gigawatts": "1.2", "due": "2026-12-31", "commissioned_gigawatts": "0.3",
+                        "remaining_gigawatts": "0.9", "status": "on_track"}]  # re-planned to Q4 2026
+    later = json.loads(run("replay", REPORTED, "--json", "--until", "2027").out)
+    assert later["pipeline"]["as_of_date"] == "2027-12-31"
+    assert totals(later) == pipeline_model(history, "2027-12-31")
+    assert (later["pipeline"]["totals"]["late_gigawatts"], later["pipeline"]["totals"]["late_keys"]) == ("2.53", 4)
+    assert {p["site"] for p in later["pipeline"]["plans"] if p["status"] == "late"} == {
+        "abilene", "stargate-norway", "stargate-uae", "milam-county"}
+    assert later["pipeline"]["by_vendor"]["broadcom"]["planned_gigawatts"] == "10"
+    # Before the re-plan, Abilene's mid-2026 due date stood.
+    march = json.loads(run("replay", REPORTED, "--json", "--until", "2026-03").out)
+    assert [p["due"] for p in march["pipeline"]["plans"] if p["site"] == "abilene"] == ["2026-06-30"]
+
+
+def test_the_plans_pipeline_over_time(run):
+    history = lines(PLAN)
+    for until in ("2026-12", "2027-06", "2028", "2029-12-15"):
+        report = json.loads(run("replay", PLAN, "--json", "--until", until).out)
+        assert totals(report) == pipeline_model(history, report["pipeline"]["as_of_date"]), until
+    end = json.loads(run("replay", PLAN, "--json").out)["pipeline"]
+    assert {p["status"] for p in end["plans"]} == {"done"} and end["totals"]["planned_gigawatts"] == "10"
+
+
+def test_money_by_investor_in_both_histories(run):
+    plan = json.loads(run("replay", PLAN, "--json").out)["investment"]["investors"]
+    assert (plan["nvidia"]["intended_usd"], plan["nvidia"]["agreed_usd"]) == ("0", "100000000000")
+    reported = json.loads(run("replay", REPORTED, "--json").out)["investment"]["investors"]
+    assert (reported["nvidia"]["intended_usd"], reported["nvidia"]["agreed_usd"]) == ("0", "0")
+    assert reported["nvidia"]["committed_usd"] == "30000000000"
+    before = json.loads(run("replay", REPORTED, "--json", "--until", "2026-02-26").out)
+    assert before["investment"]["investors"]["nvidia"]["intended_usd"] == "100000000000"  # the LOI
 
 
 def test_both_histories_together(tmp_path):
     with Ledger.open(tmp_path / "both.db", load_entrypoints=False) as book:
-        book.import_jsonl(PLAN, REPORTED)
+        with pytest.warns(ScenarioWarning, match="mixed with histories of reported facts only"):
+            book.import_jsonl(PLAN, REPORTED)
         assert book.verify()[0] == len(book)
+        assert book.replay().report()["as_of"]["scenario_records"] == 40

@@ -42,10 +42,14 @@ def check_tables_match(db: Path | str, report: dict) -> None:
     [made] = rows(db, "SELECT * FROM materialized")
     assert made["seq"] == report["as_of"]["seq"]
 
+    assert made["scenario_records"] == report["as_of"]["scenario_records"]
+    assert made["as_of_date"] == report["pipeline"]["as_of_date"]
+
     investors = rows(db, "SELECT * FROM investment_investors")
     assert total(i["released_usd"] for i in investors) == Decimal(investment["released_usd"])
-    assert {i["investor"]: (i["committed_usd"], i["conditional_usd"]) for i in investors} == {
-        name: (i["committed_usd"], i["conditional_usd"]) for name, i in investment["investors"].items()}
+    money = ("intended_usd", "agreed_usd", "committed_usd", "conditional_usd", "released_usd")
+    assert {i["investor"]: tuple(i[key] for key in money) for i in investors} == {
+        name: tuple(i[key] for key in money) for name, i in investment["investors"].items()}
     agreements = {a["agreement"]: a for a in rows(db, "SELECT * FROM investment_agreements")}
     assert set(agreements) == set(investment["agreements"])
     for name, expected in investment["agreements"].items():
@@ -91,8 +95,26 @@ def check_tables_match(db: Path | str, report: dict) -> None:
     assert {p: gw for p, gw in last.items() if gw} == {
         p: Decimal(gw) for p, gw in mix["commissioned_gigawatts"]["gigawatts_by_provider"].items()}
 
+    check_pipeline_tables(db, report["pipeline"])
+
     projections = {p["name"]: json.loads(p["summary"]) for p in rows(db, "SELECT * FROM projections")}
     assert projections == {name: value for name, value in report.items() if name != "as_of"}
+
+
+def check_pipeline_tables(db: Path | str, pipeline: dict) -> None:
+    """``pipeline_plans`` is ``pipeline.plans`` row for row; ``pipeline_totals`` holds the totals in
+    all, by provider and by vendor, as ``report --json`` gives them."""
+    plans = rows(db, "SELECT * FROM pipeline_plans ORDER BY site, provider, platform")
+    assert plans == pipeline["plans"]
+    totals = rows(db, "SELECT * FROM pipeline_totals")
+    by = {(t.pop("dimension"), t.pop("name")): t for t in totals}
+    expected = {("all", "all"): pipeline["totals"]}
+    expected.update({("provider", name): group for name, group in pipeline["by_provider"].items()})
+    expected.update({("vendor", name): group for name, group in pipeline["by_vendor"].items()})
+    assert by == expected
+    late = rows(db, "SELECT SUM(CAST(remaining_gigawatts AS REAL)) AS gw, COUNT(*) AS n "
+                    "FROM pipeline_plans WHERE status = 'late'")[0]
+    assert late["n"] == pipeline["totals"]["late_keys"]
 
 
 @pytest.mark.parametrize("history", HISTORIES, ids=lambda p: p.name)
@@ -103,6 +125,7 @@ def test_materialized_totals_equal_the_report_and_the_file_still_verifies(run, t
     result = run("materialize", db)
     assert result.code == 0, result.err
     assert "investment_tranches" in result.out and "capacity_timeline" in result.out
+    assert "pipeline_plans" in result.out and "pipeline_totals" in result.out
     report = json.loads(run("report", db, "--json").out)
     check_tables_match(db, report)
     verified = run("verify", db)

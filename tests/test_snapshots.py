@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, PluginWarning, Rejected, UsageReported, VerificationError, hookimpl
+from ledger.scenarios import ScenarioWarning
 from ledger.snapshots import dump_state, load_state
 
 from .conftest import EVENTS
@@ -166,7 +167,7 @@ def test_views_from_replay_stay_put_while_the_ledger_moves_on(book, monkeypatch)
     first = book.replay()
     first_report = first.report()
     book.append(UsageReported(product="p", weekly_active_users=2))
-    assert sorted(copies) == ["gpu_inventory", "investment", "provider_mix"]  # first got its own
+    assert sorted(copies) == ["gpu_inventory", "investment", "pipeline", "provider_mix"]  # first got its own
     assert first.seq == 2 and first.report() == first_report
     second = book.replay()
     assert second.seq == 3 and second.report() == book.replay(use_snapshots=False).report()
@@ -281,14 +282,15 @@ def test_progress_is_reported_to_the_end(book, tmp_path):
 def test_the_builtin_projections_are_snapshotted(tmp_path):
     path = tmp_path / "ledger.db"
     with Ledger.open(path, load_entrypoints=False, snapshot_every=0) as book:
-        book.import_jsonl(os.path.join(EVENTS, "nvidia-openai-plan.jsonl"),
-                          os.path.join(EVENTS, "openai-compute-2025-2026.jsonl"))
+        with pytest.warns(ScenarioWarning, match="nvidia-openai-plan.jsonl"):
+            book.import_jsonl(os.path.join(EVENTS, "nvidia-openai-plan.jsonl"),
+                              os.path.join(EVENTS, "openai-compute-2025-2026.jsonl"))
         whole = book.replay(use_snapshots=False).report()
         seq = book.snapshot()
     connection = sqlite3.connect(path)
     names = {name for (name,) in connection.execute("SELECT name FROM snapshots WHERE seq = ?", (seq,))}
     connection.close()
-    assert names == {"investment", "gpu_inventory", "provider_mix"}
+    assert names == {"investment", "gpu_inventory", "provider_mix", "pipeline", "as_of"}
     with Ledger.open(path, load_entrypoints=False) as book:
         assert book.view.report() == whole
         assert book.replay().report() == whole
@@ -300,7 +302,7 @@ def test_builtin_states_survive_their_snapshot_form(events):
     with Ledger.open(load_entrypoints=False) as book:
         apply_all(book, [signed(), *events])
         view = book.view
-        for name in ("investment", "gpu_inventory", "provider_mix"):
+        for name in ("investment", "gpu_inventory", "provider_mix", "pipeline"):
             projection = view.projection(name)
             assert load_state(projection, dump_state(projection, view[name])) == view[name]
 

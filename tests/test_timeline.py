@@ -58,3 +58,25 @@ def test_a_replay_as_of_a_date_survives_events_dated_before_what_they_depend_on(
     assert book.replay().report()["provider_mix"]["commissioned_gigawatts"]["gigawatts_by_provider"] == {
         "p": "0.6"}
     assert [c.cumulative_gigawatts for c in timeline(book, until="2026-01-05").capacity] == []
+
+
+@settings(max_examples=40)
+@given(steps=st.lists(st.tuples(any_event, st.integers(0, 20)), min_size=1, max_size=25),
+       until=st.integers(-1, 21))
+def test_the_planned_steps_are_the_pipelines_plans_by_due_date(steps, until):
+    with Ledger.open(load_entrypoints=False) as book:
+        for event, offset in steps:
+            try:
+                book.append(event, occurred_at=START + timedelta(days=offset))
+            except Rejected:
+                pass
+        day = START + timedelta(days=until)
+        plans = book.replay(until=day).report()["pipeline"]["plans"]
+        line = timeline(book, until=day)
+        dues = sorted({date.fromisoformat(plan["due"]) for plan in plans})
+        assert [step.due for step in line.planned] == dues
+        for due, total in zip(dues, line.planned_series(dues)):
+            assert total == sum((Decimal(plan["planned_gigawatts"]) for plan in plans
+                                 if date.fromisoformat(plan["due"]) <= due), Decimal(0))
+        if dues and dues[0] > date.min:  # before the first due date, nothing is due yet
+            assert line.planned_series([dues[0] - timedelta(days=1)]) == [Decimal(0)]

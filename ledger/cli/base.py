@@ -59,9 +59,10 @@ class UntilType(click.ParamType):
                 self.fail(f"{text!r}: a seq is a whole number, as in #18 or seq:18", param, ctx)
         try:
             until_bound(text)
-        except LedgerError:
-            self.fail(f"{text!r}: expected a year (2027), a month (2027-06), a date (2027-06-30), "
-                      "an ISO time, or a seq (#18 or seq:18)", param, ctx)
+        except LedgerError as error:
+            reason = error.message.split("; give")[0]
+            self.fail(f"{reason}; give a year (2027), a month (2027-06), a date (2027-06-30), an "
+                      "ISO time, or a seq (#18 or seq:18)", param, ctx)
         return text
 
 
@@ -148,6 +149,17 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Progress | None]:
 def note(message: str) -> None:
     """A line for people on stderr (never mixed into the output a program reads)."""
     click.echo(message, err=True)
+
+
+def warn_unfolded(unknown: dict[str, int]) -> None:
+    """Say on stderr which records a report could not fold: their types are registered by no
+    loaded plugin (nothing is dropped silently)."""
+    if unknown:
+        listed = ", ".join(f"{name} ({count})" for name, count in sorted(unknown.items()))
+        total = sum(unknown.values())
+        note(f"warning: {total} record{'s' if total != 1 else ''} of types no loaded plugin "
+             f"registers {'were' if total != 1 else 'was'} not folded: {listed}; load the plugin "
+             "that registers them (--plugin)")
 
 
 EPILOG = """\b

@@ -19,7 +19,7 @@ from ..ledger import Ledger
 from ..tables import log_line, pairs, render_report, table
 from .base import (
     SINCE, cli, db_argument, json_option, note, plugin_option, print_json, progress_bar, quiet_option,
-    read_ledger, until_option,
+    read_ledger, until_option, warn_unfolded,
 )
 
 _HASH = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -37,6 +37,7 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
     with progress_bar("replaying", quiet) as progress:
         view = book.replay(until=until, progress=progress)
     report = view.report()
+    warn_unfolded(view.unknown_types)
     if sections:
         report = {**{name: report[name] for name in sections}, "as_of": report["as_of"]}
     if as_json:

@@ -13,7 +13,7 @@ from ..errors import Rejected
 from ..tables import table
 from .base import (
     cli, db_argument, json_option, new_file_guard, open_ledger, plugin_option, print_json, progress_bar,
-    quiet_option, read_ledger, until_option,
+    quiet_option, read_ledger, until_option, warn_unfolded,
 )
 from .reading import print_report
 
@@ -160,6 +160,7 @@ def materialize(db: str, plugins: tuple[str, ...], as_json: bool) -> None:
     with open_ledger(db, plugins, create=False) as book:
         counts = book.materialize()
         seq = book.head()[0]
+        warn_unfolded(book.view.unknown_types)
     if as_json:
         print_json({"seq": seq, "tables": counts})
     else:

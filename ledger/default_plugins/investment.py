@@ -5,6 +5,13 @@ capacity commissioned under the agreement before it ended; tranche k is released
 ``investment.released``, when it is earned while the agreement is ``definitive`` (becoming
 definitive releases every tranche already earned); the total never passes ``cap_usd``; after the
 agreement ends nothing more is released and what was earned but not released is forfeited.
+
+Money by investor (DESIGN.md, "Commitments and the pipeline"): ``intended_usd`` is the caps of the
+investor's agreements still ``intent``, ``agreed_usd`` the caps of those ``definitive`` or
+``completed`` (superseded and cancelled agreements count in neither); both are read from the
+agreements' current status and cap when the summary is made, so a revision that changes either
+moves the money at once and the snapshot needs nothing more. ``committed_usd`` and
+``conditional_usd`` come from ``funding.committed``, ``released_usd`` from every release.
 """
 
 from __future__ import annotations
@@ -107,6 +114,23 @@ class Investor:
     committed_usd: Decimal = ZERO
     conditional_usd: Decimal = ZERO
     released_usd: Decimal = ZERO
+
+
+#: Where an agreement's cap counts in the money by investor, by its status (none: nowhere).
+CAP_COUNTS_AS = {"intent": "intended_usd", "definitive": "agreed_usd", "completed": "agreed_usd"}
+
+
+def money_by_investor(state: InvestmentState) -> dict[str, dict[str, Decimal]]:
+    """Each investor's intended, agreed, committed, conditional and released money, by name."""
+    names = set(state.investors) | {a.investor for a in state.agreements.values()}
+    investors = {name: {"intended_usd": ZERO, "agreed_usd": ZERO} for name in sorted(names)}
+    for agreement in state.agreements.values():
+        key = CAP_COUNTS_AS.get(agreement.status)
+        if key is not None:
+            investors[agreement.investor][key] += agreement.cap_usd
+    for name, figures in investors.items():
+        figures.update(attrs.asdict(state.investors.get(name) or Investor()))
+    return investors
 
 
 @attrs.define
@@ -231,9 +255,7 @@ class InvestmentProjection:
                 }
                 for name, a in sorted(state.agreements.items())
             },
-            "investors": {
-                name: attrs.asdict(investor) for name, investor in sorted(state.investors.items())
-            },
+            "investors": money_by_investor(state),
         }
 
     def render(self, summary: dict[str, Any]) -> str:
@@ -255,12 +277,15 @@ class InvestmentProjection:
             parts.append(table(tranches, ["agreement", "tranche", "released", "on", "seq"]))
         if summary["investors"]:
             parts.append(table(
-                [[name, money(i["committed_usd"]), money(i["conditional_usd"]), money(i["released_usd"])]
+                [[name, *(money(i[key]) for key in INVESTOR_COLUMNS)]
                  for name, i in summary["investors"].items()],
-                ["investor", "committed", "conditional (pending)", "released"],
+                ["investor", "intended", "agreed", "committed", "conditional (pending)", "released"],
             ))
         return "\n\n".join(parts)
 
+
+#: The money columns of the investor table, in the order of DESIGN.md.
+INVESTOR_COLUMNS = ("intended_usd", "agreed_usd", "committed_usd", "conditional_usd", "released_usd")
 
 PROJECTION = InvestmentProjection()
 

@@ -1,7 +1,7 @@
 """gigaledger-warrant: share warrants that vest on gigawatts deployed and on share-price thresholds.
 
 The template is AMD's warrant to OpenAI (8-K and Exhibit 4.1, issued 2025-10-05;
-reference/domain-facts.md §4): up to 160,000,000 AMD shares at $0.01, the first tranche vesting
+events/domain-facts.md §4): up to 160,000,000 AMD shares at $0.01, the first tranche vesting
 after the first 1 GW of MI450, full vesting at 6 GW, with share-price targets escalating to $600.
 How the shares split across the intermediate tranches is not public, so the schedule is part of
 the ``warrant.issued`` event. AMD's warrant to Meta (2026-02-24) follows the same template.
