@@ -38,6 +38,8 @@ plugin_option = click.option(
 )
 db_argument = click.argument("db", type=click.Path(dir_okay=False))
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
+section_option = click.option("--section", "sections", multiple=True, metavar="NAME",
+                              help="Print only this projection's section (repeatable).")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 
 

@@ -18,7 +18,7 @@ from ..hints import did_you_mean
 from ..ledger import Ledger
 from ..tables import log_line, pairs, render_report, table
 from .base import (
-    SINCE, cli, db_argument, json_option, note, plugin_option, print_json, progress_bar, quiet_option,
+    SINCE, cli, db_argument, section_option, json_option, note, plugin_option, print_json, progress_bar, quiet_option,
     read_ledger, until_option, warn_unfolded,
 )
 
@@ -51,8 +51,7 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
 @cli.command()
 @db_argument
 @until_option
-@click.option("--section", "sections", multiple=True, metavar="NAME",
-              help="Print only this projection's section (repeatable).")
+@section_option
 @plugin_option
 @json_option
 @quiet_option

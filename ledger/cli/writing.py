@@ -13,7 +13,7 @@ from ..errors import Rejected
 from ..tables import table
 from .base import (
     cli, db_argument, json_option, new_file_guard, open_ledger, plugin_option, print_json, progress_bar,
-    quiet_option, read_ledger, until_option, warn_unfolded,
+    quiet_option, read_ledger, section_option, until_option, warn_unfolded,
 )
 from .reading import print_report
 
@@ -43,8 +43,7 @@ def check_histories(db: str | None, histories: tuple[str, ...], usage: str) -> N
 @click.argument("histories", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--db", type=click.Path(dir_okay=False), help="Keep the ledger in this file (default: in memory).")
 @until_option
-@click.option("--section", "sections", multiple=True, metavar="NAME",
-              help="Print only this projection's section (repeatable).")
+@section_option
 @plugin_option
 @json_option
 @quiet_option
