@@ -17,6 +17,7 @@ from .plugins import PluginHost
 from .record import Record
 from .replay import View
 from .scenarios import is_scenario
+from .store import StoredEvent
 
 #: Derived ids are uuid5 names in this namespace: the same cause always derives the same ids.
 DERIVED_IDS = uuid.UUID("6f1c1d2e-52c4-4e3b-9a57-3c0f4b1e9d10")
@@ -74,7 +75,7 @@ class Appender:
     """Turns events (or exported records) into rows of a batch, calling the plugins' hooks."""
 
     def __init__(self, codec: Codec, host: PluginHost,
-                 decode: Callable[[tuple, Event | None], Record]) -> None:
+                 decode: Callable[[StoredEvent, Event | None], Record]) -> None:
         self.codec = codec
         self.decode = decode
         self.validators = [(plugin, adapt(f, names)) for plugin, f, names in host.validators]
@@ -126,12 +127,13 @@ class Appender:
             check_name("id", id)
             row = batch.existing(id)
             if row is not None:
-                same = (row[4], row[2], row[8], row[9]) == (type_name, stream, data_text, meta_text)
-                if same and (occurred_at is None or row[6] == occurred):
+                same = (row.type, row.stream, row.data, row.meta) == (type_name, stream, data_text,
+                                                                      meta_text)
+                if same and (occurred_at is None or row.occurred_at == occurred):
                     if cause is None:
                         batch.skipped += 1
                     return self.decode(row, None)
-                raise ConflictError(f"id {id!r} exists already (seq {row[0]}) with other content")
+                raise ConflictError(f"id {id!r} exists already (seq {row.seq}) with other content")
         else:
             id = new_id()
         current = batch.version(stream)
@@ -150,8 +152,8 @@ class Appender:
         record = Record(seq, id, stream, current + 1, type_name, cls.schema, load_time(occurred),
                         batch.recorded_at, data, meta, digest, event)
         self._validate(event, record, view)
-        batch.push((seq, id, stream, current + 1, type_name, cls.schema, occurred, recorded,
-                    data_text, meta_text, digest))
+        batch.push(StoredEvent(seq, id, stream, current + 1, type_name, cls.schema, occurred,
+                               recorded, data_text, meta_text, digest))
         view.fold(record, event, occurred)
         if is_scenario(meta_text):
             view.scenario_records += 1
@@ -180,11 +182,12 @@ class Appender:
         check_name("id", id)
         data_text, meta_text = dumps(line["data"]), dumps(line["meta"])
         row = batch.existing(id)
-        given = (line["seq"], id, line["stream"], line["version"], line["type"], line["schema"],
-                 line["occurred_at"], line["recorded_at"], data_text, meta_text, line["hash"])
+        given = StoredEvent(line["seq"], id, line["stream"], line["version"], line["type"],
+                            line["schema"], line["occurred_at"], line["recorded_at"], data_text,
+                            meta_text, line["hash"])
         if row is not None:
             if tuple(row) != given:
-                raise ConflictError(f"id {id!r} exists already (seq {row[0]}) with other content")
+                raise ConflictError(f"id {id!r} exists already (seq {row.seq}) with other content")
             batch.skipped += 1
             return
         for key in ("occurred_at", "recorded_at"):

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from .chain import GENESIS
 from .clock import format_time
-from .store import Store
+from .store import Store, StoredEvent
 
 #: Rows kept in memory before they are written (still inside the same transaction).
 FLUSH_EVERY = 1000
@@ -24,8 +24,8 @@ class Batch:
         self.recorded_at = recorded_at.astimezone(timezone.utc)
         self.recorded_text = format_time(self.recorded_at)  # µs precision: unique enough to cache
         self.versions: dict[str, int] = {} if versions is None else versions
-        self.pending: list[tuple] = []
-        self.pending_ids: dict[str, tuple] = {}
+        self.pending: list[StoredEvent] = []
+        self.pending_ids: dict[str, StoredEvent] = {}
         self.skipped = 0
 
     def version(self, stream: str) -> int:
@@ -35,18 +35,18 @@ class Batch:
             current = self.versions[stream] = self.store.stream_version(stream)
         return current
 
-    def existing(self, id: str) -> tuple | None:
+    def existing(self, id: str) -> StoredEvent | None:
         """The stored (or pending) row of an id, if any."""
         row = self.pending_ids.get(id)
         if row is None:
             row = self.store.find([id]).get(id)
         return row
 
-    def push(self, row: tuple) -> None:
+    def push(self, row: StoredEvent) -> None:
         self.pending.append(row)
-        self.pending_ids[row[1]] = row
-        self.seq, self.hash = row[0], row[10]
-        self.versions[row[2]] = row[3]
+        self.pending_ids[row.id] = row
+        self.seq, self.hash = row.seq, row.hash
+        self.versions[row.stream] = row.version
         if len(self.pending) >= FLUSH_EVERY:
             self.flush()
 

@@ -12,6 +12,7 @@ from hashlib import sha256
 from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
 
 from .errors import VerificationError
+from .store import StoredEvent
 
 GENESIS = "0" * 64
 
@@ -42,7 +43,7 @@ def link(previous: str, body: str) -> str:
     return sha256((previous + body).encode("utf-8")).hexdigest()
 
 
-def verify_rows(rows: Iterable[tuple], head: str | None = None) -> tuple[int, str]:
+def verify_rows(rows: Iterable[StoredEvent], head: str | None = None) -> tuple[int, str]:
     """Check seq contiguity, stream versions and every hash; return (count, head hash).
 
     ``rows`` are stored rows in seq order: (seq, id, stream, version, type, schema, occurred_at,

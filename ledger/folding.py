@@ -24,7 +24,7 @@ from .record import Record
 from .replay import View
 from .scenarios import MARK, is_scenario
 from .snapshots import KEEP, Fingerprints, copy_state, dump_state, load_state
-from .store import Store
+from .store import Store, StoredEvent
 
 #: How often (in records) a progress callback is called.
 PROGRESS_EVERY = 5_000
@@ -45,7 +45,7 @@ class Folder:
         self.fingerprints = Fingerprints(host.projections, host.event_types)
         self.snapshotted: int | None = None  # the newest snapshot's seq, read when first needed
 
-    def decode(self, row: tuple, event: Event | None = None) -> Record:
+    def decode(self, row: StoredEvent, event: Event | None = None) -> Record:
         """The Record of a stored row, its payload decoded when a loaded plugin knows its type."""
         seq, id, stream, version, type_name, schema, occurred, recorded, data_text, meta_text, digest = row
         data = loads(data_text)
@@ -63,20 +63,21 @@ class Folder:
     def new_view(self) -> View:
         return View(self.host.projections, self.host.projection_owners, self.host.event_types)
 
-    def fold(self, view: View, rows: Iterable[tuple], progress: Progress | None = None) -> None:
+    def fold(self, view: View, rows: Iterable[StoredEvent],
+             progress: Progress | None = None) -> None:
         """Fold stored rows into a view, decoding only those some projection handles."""
         total = self.store.head()[0] if progress is not None else 0
         handlers, decode = view.handlers, self.decode
         for row in rows:
-            if handlers(row[4]):
+            if handlers(row.type):
                 record = decode(row)
-                view.fold(record, record.event, row[6])
+                view.fold(record, record.event, row.occurred_at)
             else:
-                view.skip(row[0], row[4], row[6])
-            if MARK in row[9] and is_scenario(row[9]):
+                view.skip(row.seq, row.type, row.occurred_at)
+            if MARK in row.meta and is_scenario(row.meta):
                 view.scenario_records += 1
-            if progress is not None and row[0] % PROGRESS_EVERY == 0:
-                progress(row[0], total)
+            if progress is not None and row.seq % PROGRESS_EVERY == 0:
+                progress(row.seq, total)
         if progress is not None:
             progress(view.seq, total)
 

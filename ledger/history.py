@@ -14,15 +14,14 @@ from typing import IO, Any
 
 from .codec import loads
 from .errors import LedgerError, Rejected
+from .store import COLUMNS, StoredEvent
 
 #: A line longer than this is refused before it is parsed.
 MAX_LINE = 1 << 20
 EVENT_KEYS = frozenset({"type", "occurred_at", "data", "id", "stream", "meta"})
 EVENT_REQUIRED = ("type", "occurred_at", "data")
-RECORD_KEYS = (
-    "seq", "id", "stream", "version", "type", "schema",
-    "occurred_at", "recorded_at", "data", "meta", "hash",
-)
+#: The keys of an exported record: the columns of the events table.
+RECORD_KEYS = COLUMNS
 
 
 def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any], int]]:
@@ -125,7 +124,7 @@ def _check_string(line: dict[str, Any], key: str) -> None:
         raise Rejected(f"{key}: expected a non-empty string")
 
 
-def record_line(row: tuple) -> str:
+def record_line(row: StoredEvent) -> str:
     """One exported line, from a stored row: ``data`` and ``meta`` are the stored JSON text."""
     seq, id, stream, version, type, schema, occurred, recorded, data, meta, hash = row
     return (
@@ -135,7 +134,7 @@ def record_line(row: tuple) -> str:
     )
 
 
-def write_lines(rows: Iterable[tuple], out: IO[str]) -> int:
+def write_lines(rows: Iterable[StoredEvent], out: IO[str]) -> int:
     """Write rows as exported lines; return how many."""
     count = 0
     for row in rows:

@@ -29,7 +29,7 @@ from .plugins import PluginHost, PluginInfo
 from .record import Record
 from .replay import View
 from .scenarios import ScenarioWarning, marks_scenario, mixed_histories
-from .store import Store, open_store
+from .store import Store, StoredEvent, open_store
 from .subscriptions import Subscription
 
 T = TypeVar("T")
@@ -380,7 +380,7 @@ class Ledger:
                     if not rows:
                         break
                     for row in rows:
-                        if not subscription.active or row[0] <= subscription.position:
+                        if not subscription.active or row.seq <= subscription.position:
                             continue
                         record = self._folder.decode(row)
                         subscription.position = record.seq
@@ -531,13 +531,13 @@ class Ledger:
                               "an empty ledger")
         store, total = target._store, expected[0]
         with store.transaction():
-            chunk: list[tuple] = []
+            chunk: list[StoredEvent] = []
             for row in self._store.rows():
                 chunk.append(row)
                 if len(chunk) == PROGRESS_EVERY:
                     store.insert(chunk)
                     if progress is not None:
-                        progress(row[0], total)
+                        progress(row.seq, total)
                     chunk = []
             store.insert(chunk)
         target._view, target._last = None, None
@@ -546,7 +546,7 @@ class Ledger:
             raise VerificationError(f"{target.path}: the copy ends at {copied}, not {expected}")
         return copied
 
-    def _checked_rows(self) -> Iterator[tuple]:
+    def _checked_rows(self) -> Iterator[StoredEvent]:
         """The stored rows; when snapshots exist, each is also folded into a fresh view, which
         must match every snapshot at its seq."""
         expected = self._folder.snapshot_checks()
@@ -557,13 +557,13 @@ class Ledger:
                 if view is None:
                     continue
                 self._folder.fold(view, (row,))
-                for name, digest, text in expected.get(row[0], ()):
-                    if digest != row[10]:
+                for name, digest, text in expected.get(row.seq, ()):
+                    if digest != row.hash:
                         continue  # taken from another log: never used, nothing to check
                     if self._folder.state_text(view, name) != text:
                         raise VerificationError(
-                            f"seq {row[0]}: the snapshot of {name} does not match the log",
-                            seq=row[0])
+                            f"seq {row.seq}: the snapshot of {name} does not match the log",
+                            seq=row.seq)
 
     # --- for people who look ---------------------------------------------------------------------
 

@@ -97,7 +97,7 @@ def investment_tables(summary: Mapping[str, Any] | None, store: SqliteStore) -> 
     if summary is None:
         return []
     causes = {t["cause"] for a in summary["agreements"].values() for t in a["tranches"]}
-    cause_seq = {id: row[0] for id, row in store.find(sorted(causes)).items()}
+    cause_seq = {id: row.seq for id, row in store.find(sorted(causes)).items()}
     agreements = [
         {"agreement": name, "status": a["status"], "investor": a["investor"],
          "investee": a["investee"], "target_gigawatts": a["gigawatts"], "cap_usd": a["cap_usd"],

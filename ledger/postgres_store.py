@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
-from .store import BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, rows_query, snapshot_filter, stats_of
+from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, StoredEvent, rows_query,
+                    snapshot_filter, stats_of, stored_event)
 
 try:
     import psycopg
@@ -207,12 +208,12 @@ class PostgresStore(Store):
         row = self.conn.execute("SELECT MAX(version) FROM events WHERE stream = %s", (stream,)).fetchone()
         return row[0] or 0
 
-    def find(self, ids: Sequence[str]) -> dict[str, tuple]:
-        found: dict[str, tuple] = {}
+    def find(self, ids: Sequence[str]) -> dict[str, StoredEvent]:
+        found: dict[str, StoredEvent] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
             for row in self.conn.execute(f"{SELECT_ROWS} WHERE id = ANY(%s)", (chunk,)):
-                found[row[1]] = row
+                found[row[1]] = stored_event(row)
         return found
 
     def rows(
@@ -226,7 +227,7 @@ class PostgresStore(Store):
         upto: int | None = None,
         limit: int | None = None,
         reverse: bool = False,
-    ) -> Iterator[tuple]:
+    ) -> Iterator[StoredEvent]:
         query, params = rows_query("%s", lambda types: ("type = ANY(?)", [types]), after=after,
                                    types=types, stream=stream, since_time=since_time,
                                    before_time=before_time, upto=upto, limit=limit,
@@ -249,7 +250,7 @@ class PostgresStore(Store):
         try:
             cursor.execute(query, params)
             while batch := cursor.fetchmany(BATCH):
-                yield from batch
+                yield from map(stored_event, batch)
         finally:
             if not conn.closed:
                 try:
@@ -288,7 +289,7 @@ class PostgresStore(Store):
 
     # --- writes ---------------------------------------------------------------------------------
 
-    def insert(self, rows: Sequence[tuple]) -> None:
+    def insert(self, rows: Sequence[StoredEvent]) -> None:
         with self.conn.cursor() as cursor:
             cursor.executemany(_INSERT, rows)
 

@@ -18,8 +18,8 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
-from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, rows_query, snapshot_filter,
-                    stats_of)
+from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, StoredEvent, rows_query,
+                    snapshot_filter, stats_of, stored_event)
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -264,14 +264,14 @@ class SqliteStore(Store):
         ).fetchone()
         return row[0] or 0
 
-    def find(self, ids: Sequence[str]) -> dict[str, tuple]:
+    def find(self, ids: Sequence[str]) -> dict[str, StoredEvent]:
         """The stored rows of those ids that exist."""
-        found: dict[str, tuple] = {}
+        found: dict[str, StoredEvent] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ", ".join("?" * len(chunk))
             for row in self.conn.execute(f"{SELECT_ROWS} WHERE id IN ({marks})", chunk):
-                found[row[1]] = row
+                found[row[1]] = stored_event(row)
         return found
 
     def rows(
@@ -285,14 +285,14 @@ class SqliteStore(Store):
         upto: int | None = None,
         limit: int | None = None,
         reverse: bool = False,
-    ) -> Iterator[tuple]:
+    ) -> Iterator[StoredEvent]:
         query, params = rows_query("?", _in_list, after=after, types=types, stream=stream,
                                    since_time=since_time, before_time=before_time, upto=upto,
                                    limit=limit, reverse=reverse)
         cursor = self.conn.execute(query, params)
         try:
             while batch := cursor.fetchmany(BATCH):
-                yield from batch
+                yield from map(stored_event, batch)
         finally:
             try:
                 cursor.close()
@@ -347,5 +347,5 @@ class SqliteStore(Store):
                 self.db[name].create(columns, pk=pk, foreign_keys=foreign_keys, not_null=set(pk))
                 self.db[name].insert_all(rows, batch_size=1000)
 
-    def insert(self, rows: Sequence[tuple]) -> None:
+    def insert(self, rows: Sequence[StoredEvent]) -> None:
         self.conn.executemany(_INSERT, rows)

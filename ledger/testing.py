@@ -37,6 +37,7 @@ from .hookspecs import hookimpl
 from .appending import DERIVED_IDS
 from .ledger import Ledger, NewEvent
 from .postgres_store import fresh_schema
+from .store import COLUMNS
 
 GENESIS = "0" * 64
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -229,9 +230,7 @@ class ModelLedger:
 def record_dict(record: Any) -> dict[str, Any]:
     """A ledger Record as the model's plain dict (stored times as text)."""
     exported = record.to_json()
-    return {key: exported[key] for key in (
-        "seq", "id", "stream", "version", "type", "schema", "occurred_at", "recorded_at",
-        "data", "meta", "hash")}
+    return {key: exported[key] for key in COLUMNS}
 
 
 # --- the state machine --------------------------------------------------------------------------
