@@ -27,6 +27,7 @@ from .errors import (
 )
 from .event import Event
 from .explain import Explanation
+from .hookcalls import for_types
 from .hookspecs import hookimpl
 from .ledger import ImportResult, Ledger, NewEvent, PluginWarning
 from .plugins import PluginInfo
@@ -70,5 +71,6 @@ __all__ = [
     "UsageReported",
     "VerificationError",
     "View",
+    "for_types",
     "hookimpl",
 ]

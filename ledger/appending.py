@@ -11,7 +11,8 @@ from .batch import Batch
 from .chain import link, record_body
 from .clock import load_time, new_id, stored_time
 from .codec import Codec, dumps, loads, unknown_type
-from .errors import ConflictError, LedgerError, PluginError, Rejected
+from .errors import ConflictError, PluginError, Rejected
+from .hookcalls import blame
 from .event import Event
 from .plugins import PluginHost
 from .record import Record
@@ -24,21 +25,6 @@ DERIVED_IDS = uuid.UUID("6f1c1d2e-52c4-4e3b-9a57-3c0f4b1e9d10")
 #: How deep derived events may derive further events before the chain is taken for a loop.
 MAX_DERIVATION_DEPTH = 16
 MAX_ID = 200
-_ARGUMENTS = ("event", "record", "view")
-
-Call = Callable[[Event, Record, View], Any]
-
-
-def adapt(function: Callable[..., Any], argnames: tuple[str, ...]) -> Call:
-    """A hook implementation called as ``f(event, record, view)``, whatever subset it takes."""
-    if argnames == _ARGUMENTS:
-        return function
-    if argnames == ("event", "view"):
-        return lambda event, record, view: function(event, view)
-    if argnames == ("event",):
-        return lambda event, record, view: function(event)
-    order = [_ARGUMENTS.index(name) for name in argnames]
-    return lambda *arguments: function(*[arguments[i] for i in order])
 
 
 def _json_copy(value: Any) -> Any:
@@ -58,11 +44,6 @@ def _json_copy(value: Any) -> Any:
         raise Rejected(f"meta: not JSON: {error}") from None
 
 
-def _listed(call: Call) -> Call:
-    """A derive_events call whose result (None, a list, a generator) is a list."""
-    return lambda event, record, view: list(call(event, record, view) or ())
-
-
 def check_name(field: str, value: Any) -> None:
     """Refuse an id or a stream that is not short, printable, non-empty text."""
     if not isinstance(value, str) or not value or len(value) > MAX_ID or not value.isprintable():
@@ -78,8 +59,8 @@ class Appender:
                  decode: Callable[[StoredEvent, Event | None], Record]) -> None:
         self.codec = codec
         self.decode = decode
-        self.validators = [(plugin, adapt(f, names)) for plugin, f, names in host.validators]
-        self.derivers = [(plugin, _listed(adapt(f, names))) for plugin, f, names in host.derivers]
+        self.validators = host.hook("validate_event")
+        self.derivers = host.hook("derive_events")
 
     def add(
         self,
@@ -241,43 +222,31 @@ class Appender:
         return meta
 
     def _validate(self, event: Event, record: Record, view: View) -> None:
-        """Every plugin's validate_event; a refusal names the plugin, any other error is its
-        failure."""
-        name = ""
-        try:
-            for name, validate in self.validators:
-                validate(event, record, view)
-        except Exception as error:
-            blamed = _blame(error, name, "validate_event", record)
-            if blamed is error:
-                raise
-            raise blamed from error
+        """Every plugin's validate_event for this type; a refusal names the plugin, any other
+        error is its failure."""
+        hook = self.validators
+        implementations = hook.for_type(record.type)
+        if implementations:
+            arguments = {"event": event, "record": record, "view": view}
+            for implementation in implementations:
+                hook.call_one(implementation, arguments)
 
     def _derive(self, event: Event, record: Record, view: View) -> list[tuple[str, list[Event]]]:
         """What each plugin derives from one event, every plugin seeing the same view."""
+        hook = self.derivers
+        implementations = hook.for_type(record.type)
+        if not implementations:
+            return []
+        arguments = {"event": event, "record": record, "view": view}
         derived = []
-        name = ""
-        try:
-            for name, derive in self.derivers:
-                followers = derive(event, record, view)
-                if followers:
-                    derived.append((name, followers))
-        except Exception as error:
-            blamed = _blame(error, name, "derive_events", record)
-            if blamed is error:
-                raise
-            raise blamed from error
+        for implementation in implementations:
+            try:  # the result may be a generator: iterating it runs the plugin's code too
+                followers = list(hook.call_one(implementation, arguments) or ())
+            except Exception as error:
+                blamed = blame(error, implementation.plugin, hook.name, record)
+                if blamed is error:
+                    raise
+                raise blamed from error
+            if followers:
+                derived.append((implementation.plugin, followers))
         return derived
-
-
-def _blame(error: Exception, plugin: str, hook: str, record: Record) -> LedgerError:
-    """The error to raise for a plugin's exception in a hook: its own refusal, named."""
-    if isinstance(error, Rejected):
-        error.message = f"{plugin}: {error.message}"
-        return error
-    if isinstance(error, LedgerError):
-        return error
-    return PluginError(
-        f"plugin {plugin}: {hook} failed on {record.type}: {type(error).__name__}: {error}",
-        plugin=plugin,
-    )

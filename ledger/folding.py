@@ -102,14 +102,15 @@ class Folder:
                 return self.build(upto=upto, before_time=before_time, use_snapshots=False,
                                   progress=progress)
             view.scenario_records, view.by_type = figures
-        bounds = sorted({start for start, _ in starts.values()})
-        view.seq, view.occurred_text = min(starts.values(), key=lambda start: start[0])
+        origins = list(starts.values()) or [(0, None)]  # no projection: the view still moves
+        bounds = sorted({start for start, _ in origins})
+        view.seq, view.occurred_text = min(origins, key=lambda start: start[0])
         for position, start in enumerate(bounds):
             end = bounds[position + 1] if position + 1 < len(bounds) else upto
             view.activate([name for name, (seq, _) in starts.items() if seq <= start])
             if view.seq < start:  # the projections ahead start here
                 view.seq, view.occurred_text = start, next(
-                    occurred for seq, occurred in starts.values() if seq == start)
+                    occurred for seq, occurred in origins if seq == start)
             self.fold(view, self.store.rows(start, upto=end, before_time=before_time), progress)
         return view
 

@@ -1,7 +1,11 @@
 """The hooks a gigaledger plugin can implement (pluggy project ``gigaledger``).
 
 Hooks are always called with keyword arguments; an implementation may accept any subset of them.
-A plugin implementing a hook that is not listed here is refused when it loads.
+A plugin implementing a hook that is not listed here is refused when it loads. Every call goes
+through ``ledger.hookcalls`` (one path: pluggy's order, the plugin blamed for its exception,
+``GIGALEDGER_TRACE_PLUGINS=1`` prints each call). ``validate_event`` and ``derive_events``
+implementations may be decorated with ``@ledger.for_types("type", ...)``: they are then called
+for events of those types only.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ def validate_event(event: Event, record: Record, view: View) -> None:
     Called for every event about to be appended (given or derived), with the record it would
     become and the view as of just before it. Every implementation runs until one raises; any
     exception rolls back the whole append and names the plugin. The return value is ignored.
+    With ``@for_types(...)`` it is called for events of those types only.
     """
 
 
@@ -70,6 +75,7 @@ def derive_events(event: Event, record: Record, view: View) -> Iterable[Event] |
     ``meta.derived_by`` (this plugin), a deterministic id and the cause's ``occurred_at``; it
     passes through ``validate_event`` and ``derive_events`` itself. The results of every
     implementation are appended in call order; any exception rolls back the whole append.
+    With ``@for_types(...)`` it is called for events of those types only.
     """
 
 

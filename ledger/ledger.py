@@ -120,6 +120,7 @@ class Ledger:
         clock: Callable[[], datetime] | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
         readonly: bool | None = False,
+        builtins: bool = True,
     ) -> Ledger:
         """Open the ledger at ``path`` (created when missing, unless ``create=False``), or a new
         one in memory.
@@ -133,11 +134,13 @@ class Ledger:
         is saved each time ``snapshot_every`` more records have been folded (0: never), so that
         replays and reopened ledgers fold only the tail. ``readonly=True`` opens an existing
         ledger for reading only (every write raises ``ReadOnly``); ``readonly=None`` does so when
-        the file, its folder or its medium cannot be written.
+        the file, its folder or its medium cannot be written. ``builtins=False`` leaves the
+        built-in domain out: a bare engine with no event types but those of ``plugins`` (and the
+        entry points), for a domain of one's own.
         """
         if isinstance(plugins, (str, os.PathLike)):
             plugins = [plugins]  # one plugin, not the letters of its name
-        host = PluginHost(plugins, load_entrypoints=load_entrypoints)
+        host = PluginHost(plugins, load_entrypoints=load_entrypoints, builtins=builtins)
         store = open_store(path, create=create, timeout=timeout, synchronous=synchronous,
                            readonly=readonly)
         return cls(store, host, clock=clock, snapshot_every=snapshot_every)
@@ -334,20 +337,23 @@ class Ledger:
         return result
 
     def _observe(self, start: int, end: int) -> None:
-        observers = self._host.observers
-        if not observers or end == start:
+        """Tell the ``event_appended`` observers about each committed record; a failing observer
+        is a warning (the records are stored)."""
+        hook = self._host.hook("event_appended")
+        if not hook or end == start:
             return
         view = self._view
         for row in self._store.rows(start, upto=end):
             record = self._folder.decode(row)
             arguments = {"record": record, "view": view}
-            for plugin, function, argnames in observers:
+            for implementation in hook.implementations:
                 try:
-                    function(*[arguments[name] for name in argnames])
+                    hook.call_one(implementation, arguments)
                 except Exception as error:
+                    reason = error.__cause__ or error
                     warnings.warn(
-                        f"plugin {plugin}: event_appended failed on seq {record.seq}: "
-                        f"{type(error).__name__}: {error} (the record is stored)",
+                        f"plugin {implementation.plugin}: event_appended failed on seq "
+                        f"{record.seq}: {type(reason).__name__}: {reason} (the record is stored)",
                         PluginWarning,
                         stacklevel=2,
                     )

@@ -25,6 +25,8 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .event import Event
+from .hints import did_you_mean
+from .hookcalls import TYPES_ATTRIBUTE, Hook, Implementation, PerPlugin, tracing
 from .replay import Projection
 
 DEFAULT_PLUGINS = (
@@ -37,10 +39,8 @@ DEFAULT_PLUGINS = (
 ENTRY_POINT_GROUP = "gigaledger"
 ALLOW_LIST = "GIGALEDGER_PLUGINS"
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
-#: Hooks the append path calls plugin by plugin, so that an error names its plugin.
+#: Hooks called once per event (the first two may be routed by type with ``@for_types``).
 _PER_PLUGIN_HOOKS = ("validate_event", "derive_events", "event_appended")
-
-HookCall = tuple[str, Callable[..., Any], tuple[str, ...]]
 
 
 @attrs.frozen
@@ -56,36 +56,26 @@ class PluginInfo:
 class PluginHost:
     """A pluggy manager with everything its plugins registered: event types and projections."""
 
-    def __init__(self, plugins: Iterable[Any] = (), *, load_entrypoints: bool = True) -> None:
+    def __init__(self, plugins: Iterable[Any] = (), *, load_entrypoints: bool = True,
+                 builtins: bool = True) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._sources: dict[str, tuple[str, str]] = {}
-        for module_name in DEFAULT_PLUGINS:
+        for module_name in DEFAULT_PLUGINS if builtins else ():
             module = importlib.import_module(module_name)
             self._register(module, module_name.rsplit(".", 1)[1], "built-in", module_name)
         if load_entrypoints:
             self._load_entry_points()
         for plugin in plugins:
             self._load(plugin)
-        try:
-            self.pm.check_pending()
-        except pluggy.PluginValidationError as error:
-            name = self.pm.get_name(error.plugin) or repr(error.plugin)
-            hook = str(error).split("'")[1] if "'" in str(error) else "?"
-            raise PluginError(
-                f"plugin {name}: implements {hook!r}, which is not a gigaledger hook "
-                f"(hooks: {', '.join(self.hook_names())})",
-                plugin=name,
-            ) from None
+        self._refuse_unknown_hooks()
+        self.hooks = {name: self._hook(name) for name in self.hook_names()}
         self.event_types: dict[str, type[Event]] = {}
         self.type_owners: dict[str, str] = {}
         self.projections: dict[str, Projection] = {}
         self.projection_owners: dict[str, str] = {}
-        self._call_register("register_event_types", self._add_event_type)
-        self._call_register("register_projections", self._add_projection)
-        self.validators = self.hook_calls("validate_event")
-        self.derivers = self.hook_calls("derive_events")
-        self.observers = self.hook_calls("event_appended")
+        self._register_all("register_event_types", self._add_event_type)
+        self._register_all("register_projections", self._add_projection)
 
     # --- loading --------------------------------------------------------------------------------
 
@@ -155,17 +145,12 @@ class PluginHost:
 
     # --- registration hooks ---------------------------------------------------------------------
 
-    def _call_register(self, hook: str, add: Callable[[str, Any], None]) -> None:
-        # In registration order, so that the built-ins' types and projections come first.
-        for plugin, function, argnames in reversed(self.hook_calls(hook)):
-            try:
-                function(*[partial(add, plugin) for _ in argnames])
-            except PluginError:
-                raise
-            except Exception as error:
-                raise PluginError(
-                    f"plugin {plugin}: {hook} failed: {type(error).__name__}: {error}", plugin=plugin
-                ) from None
+    def _register_all(self, hook: str, add: Callable[[str, Any], None]) -> None:
+        """Call a registration hook, each plugin getting a ``register`` that knows who calls it;
+        in registration order, so that the built-ins' types and projections come first."""
+        caller = self.hooks[hook]
+        order = Hook(hook, reversed(caller.implementations), caller.trace)
+        order.call(register=PerPlugin(lambda plugin: partial(add, plugin)))
 
     def _add_event_type(self, plugin: str, event_class: Any) -> None:
         if not (isinstance(event_class, type) and issubclass(event_class, Event)):
@@ -225,19 +210,43 @@ class PluginHost:
 
     # --- calling --------------------------------------------------------------------------------
 
-    def hook_calls(self, hook: str) -> list[HookCall]:
-        """The implementations of a hook in pluggy's call order: (plugin, function, argnames)."""
-        caller = getattr(self.pm.hook, hook)
-        calls = []
+    def hook(self, name: str) -> Hook:
+        """A hook's implementations, in pluggy's call order, to call (see ``ledger.hookcalls``)."""
+        return self.hooks[name]
+
+    def _hook(self, name: str) -> Hook:
+        caller = getattr(self.pm.hook, name)
+        implementations = []
         for impl in reversed(caller.get_hookimpls()):
-            if hook in _PER_PLUGIN_HOOKS and (impl.wrapper or impl.hookwrapper):
+            if name in _PER_PLUGIN_HOOKS and (impl.wrapper or impl.hookwrapper):
                 raise PluginError(
-                    f"plugin {impl.plugin_name}: {hook} cannot be a wrapper; "
+                    f"plugin {impl.plugin_name}: {name} cannot be a wrapper; "
                     "implement it as a plain function",
                     plugin=impl.plugin_name,
                 )
-            calls.append((impl.plugin_name, impl.function, tuple(impl.argnames)))
-        return calls
+            types = getattr(impl.function, TYPES_ATTRIBUTE, None)
+            if types is not None and name not in _PER_PLUGIN_HOOKS[:2]:
+                raise PluginError(
+                    f"plugin {impl.plugin_name}: @for_types applies to validate_event and "
+                    f"derive_events, not to {name}", plugin=impl.plugin_name)
+            implementations.append(Implementation(impl.plugin_name, name, impl.function,
+                                                  tuple(impl.argnames), types))
+        return Hook(name, implementations, trace=tracing())
+
+    def _refuse_unknown_hooks(self) -> None:
+        """Refuse a plugin implementing a hook that is not a gigaledger hook (a misspelling),
+        found through pluggy's API: a hook caller without a specification."""
+        known = set(self.hook_names())
+        for name, caller in sorted(vars(self.pm.hook).items()):
+            if name in known or not hasattr(caller, "get_hookimpls"):
+                continue
+            for impl in caller.get_hookimpls():
+                raise PluginError(
+                    f"plugin {impl.plugin_name}: implements {name!r}, which is not a gigaledger "
+                    f"hook{did_you_mean(name, known)} (hooks: {', '.join(sorted(known))})",
+                    plugin=impl.plugin_name,
+                )
+        self.pm.check_pending()  # nothing left: pluggy agrees
 
     def hook_names(self) -> list[str]:
         return sorted(n for n in dir(hookspecs) if getattr(getattr(hookspecs, n), "gigaledger_spec", None))

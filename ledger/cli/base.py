@@ -187,11 +187,12 @@ def add_plugin_commands(host: PluginHost | None = None) -> None:
             host = PluginHost()
         except LedgerError:
             return
-    for plugin, function, argnames in host.hook_calls("register_commands"):
+    hook = host.hook("register_commands")
+    for implementation in hook.implementations:
         try:
-            function(*[cli for _ in argnames])
-        except Exception as error:
-            note(f"plugin {plugin}: register_commands failed: {error}")
+            hook.call_one(implementation, {"cli": cli})
+        except LedgerError as error:
+            note(f"warning: {error}")
 
 
 def _warning_line(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ..errors import Rejected
+from ..hookcalls import for_types
 from ..hookspecs import hookimpl
 from ..tables import show, table
 from .catalogue import (
@@ -167,6 +168,7 @@ def register_projections(register):
 
 
 @hookimpl
+@for_types(GpusRetired.type)
 def validate_event(event, view):
     if isinstance(event, GpusRetired):
         held = view["gpu_inventory"].counted.get(_count_key(event), 0)

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from ..hookcalls import for_types
 from ..hookspecs import hookimpl
 from ..shares import hhi, percentages, shares
 from ..tables import money, show, table
@@ -110,6 +111,7 @@ def register_projections(register):
 
 
 @hookimpl
+@for_types(CapacityDecommissioned.type)
 def validate_event(event, view):
     if isinstance(event, CapacityDecommissioned):
         view["provider_mix"].capacity.resolve(event)
