@@ -18,7 +18,11 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from .charts import Chart
     from .event import Event
+    from .explain import Finding
+    from .ledger import Ledger
+    from .materialize import Table
     from .record import Record
     from .replay import Projection, View
 
@@ -48,7 +52,23 @@ def register_projections(register: Callable[[Projection], None]) -> None:
     A ``summary`` that declares a keyword parameter ``as_of`` (``summary(state, *, as_of=None)``)
     is given the view's ``ledger.AsOf`` when a report is made: its ``seq``, ``occurred_at``,
     ``until``, ``scenario_records`` and ``day``, the as-of date (the ``until`` date of a replay as
-    of a date, else the date of the latest record folded; never the wall clock).
+    of a date, else the date of the latest record folded; never the wall clock). A projection may
+    also have ``render(summary) -> str``, its section of the text report (without it the summary
+    is shown as generic tables), and ``snapshot``/``restore`` or ``state_type`` (see
+    ``ledger.snapshots``).
+    """
+
+
+@hookspec
+def register_charts(register: Callable[[Chart], None]) -> None:
+    """Call ``register(chart)`` for each chart the plugin draws.
+
+    Called once per ledger, when it opens. A chart has ``name``, ``title``, ``formats`` (file
+    suffixes it writes, such as ``("png", "svg")``) and ``draw(ledger, path, *, format,
+    until=None, title=None)``, which writes the figure of the ledger as of ``until`` (a date, a
+    time or a seq; all of the log when None) to ``path``. ``gigaledger chart`` draws the chart
+    named by ``--name`` (the first registered by default) into a temporary file renamed into
+    place once complete. Names are unique.
     """
 
 
@@ -89,6 +109,33 @@ def event_appended(record: Record, view: View) -> None:
     Called for every stored record, given and derived, in seq order, with the view as of the end
     of the append. It cannot veto: an exception is reported as a warning and the record stays.
     """
+
+
+# --- For people who look: read-only, called on demand ---------------------------------------------
+
+
+@hookspec
+def materialize_tables(ledger: Ledger, view: View) -> Iterable[Table] | None:
+    """Return the plain tables (``ledger.Table``) that show this plugin's figures in SQL.
+
+    Called once by ``Ledger.materialize()`` (``gigaledger materialize``), with the ledger (to read
+    records) and the view at the seq being materialized. Every plugin's tables are written with
+    the engine's own (``materialized``, ``projections``) in one transaction, each replacing the
+    table of that name; a name returned twice refuses the whole materialize. It must not write.
+    """
+
+
+@hookspec
+def explain_record(record: Record, ledger: Ledger) -> Iterable[Finding] | None:
+    """Return what the plugin can say about why ``record`` is in the log (``ledger.Finding``s:
+    a label, the records it points to, a note), beyond its causes and effects.
+
+    Called by ``Ledger.explain()`` (``gigaledger explain``) for the record asked about, once per
+    plugin, in call order; the findings are shown in that order. It must not write.
+    """
+
+
+# --- The command line ------------------------------------------------------------------------------
 
 
 @hookspec

@@ -24,6 +24,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+from .charts import Chart
 from .event import Event
 from .hints import did_you_mean
 from .hookcalls import TYPES_ATTRIBUTE, Hook, Implementation, PerPlugin, tracing
@@ -74,8 +75,11 @@ class PluginHost:
         self.type_owners: dict[str, str] = {}
         self.projections: dict[str, Projection] = {}
         self.projection_owners: dict[str, str] = {}
+        self.charts: dict[str, Chart] = {}
+        self.chart_owners: dict[str, str] = {}
         self._register_all("register_event_types", self._add_event_type)
         self._register_all("register_projections", self._add_projection)
+        self._register_all("register_charts", self._add_chart)
 
     # --- loading --------------------------------------------------------------------------------
 
@@ -207,6 +211,21 @@ class PluginHost:
             )
         self.projections[name] = projection
         self.projection_owners[name] = plugin
+
+    def _add_chart(self, plugin: str, chart: Any) -> None:
+        missing = [a for a in ("name", "title", "formats", "draw") if not hasattr(chart, a)]
+        if missing:
+            raise PluginError(f"plugin {plugin}: chart {chart!r} lacks {', '.join(missing)}",
+                              plugin=plugin)
+        if not isinstance(chart.name, str) or not chart.name:
+            raise PluginError(f"plugin {plugin}: chart name {chart.name!r} is not usable",
+                              plugin=plugin)
+        if chart.name in self.charts:
+            raise PluginError(
+                f"plugin {plugin}: chart {chart.name!r} is registered already by plugin "
+                f"{self.chart_owners[chart.name]}", plugin=plugin)
+        self.charts[chart.name] = chart
+        self.chart_owners[chart.name] = plugin
 
     # --- calling --------------------------------------------------------------------------------
 
