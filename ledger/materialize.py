@@ -115,6 +115,10 @@ def investment_tables(summary: Mapping[str, Any] | None, store: SqliteStore) -> 
     ]
     investors = [{"investor": name, **{key: i[key] for key in INVESTOR_COLUMNS}}
                  for name, i in summary["investors"].items()]
+    investees = [{"investor": name, "investee": investee,
+                  **{key: figures[key] for key in INVESTOR_COLUMNS}}
+                 for name, i in summary["investors"].items()
+                 for investee, figures in i["by_investee"].items()]
     return [
         Table("investment_agreements",
               {"agreement": str, "status": str, "investor": str, "investee": str,
@@ -132,6 +136,9 @@ def investment_tables(summary: Mapping[str, Any] | None, store: SqliteStore) -> 
         Table("investment_investors",
               {"investor": str, **{key: EXACT for key in INVESTOR_COLUMNS}},
               ("investor",), investors),
+        Table("investment_investees",
+              {"investor": str, "investee": str, **{key: EXACT for key in INVESTOR_COLUMNS}},
+              ("investor", "investee"), investees),
     ]
 
 
@@ -176,9 +183,14 @@ def mix_tables(summary: Mapping[str, Any] | None) -> list[Table]:
          "share": shares[name]}
         for basis, dimension, amounts, shares in bases for name in shares
     ]
+    unquantified = [{"dimension": dimension, "name": name}
+                    for dimension in ("provider", "vendor")
+                    for name in gigawatts[f"unquantified_{dimension}s"]]
     return [Table("provider_mix",
                   {"basis": str, "dimension": str, "name": str, "amount": EXACT, "share": EXACT},
-                  ("basis", "dimension", "name"), rows)]
+                  ("basis", "dimension", "name"), rows),
+            Table("provider_mix_unquantified", {"dimension": str, "name": str},
+                  ("dimension", "name"), unquantified)]
 
 
 def pipeline_tables(summary: Mapping[str, Any] | None) -> list[Table]:

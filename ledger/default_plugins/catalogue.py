@@ -23,6 +23,7 @@ REVISED_STATUSES = ("definitive", "superseded", "cancelled", "completed")
 #: An agreement in one of these states has ended: it changes no more and releases nothing more.
 FINAL_STATUSES = frozenset({"superseded", "cancelled", "completed"})
 UNITS = ("package", "die")
+OUTCOMES = ("met", "lapsed")
 
 
 @attrs.frozen
@@ -175,6 +176,35 @@ class FundingCommitted(Event):
 
 
 @attrs.frozen
+class FundingResolved(Event):
+    """The condition of a conditional ``funding.committed`` record met or lapsed: ``met`` moves
+    its money from conditional to committed, ``lapsed`` takes it out of conditional. A
+    commitment is resolved at most once; ``commitment`` is that record's id.
+
+    ``investor``, ``investee`` and ``usd`` are optional: they restate the commitment for people
+    reading the log (checked against it when given), so that its line names the money.
+    """
+
+    type = "funding.resolved"
+    stream_template = "commitment/{commitment}"
+
+    commitment: str = fields.name()
+    outcome: str = fields.choice(*OUTCOMES)
+    note: Optional[str] = fields.text(optional=True)
+    investor: Optional[str] = fields.name(optional=True)
+    investee: Optional[str] = fields.name(optional=True)
+    usd: Optional[Decimal] = fields.usd(optional=True)
+
+    def summary(self) -> str:
+        parties = ""
+        if self.investor is not None and self.investee is not None:
+            parties = f"{self.investor} -> {self.investee} "
+        amount = f"{money(self.usd)} " if self.usd is not None else ""
+        text = f"{parties}{amount}conditional commitment {self.commitment}: {self.outcome}"
+        return f"{text} ({self.note})" if self.note else text
+
+
+@attrs.frozen
 class InvestmentReleased(Event):
     """Money actually moved: recorded by hand, or derived from an agreement's tranches."""
 
@@ -219,6 +249,26 @@ class ProviderContracted(Event):
         if self.term_years is not None:
             text += f", over {show(self.term_years)} years"
         return text
+
+
+@attrs.frozen
+class CapacityUnquantified(Event):
+    """Capacity reported running at a provider in an amount not published. It adds no
+    gigawatts anywhere: the commissioned mix names the provider and the vendor, so that shares of
+    the published figures are never read as complete."""
+
+    type = "capacity.unquantified"
+    stream_template = "provider/{provider}"
+
+    provider: str = fields.name()
+    vendor: str = fields.name()
+    site: Optional[str] = fields.name(optional=True)
+    platform: Optional[str] = fields.name(optional=True)
+
+    def summary(self) -> str:
+        what = f"{self.vendor} {self.platform}" if self.platform else self.vendor
+        where = f" at {self.site}" if self.site else ""
+        return f"capacity running at {self.provider} ({what}){where}, amount not published"
 
 
 @attrs.frozen
@@ -296,7 +346,9 @@ CATALOGUE: tuple[type[Event], ...] = (
     CapacityPlanned,
     CapacityCommissioned,
     CapacityDecommissioned,
+    CapacityUnquantified,
     FundingCommitted,
+    FundingResolved,
     InvestmentReleased,
     ProviderContracted,
     GpusDelivered,
