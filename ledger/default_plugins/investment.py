@@ -39,8 +39,6 @@ from .catalogue import (
 )
 from .funds import INVESTOR_COLUMNS, Funds, money_by_investor
 
-__all__ = ["INVESTOR_COLUMNS", "InvestmentProjection", "InvestmentState", "money_by_investor"]
-
 ZERO = Decimal(0)
 #: An agreement whose cap allows more tranches than this is refused as a unit mistake.
 MAX_TRANCHES = 10_000
