@@ -6,7 +6,9 @@ from .default_plugins.catalogue import (
     CapacityCommissioned,
     CapacityDecommissioned,
     CapacityPlanned,
+    CapacityUnquantified,
     FundingCommitted,
+    FundingResolved,
     GpusDelivered,
     GpusRetired,
     InvestmentReleased,
@@ -26,10 +28,11 @@ from .errors import (
     VerificationError,
 )
 from .event import Event
-from .explain import Explanation
+from .explain import Explanation, Finding
 from .hookcalls import for_types
 from .hookspecs import hookimpl
 from .ledger import ImportResult, Ledger, NewEvent, PluginWarning
+from .materialize import Table
 from .plugins import PluginInfo
 from .record import Record
 from .replay import AsOf, Projection, View
@@ -44,10 +47,13 @@ __all__ = [
     "CapacityCommissioned",
     "CapacityDecommissioned",
     "CapacityPlanned",
+    "CapacityUnquantified",
     "ConflictError",
     "Event",
     "Explanation",
+    "Finding",
     "FundingCommitted",
+    "FundingResolved",
     "GpusDelivered",
     "GpusRetired",
     "ImportResult",
@@ -67,6 +73,7 @@ __all__ = [
     "ScenarioWarning",
     "StorageError",
     "StoreBusy",
+    "Table",
     "UsageError",
     "UsageReported",
     "VerificationError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from hashlib import sha256
-from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _string
 
 from .errors import VerificationError
 from .store import StoredEvent

@@ -133,29 +133,34 @@ def make_converter(detailed: bool = True) -> cattrs.Converter:
 
 
 def _tuple_keyed(mapping_type: Any) -> bool:
-    args = getattr(mapping_type, "__args__", ())
+    args: tuple[Any, ...] = getattr(mapping_type, "__args__", ())
     return (getattr(mapping_type, "__origin__", None) is dict and len(args) == 2
             and getattr(args[0], "__origin__", None) is tuple)
+
+
+def _of_kind(kind: type) -> Callable[[Any], bool]:
+    """A predicate: whether a type is ``kind`` or a parametrised ``kind[...]``."""
+    return lambda t: getattr(t, "__origin__", t) is kind
 
 
 def make_state_converter() -> cattrs.Converter:
     """The converter for projection states in snapshots: the strict one, plus sets as sorted
     lists and dicts keyed by tuples as lists of rows (JSON has neither)."""
     converter = make_converter()
-    for kind in (set, frozenset):
-        converter.register_unstructure_hook_func(
-            lambda t, kind=kind: getattr(t, "__origin__", t) is kind,
-            lambda value: sorted(converter.unstructure(item) for item in value),
-        )
+    def sorted_list(value: Any) -> list[Any]:
+        return sorted(converter.unstructure(item) for item in value)
 
-    def unstructure_rows(mapping: dict) -> list:
+    for kind in (set, frozenset):
+        converter.register_unstructure_hook_func(_of_kind(kind), sorted_list)
+
+    def unstructure_rows(mapping: dict[Any, Any]) -> list[list[Any]]:
         return [[*key, converter.unstructure(value)] for key, value in mapping.items()]
 
     def structure_rows(mapping_type: Any) -> Any:
         key_type, value_type = mapping_type.__args__
         parts = key_type.__args__
 
-        def structure(rows: Any, _: Any) -> dict:
+        def structure(rows: Any, _: Any) -> dict[Any, Any]:
             return {
                 tuple(converter.structure(k, t) for k, t in zip(row[:-1], parts)):
                 converter.structure(row[-1], value_type)
@@ -195,7 +200,8 @@ class Codec:
         if schema is not None and schema != cls.schema:
             data = cls.upcast(schema, dict(data))
         try:
-            return self._fast[type_name](data, cls)
+            event: Event = self._fast[type_name](data, cls)
+            return event
         except Exception:
             pass
         try:
@@ -279,10 +285,10 @@ def first_problem(error: BaseException, path: str) -> str:
         for sub in others:
             return first_problem(sub, path)
     if isinstance(error, IterableValidationError):
-        with_notes, others = error.group_exceptions()
-        for sub, note in with_notes:
-            return first_problem(sub, f"{path}[{note.index!r}]")
-        for sub in others:
+        in_lists, left = error.group_exceptions()
+        for sub, item in in_lists:
+            return first_problem(sub, f"{path}[{item.index!r}]")
+        for sub in left:
             return first_problem(sub, path)
     if isinstance(error, ForbiddenExtraKeysError):
         extra = ", ".join(sorted(error.extra_fields))

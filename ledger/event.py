@@ -123,10 +123,10 @@ def field_infos(cls: type[Event]) -> list[FieldInfo]:
     infos = []
     for field in attrs.fields(cls):
         required = field.default is attrs.NOTHING
-        default = None
+        default: Any = None
         if not required:
-            default = field.default.factory() if isinstance(field.default, attrs.Factory) \
-                else field.default  # type: ignore[arg-type]
+            factory = getattr(field.default, "factory", None)
+            default = factory() if callable(factory) else field.default
         choices = field.metadata.get("choices")
         infos.append(FieldInfo(field.name, _kind(hints.get(field.name, Any)), required, default,
                                tuple(choices) if choices else None))

@@ -1,53 +1,64 @@
-"""Why a record is in the log: its chain of causes, what it led to, and, for a released tranche,
-the commissioning that earned it and the agreement that allowed it.
+"""Why a record is in the log: its chain of causes, what it led to, and what the plugins know.
 
 Derived events name their cause in ``meta.causation_id`` and are stored right after it, in the
 same transaction; so the causes are found by following ids back, and the effects by reading on
-from the record while each next record names one of the records seen so far.
+from the record while each next record names one of the records seen so far. Beyond that, each
+plugin may add ``Finding``s through the ``explain_record`` hook (the built-in domain names the
+agreement behind a record and, for a released tranche, the commissioning that earned it).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
 
 from .errors import LedgerError
 from .record import Record
-from .figures import show
+from .replay import jsonable
 
 if TYPE_CHECKING:
     from .ledger import Ledger
 
 
 @attrs.frozen
+class Finding:
+    """What a plugin says about a record: a ``label`` ("earned by", "allowed by" …), the
+    ``records`` it points to, a ``note`` for people, and ``data`` for programs."""
+
+    label: str
+    records: list[Record] = attrs.field(factory=list)
+    note: Optional[str] = None
+    data: dict[str, Any] = attrs.field(factory=dict)
+    plugin: Optional[str] = None  # set by the ledger: who said it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plugin": self.plugin, "label": self.label,
+                "records": [r.to_json() for r in self.records], "note": self.note,
+                "data": jsonable(self.data)}
+
+
+@attrs.frozen
 class Explanation:
     """``record``; ``causes``: its cause, the cause's cause … back to an event appended by hand;
-    ``effects``: the events derived from it, directly or not; for an event about an agreement,
-    ``agreement`` (its ``agreement.signed``) and ``revisions`` up to the record; for a released
-    tranche, ``earned_by``: the commissioning that brought the agreement's gigawatts to it."""
+    ``effects``: the events derived from it, directly or not; ``findings``: what the plugins
+    add, in their call order."""
 
     record: Record
     causes: list[Record]
     effects: list[Record]
-    agreement: Optional[Record] = None
-    revisions: list[Record] = attrs.field(factory=list)
-    earned_by: Optional[Record] = None
-    earned_gigawatts: Optional[Decimal] = None  # the gigawatts the tranche needed
+    findings: list[Finding] = attrs.field(factory=list)
+
+    def finding(self, label: str) -> Optional[Finding]:
+        """The first finding with this label, or None."""
+        return next((f for f in self.findings if f.label == label), None)
 
     def to_json(self) -> dict[str, Any]:
-        def one(record: Optional[Record]) -> Optional[dict[str, Any]]:
-            return None if record is None else record.to_json()
-
         return {
-            "record": one(self.record),
+            "record": self.record.to_json(),
             "causes": [r.to_json() for r in self.causes],
             "effects": [r.to_json() for r in self.effects],
-            "agreement": one(self.agreement),
-            "revisions": [r.to_json() for r in self.revisions],
-            "earned_by": one(self.earned_by),
-            "earned_gigawatts": None if self.earned_gigawatts is None else str(self.earned_gigawatts),
+            "findings": [f.to_json() for f in self.findings],
         }
 
 
@@ -66,7 +77,9 @@ def find(book: Ledger, key: str | int) -> Record:
     return record
 
 
-def explain(book: Ledger, key: str | int) -> Explanation:
+def explain(book: Ledger, key: str | int, findings: Any) -> Explanation:
+    """The explanation of the record with this seq or id; ``findings(record)`` gives what the
+    plugins add (the ledger's ``explain_record`` hook)."""
     record = find(book, key)
     causes = []
     cause = record
@@ -83,33 +96,7 @@ def explain(book: Ledger, key: str | int) -> Explanation:
             break
         effects.append(later)
         seen.add(later.id)
-    name = record.data.get("agreement")
-    if not isinstance(name, str):
-        return Explanation(record, causes, effects)
-    stream = list(book.read(stream=f"agreement/{name}"))
-    signed = next((r for r in stream if r.type == "agreement.signed"), None)
-    revisions = [r for r in stream if r.type == "agreement.revised" and r.seq <= record.seq]
-    earned_by, needed = None, None
-    tranche = record.data.get("tranche")
-    if record.type == "investment.released" and isinstance(tranche, int):
-        terms = book.replay(until=record.seq)["investment"].agreements.get(name)
-        if terms is not None:
-            needed = tranche * terms.tranche_gigawatts
-            earned_by = _crossing(book, name, needed, record.seq)
-    return Explanation(record, causes, effects, signed, revisions, earned_by, needed)
-
-
-def _crossing(book: Ledger, agreement: str, gigawatts: Decimal, before: int) -> Optional[Record]:
-    """The first commissioning under ``agreement`` that brought its total to ``gigawatts``."""
-    total = Decimal(0)
-    for record in book.read(types=["capacity.commissioned"]):
-        if record.seq > before:
-            break
-        if record.data.get("agreement") == agreement:
-            total += Decimal(record.data["gigawatts"])
-            if total >= gigawatts:
-                return record
-    return None
+    return Explanation(record, causes, effects, list(findings(record)))
 
 
 def describe(record: Record) -> str:
@@ -120,23 +107,19 @@ def describe(record: Record) -> str:
 
 
 def render(explanation: Explanation) -> str:
-    """The explanation as text for people."""
+    """The explanation as text for people: the record, its causes and effects, then each
+    finding (its records under its label, and its note)."""
     e = explanation
     lines = [describe(e.record)]
     lines += [f"  caused by {describe(cause)}" for cause in e.causes]
     if not e.causes:
         lines.append("  appended by hand (no cause)")
     lines += [f"  led to {describe(effect)}" for effect in e.effects]
-    if e.earned_gigawatts is not None:
-        if e.earned_by is not None:
-            lines.append(f"earned by {describe(e.earned_by)}")
-            lines.append(f"  which brought the gigawatts commissioned under {e.record.data['agreement']} "
-                         f"to the {show(e.earned_gigawatts)} GW that tranche {e.record.data['tranche']} needs")
+    for finding in e.findings:
+        if finding.records:
+            lines += [f"{finding.label} {describe(record)}" for record in finding.records]
+            if finding.note:
+                lines.append(f"  {finding.note}")
         else:
-            lines.append(f"earned by: no commissioning reaches {show(e.earned_gigawatts)} GW "
-                         "(the tranche was recorded by hand)")
-    if e.agreement is not None and e.agreement.seq != e.record.seq:
-        label = "allowed by" if e.record.type == "investment.released" else "agreement"
-        lines.append(f"{label} {describe(e.agreement)}")
-        lines += [f"  revised {describe(revision)}" for revision in e.revisions]
+            lines.append(f"{finding.label}: {finding.note or '-'}")
     return "\n".join(lines)

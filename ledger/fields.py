@@ -9,19 +9,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
 from .errors import Rejected
 
-#: Digits after the point: gigawatts to the watt, dollars to the micro-dollar. With the bounds
-#: below, sums of up to a billion figures stay within Decimal's default 28 significant digits,
-#: so the arithmetic of projections is exact without changing the caller's decimal context.
-GIGAWATT_PLACES = 9
+if TYPE_CHECKING:  # attrs.Attribute is generic in its stubs only
+    #: An attrs field as a validator or converter sees it.
+    Field: TypeAlias = attrs.Attribute[Any]
+    #: An attrs validator: ``check(instance, field, value)`` raises ``Rejected``.
+    Validator: TypeAlias = Callable[[Any, Field, Any], None]
+
+#: Digits after the point of a decimal field by default, and of money (to the micro-dollar). With
+#: the bounds below, sums of up to a billion figures stay within Decimal's default 28 significant
+#: digits, so the arithmetic of projections is exact without changing the caller's decimal context.
+PLACES = 9
 USD_PLACES = 6
-#: Beyond these a figure is taken for a unit mistake (MW for GW, cents for dollars).
-MAX_GIGAWATTS = Decimal(1000)
+#: Beyond this a sum of money is taken for a unit mistake (cents for dollars).
 MAX_USD = Decimal(10) ** 13
 MAX_COUNT = 10**9
 MAX_NAME = 200
@@ -67,8 +73,9 @@ def shown(number: Decimal) -> str:
     return format(number, "f") if isinstance(exponent, int) and abs(exponent) <= 40 else str(number)
 
 
-def _check_decimal(minimum: Decimal, inclusive: bool, maximum: Decimal, places: int):
-    def check(instance: Any, attribute: attrs.Attribute, value: Decimal | None) -> None:
+def _check_decimal(minimum: Decimal, inclusive: bool, maximum: Decimal,
+                   places: int) -> Validator:
+    def check(instance: Any, attribute: Field, value: Decimal | None) -> None:
         if value is None:
             return
         name = attribute.name
@@ -93,7 +100,7 @@ def decimal(
     minimum: Decimal | int = 0,
     inclusive: bool = False,
     maximum: Decimal | int = MAX_USD,
-    places: int = GIGAWATT_PLACES,
+    places: int = PLACES,
     optional: bool = False,
     default: Any = attrs.NOTHING,
 ) -> Any:
@@ -103,7 +110,7 @@ def decimal(
     if optional and default is attrs.NOTHING:
         default = None
 
-    def convert(value: Any, field: attrs.Attribute) -> Decimal | None:
+    def convert(value: Any, field: Field) -> Decimal | None:
         return None if value is None and optional else to_decimal(value, field.name)
 
     return attrs.field(
@@ -113,19 +120,14 @@ def decimal(
     )
 
 
-def gigawatts(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
-    """Capacity in GW: an exact Decimal greater than 0, at most 1,000 GW, to the watt."""
-    return decimal(maximum=MAX_GIGAWATTS, places=GIGAWATT_PLACES, optional=optional, default=default)
-
-
 def usd(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
     """Money in US dollars: an exact Decimal greater than 0, at most $10 trillion, to the
     micro-dollar."""
     return decimal(maximum=MAX_USD, places=USD_PLACES, optional=optional, default=default)
 
 
-def _check_whole(minimum: int, maximum: int):
-    def check(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
+def _check_whole(minimum: int, maximum: int) -> Validator:
+    def check(instance: Any, attribute: Field, value: int | None) -> None:
         if value is None:
             return
         if not isinstance(value, int) or isinstance(value, bool):
@@ -145,7 +147,7 @@ def whole(
     return attrs.field(default=default, validator=_check_whole(minimum, maximum))
 
 
-def _check_name(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+def _check_name(instance: Any, attribute: Field, value: str | None) -> None:
     if value is None:
         return
     name = attribute.name
@@ -167,7 +169,7 @@ def name(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
     return attrs.field(default=default, validator=_check_name)
 
 
-def _check_text(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+def _check_text(instance: Any, attribute: Field, value: str | None) -> None:
     if value is not None and not isinstance(value, str):
         raise Rejected(f"{attribute.name}: expected a string, got {type(value).__name__}")
 
@@ -184,7 +186,7 @@ def choice(*options: str, optional: bool = False, default: Any = attrs.NOTHING) 
     if optional and default is attrs.NOTHING:
         default = None
 
-    def check(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+    def check(instance: Any, attribute: Field, value: str | None) -> None:
         if value is None and optional:
             return
         if value not in options:
@@ -196,7 +198,7 @@ def choice(*options: str, optional: bool = False, default: Any = attrs.NOTHING) 
 def flag(*, default: bool = False) -> Any:
     """A boolean: JSON ``true`` or ``false`` only."""
 
-    def check(instance: Any, attribute: attrs.Attribute, value: bool) -> None:
+    def check(instance: Any, attribute: Field, value: bool) -> None:
         if not isinstance(value, bool):
             raise Rejected(f"{attribute.name}: expected true or false, got {value!r}")
 
@@ -221,13 +223,13 @@ def day(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
     if optional and default is attrs.NOTHING:
         default = None
 
-    def check(instance: Any, attribute: attrs.Attribute, value: date | None) -> None:
+    def check(instance: Any, attribute: Field, value: date | None) -> None:
         if value is None and optional:
             return
         if not isinstance(value, date):
             raise Rejected(f"{attribute.name}: expected a date")
 
-    def convert(value: Any, field: attrs.Attribute) -> date | None:
+    def convert(value: Any, field: Field) -> date | None:
         return to_day(value, field.name)
 
     return attrs.field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from json.encoder import encode_basestring as s  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as s
 from typing import IO, Any
 
 from .codec import loads

@@ -6,7 +6,7 @@ import os
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import closing
 from datetime import datetime
 from typing import IO, Any, TypeVar
@@ -18,9 +18,9 @@ from .batch import Batch
 from .chain import GENESIS, verify_rows
 from .clock import When, now, since_bound, until_bound
 from .codec import Codec
-from .errors import LedgerError, VerificationError
+from .errors import LedgerError, PluginError, UsageError, VerificationError
 from .event import Event
-from .explain import Explanation, explain
+from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
 from .files import replacing
 from .history import read_lines, write_lines
@@ -47,7 +47,9 @@ def bounds(until: When | int | None) -> tuple[int | None, str | None]:
     the first moment after a date or time."""
     if until is None:
         return None, None
-    if isinstance(until, int) and not isinstance(until, bool):
+    if isinstance(until, bool):
+        raise UsageError("until: a seq, a date or a time, not a boolean")
+    if isinstance(until, int):
         return until, None
     return None, until_bound(until)
 
@@ -314,6 +316,7 @@ class Ledger:
         batch = None
         try:
             changes = store.data_version()
+            head: str | None
             if self._last is not None and self._last[0] == changes:
                 _, seq, head, versions = self._last  # nobody else wrote since our last commit
             else:
@@ -475,9 +478,11 @@ class Ledger:
                 self._live_view(head)
             self._folder.maybe_save(self._view, self._snapshot_every)
             return self._share(self._view)
+        if isinstance(until, bool):
+            raise UsageError("until: a seq, a date or a time, not a boolean")
         if until is None:
             view = self._folder.build(use_snapshots=use_snapshots, progress=progress)
-        elif isinstance(until, int) and not isinstance(until, bool):
+        elif isinstance(until, int):
             view = self._folder.build(upto=until, use_snapshots=use_snapshots, progress=progress)
             view.until = str(until)
         else:
@@ -549,10 +554,11 @@ class Ledger:
         target._view, target._last = None, None
         copied = target.verify()
         if copied != expected:  # another writer appended to the target right after the copy
-            raise VerificationError(f"{target.path}: the copy ends at {copied}, not {expected}")
+            raise VerificationError(f"{target.path}: the copy ends at {copied}, not {expected}",
+                                    seq=min(copied[0], expected[0]) + 1)
         return copied
 
-    def _checked_rows(self) -> Iterator[StoredEvent]:
+    def _checked_rows(self) -> Generator[StoredEvent, None, None]:
         """The stored rows; when snapshots exist, each is also folded into a fresh view, which
         must match every snapshot at its seq."""
         expected = self._folder.snapshot_checks()
@@ -574,22 +580,40 @@ class Ledger:
     # --- for people who look ---------------------------------------------------------------------
 
     def materialize(self) -> dict[str, int]:
-        """Write the projections at the head as plain SQLite tables in the ledger's own file,
-        replacing the previous ones in one transaction (``ledger.materialize`` lists them);
-        return the rows written per table."""
-        return materialize(self)
+        """Write the projections at the head as plain SQLite tables in the ledger's own file:
+        the engine's (``materialized``, ``projections``) and every plugin's
+        (``materialize_tables``), replacing the previous ones in one transaction; return the
+        rows written per table."""
+        hook = self._host.hook("materialize_tables")
+        return materialize(self, lambda view: hook.call(ledger=self, view=view))
 
     def explain(self, key: str | int) -> Explanation:
-        """Why the record with this seq or id is in the log: its causes, its effects, and for a
-        released tranche the commissioning that earned it and the agreement that allowed it."""
-        return explain(self, key)
+        """Why the record with this seq or id is in the log: its causes, its effects, and what
+        the plugins find (``explain_record``; the built-in domain names the agreement behind it
+        and, for a released tranche, the commissioning that earned it)."""
+        hook = self._host.hook("explain_record")
+
+        def findings(record: Record) -> Iterator[Finding]:
+            for plugin, found in hook.call(record=record, ledger=self):
+                for finding in found or ():
+                    if not isinstance(finding, Finding):
+                        raise PluginError(f"plugin {plugin}: explain_record returned "
+                                          f"{finding!r}, not a ledger.Finding", plugin=plugin)
+                    yield attrs.evolve(finding, plugin=plugin)
+
+        return explain(self, key, findings)
+
+    @property
+    def charts(self) -> dict[str, Any]:
+        """The charts the plugins registered (``register_charts``), by name."""
+        return dict(self._host.charts)
 
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
         """Write every record, as stored, one JSON object a line; return how many. A file is
         written whole or not at all (it appears under its name only once complete)."""
-        if hasattr(target, "write"):
-            return write_lines(self._store.rows(), target)  # type: ignore[arg-type]
-        with replacing(os.fspath(target)) as out:  # type: ignore[arg-type]
+        if not isinstance(target, (str, os.PathLike)):
+            return write_lines(self._store.rows(), target)
+        with replacing(os.fspath(target)) as out:
             return write_lines(self._store.rows(), out)
 
     # --- folding --------------------------------------------------------------------------------

@@ -30,13 +30,9 @@ from .hints import did_you_mean
 from .hookcalls import TYPES_ATTRIBUTE, Hook, Implementation, PerPlugin, tracing
 from .replay import Projection
 
-DEFAULT_PLUGINS = (
-    "ledger.default_plugins.catalogue",
-    "ledger.default_plugins.investment",
-    "ledger.default_plugins.gpu_inventory",
-    "ledger.default_plugins.provider_mix",
-    "ledger.default_plugins.pipeline",
-)
+#: The package of the built-in plugins; its ``PLUGINS`` lists their modules. The engine imports
+#: it by name only when a ledger opens with the built-ins, and knows nothing else of it.
+BUILTIN_PACKAGE = "ledger.default_plugins"
 ENTRY_POINT_GROUP = "gigaledger"
 ALLOW_LIST = "GIGALEDGER_PLUGINS"
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
@@ -62,7 +58,7 @@ class PluginHost:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._sources: dict[str, tuple[str, str]] = {}
-        for module_name in DEFAULT_PLUGINS if builtins else ():
+        for module_name in builtin_modules() if builtins else ():
             module = importlib.import_module(module_name)
             self._register(module, module_name.rsplit(".", 1)[1], "built-in", module_name)
         if load_entrypoints:
@@ -163,7 +159,7 @@ class PluginHost:
                 "which is not a subclass of ledger.Event",
                 plugin=plugin,
             )
-        if not attrs.has(event_class):
+        if getattr(event_class, "__attrs_attrs__", None) is None:  # attrs.has, without narrowing
             raise PluginError(
                 f"plugin {plugin}: {event_class.__name__} is not an attrs class (@attrs.frozen)",
                 plugin=plugin,
@@ -279,6 +275,11 @@ class PluginHost:
             result.append(PluginInfo(name, source, detail, hooks))
         order = {"built-in": 0, "entry point": 1, "module": 2, "file": 2, "object": 2}
         return sorted(result, key=lambda info: order[info.source])
+
+
+def builtin_modules() -> tuple[str, ...]:
+    """The dotted names of the built-in plugins' modules."""
+    return tuple(importlib.import_module(BUILTIN_PACKAGE).PLUGINS)
 
 
 def _import_file(path: str, name: str) -> Any:

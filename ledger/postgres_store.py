@@ -21,12 +21,12 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
-from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, StoredEvent, rows_query,
-                    snapshot_filter, stats_of, stored_event)
+from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
+                    rows_query, snapshot_filter, stats_of, stored_event)
 
 try:
     import psycopg
@@ -191,7 +191,7 @@ class PostgresStore(Store):
 
     @property
     def _writing(self) -> bool:
-        return self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        return bool(self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -227,7 +227,7 @@ class PostgresStore(Store):
         upto: int | None = None,
         limit: int | None = None,
         reverse: bool = False,
-    ) -> Iterator[StoredEvent]:
+    ) -> Generator[StoredEvent, None, None]:
         query, params = rows_query("%s", lambda types: ("type = ANY(?)", [types]), after=after,
                                    types=types, stream=stream, since_time=since_time,
                                    before_time=before_time, upto=upto, limit=limit,
@@ -244,7 +244,7 @@ class PostgresStore(Store):
             if self._readers == 0 and not reader.closed:
                 reader.commit()  # end the read transaction: no old snapshot held open
 
-    def _stream(self, conn: Any, query: str, params: list[Any]) -> Iterator[tuple]:
+    def _stream(self, conn: Any, query: str, params: list[Any]) -> Iterator[StoredEvent]:
         cursor = conn.cursor(name=f"gigaledger_rows_{next(_cursors)}")
         cursor.itersize = BATCH
         try:
@@ -278,7 +278,7 @@ class PostgresStore(Store):
             params).fetchall()
 
     def newest_snapshot(self) -> int:
-        return self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM snapshots").fetchone()[0]
+        return int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM snapshots").fetchone()[0])
 
     def stats(self) -> dict[str, Any]:
         return stats_of(lambda query: self.conn.execute(query).fetchall())
@@ -293,7 +293,7 @@ class PostgresStore(Store):
         with self.conn.cursor() as cursor:
             cursor.executemany(_INSERT, rows)
 
-    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
+    def save_snapshots(self, rows: Sequence[SnapshotRow], keep: int) -> None:
         with self.conn.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO snapshots (name, seq, fingerprint, hash, occurred_at, state) "

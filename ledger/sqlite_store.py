@@ -11,15 +11,15 @@ import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
-from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, Store, StoredEvent, rows_query,
-                    snapshot_filter, stats_of, stored_event)
+from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
+                    TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -30,7 +30,7 @@ migrations = Migrations("gigaledger")
 
 @migrations()
 def m001_events(db: sqlite_utils.Database) -> None:
-    db["events"].create(
+    db.table("events").create(
         {
             "seq": int, "id": str, "stream": str, "version": int, "type": str, "schema": int,
             "occurred_at": str, "recorded_at": str, "data": str, "meta": str, "hash": str,
@@ -39,8 +39,8 @@ def m001_events(db: sqlite_utils.Database) -> None:
         not_null=set(COLUMNS),
         strict=True,
     )
-    db["events"].create_index(["id"], unique=True, index_name="events_id")
-    db["events"].create_index(["stream", "version"], unique=True, index_name="events_stream_version")
+    db.table("events").create_index(["id"], unique=True, index_name="events_id")
+    db.table("events").create_index(["stream", "version"], unique=True, index_name="events_stream_version")
     db.executescript(
         """
         CREATE TRIGGER events_no_update BEFORE UPDATE ON events
@@ -54,7 +54,7 @@ def m001_events(db: sqlite_utils.Database) -> None:
 @migrations()
 def m002_snapshots(db: sqlite_utils.Database) -> None:
     """Projection states saved at a seq: a cache that replay may use, never part of the chain."""
-    db["snapshots"].create(
+    db.table("snapshots").create(
         {"name": str, "seq": int, "fingerprint": str, "hash": str, "occurred_at": str,
          "state": str},
         pk=("name", "seq", "fingerprint"),
@@ -165,7 +165,7 @@ class SqliteStore(Store):
         if self.readonly:
             if "events" not in self.db.table_names():
                 raise LedgerError(f"{self.path}: not a gigaledger database (no events table)")
-            self.stale = migrations.pending(self.db)  # read what is there; skip the snapshots
+            self.stale = bool(migrations.pending(self.db))  # read what is there; skip the snapshots
             return
         if self.path is not None:
             self._retry_while_locked(self.timeout, self.db.enable_wal)
@@ -251,7 +251,7 @@ class SqliteStore(Store):
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (SQLite's ``PRAGMA data_version``)."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     def head(self) -> tuple[int, str | None]:
         """The last seq (0 when empty) and its hash."""
@@ -285,7 +285,7 @@ class SqliteStore(Store):
         upto: int | None = None,
         limit: int | None = None,
         reverse: bool = False,
-    ) -> Iterator[StoredEvent]:
+    ) -> Generator[StoredEvent, None, None]:
         query, params = rows_query("?", _in_list, after=after, types=types, stream=stream,
                                    since_time=since_time, before_time=before_time, upto=upto,
                                    limit=limit, reverse=reverse)
@@ -315,7 +315,7 @@ class SqliteStore(Store):
     def newest_snapshot(self) -> int:
         if self.stale:
             return 0
-        return self.conn.execute("SELECT IFNULL(MAX(seq), 0) FROM snapshots").fetchone()[0]
+        return int(self.conn.execute("SELECT IFNULL(MAX(seq), 0) FROM snapshots").fetchone()[0])
 
     def stats(self) -> dict[str, Any]:
         has_snapshots = not self.stale or "snapshots" in self.db.table_names()
@@ -328,7 +328,7 @@ class SqliteStore(Store):
 
     # --- writes ---------------------------------------------------------------------------------
 
-    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
+    def save_snapshots(self, rows: Sequence[SnapshotRow], keep: int) -> None:
         self.conn.executemany(
             "INSERT OR REPLACE INTO snapshots (name, seq, fingerprint, hash, occurred_at, state) "
             "VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -337,15 +337,14 @@ class SqliteStore(Store):
             "OVER (PARTITION BY name ORDER BY seq DESC) AS age FROM snapshots) WHERE age > ?)",
             (keep,))
 
-    def replace_tables(self, tables: Sequence[tuple[str, dict[str, Any], list[str], list[Any],
-                                                    Iterable[dict[str, Any]]]]) -> None:
+    def replace_tables(self, tables: Sequence[TableSpec]) -> None:
         """Drop and create plain tables (name, columns, primary key, foreign keys, rows) in one
         transaction, beside the log: ``materialize``'s tables."""
         with self.transaction():
             for name, columns, pk, foreign_keys, rows in tables:
-                self.db[name].drop(ignore=True)
-                self.db[name].create(columns, pk=pk, foreign_keys=foreign_keys, not_null=set(pk))
-                self.db[name].insert_all(rows, batch_size=1000)
+                self.db.table(name).drop(ignore=True)
+                self.db.table(name).create(columns, pk=pk, foreign_keys=foreign_keys, not_null=set(pk))
+                self.db.table(name).insert_all(rows, batch_size=1000)
 
     def insert(self, rows: Sequence[StoredEvent]) -> None:
         self.conn.executemany(_INSERT, rows)

@@ -17,9 +17,9 @@ import functools
 import inspect
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Optional
 
 from .errors import LedgerError, ReadOnly
 
@@ -40,6 +40,11 @@ class StoredEvent(NamedTuple):
     hash: str
 
 
+#: A snapshot as stored: (name, seq, fingerprint, hash, occurred_at, state).
+SnapshotRow = tuple[str, int, str, str, Optional[str], str]
+#: A plain table to write beside the log: name, columns (name: type), primary key, foreign keys,
+#: rows.
+TableSpec = tuple[str, dict[str, Any], list[str], list[Any], Iterable[dict[str, Any]]]
 #: The columns of ``events``, in order: the fields of ``StoredEvent``.
 COLUMNS: tuple[str, ...] = StoredEvent._fields
 #: A stored row from the tuple a driver returns, at C speed (no Python call per row).
@@ -160,7 +165,7 @@ class Store(abc.ABC):
         upto: int | None = None,
         limit: int | None = None,
         reverse: bool = False,
-    ) -> Iterator[StoredEvent]:
+    ) -> Generator[StoredEvent, None, None]:
         """Rows in seq order (newest first with ``reverse``), streamed in batches, never the whole
         log at once: after seq ``after``, up to seq ``upto``, of these ``types``, of one
         ``stream``, whose ``occurred_at`` is at or after ``since_time`` and before
@@ -194,9 +199,15 @@ class Store(abc.ABC):
         """Insert rows (in ``COLUMNS`` order)."""
 
     @abc.abstractmethod
-    def save_snapshots(self, rows: Sequence[tuple], keep: int) -> None:
+    def save_snapshots(self, rows: Sequence[SnapshotRow], keep: int) -> None:
         """Store (name, seq, fingerprint, hash, occurred_at, state) rows, keeping the newest
         ``keep`` snapshots of each projection."""
+
+    def replace_tables(self, tables: Sequence[TableSpec]) -> None:
+        """Drop and create plain tables (name, columns, primary key, foreign keys, rows) in one
+        transaction, beside the log: ``materialize``'s tables. A store that cannot says so."""
+        raise LedgerError(f"{self.path}: materialize writes SQLite tables; copy the ledger to a "
+                          "SQLite file first (gigaledger copy)")
 
     def refuse_writes(self) -> None:
         """Raise ``ReadOnly`` when the store was opened read-only."""
@@ -296,7 +307,8 @@ def open_store(
                        readonly=readonly)
 
 
-def stats_of(fetch: Callable[[str], list[tuple]], *, has_snapshots: bool = True) -> dict[str, Any]:
+def stats_of(fetch: Callable[[str], list[tuple[Any, ...]]], *,
+             has_snapshots: bool = True) -> dict[str, Any]:
     """``Store.stats()`` from ``fetch(query) -> rows``, the same queries on both stores
     (``has_snapshots=False``: there is no snapshots table to count)."""
     first, last, streams = fetch(STATS_QUERIES["times"])[0]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import click
-from tabulate import tabulate
+from tabulate import tabulate as _tabulate
 
 from .figures import money, show  # noqa: F401  (re-exported: plugins format with them)
 from .plugins import PluginInfo
@@ -15,6 +15,11 @@ from .record import Record
 
 __all__ = ["heading", "log_line", "money", "pairs", "render_plugins", "render_report",
            "render_section", "show", "table"]
+
+
+def tabulate(rows: Any, **options: Any) -> str:
+    """``tabulate.tabulate``, typed."""
+    return str(_tabulate(rows, **options))
 
 
 def _is_scalar(value: Any) -> bool:
@@ -45,9 +50,9 @@ def _blocks(title: str, value: Any) -> list[str]:
         if not value:
             return [f"{title}: none"]
         if all(isinstance(item, Mapping) for item in value):
-            keys = [k for k in value[0] if all(_is_scalar(item.get(k)) for item in value)]
-            rows = [[show(item.get(k)) for k in keys] for item in value]
-            return [f"{title}\n{tabulate(rows, headers=keys, disable_numparse=True)}"]
+            columns = [k for k in value[0] if all(_is_scalar(item.get(k)) for item in value)]
+            rows = [[show(item.get(k)) for k in columns] for item in value]
+            return [f"{title}\n{tabulate(rows, headers=columns, disable_numparse=True)}"]
         return [f"{title}: {', '.join(show(item) for item in value)}"]
     if not value:
         return [f"{title}: none"]

@@ -167,6 +167,7 @@ class ModelLedger:
             f"note/{data['topic']}" if item["type"] == "probe.note" else f"echo/{data['topic']}")
         meta = dict(item.get("meta") or {})
         occurred = _stored_time(item["occurred_at"]) if item.get("occurred_at") else None
+        id: str | None
         if cause is not None:
             plugin = ProbePlugin.__name__
             id = str(uuid.uuid5(DERIVED_IDS, f"{cause['id']}\x1f{plugin}\x1f{index}"))

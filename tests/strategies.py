@@ -9,7 +9,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from ledger import Rejected
-from ledger.default_plugins.catalogue import CATALOGUE, REVISED_STATUSES, UNITS
+from ledger.default_plugins.catalogue import CATALOGUE, OUTCOMES, REVISED_STATUSES, UNITS
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=12)
 free_text = st.text(max_size=40)
@@ -40,6 +40,8 @@ BY_NAME = {
     "conditional": st.booleans(),
     "condition": free_text,
     "reason": free_text,
+    "note": free_text,
+    "outcome": st.sampled_from(OUTCOMES),
 }
 STATUS = {
     "agreement.signed": st.sampled_from(("intent", "definitive")),

@@ -30,7 +30,8 @@ EXPECTED = {
     "06-missing-occurred-at": (3, "occurred_at: required"),
     "07-missing-data": (3, "data: required"),
     "08-unknown-key": (3, "unknown key 'when'; a line has type, occurred_at, data and optionally id, stream, meta"),
-    "09-unknown-type": (3, "unknown event type 'capacity.bought'; a loaded plugin must register it"),
+    "09-unknown-type": (3, "unknown event type 'capacity.bought' (did you mean 'capacity.unquantified'?); "
+                           "a loaded plugin must register it"),
     "10-type-not-a-string": (3, "type: expected a non-empty string"),
     "11-data-not-an-object": (3, "data: expected an object"),
     "12-missing-field": (3, "data.weekly_active_users: required field is missing"),

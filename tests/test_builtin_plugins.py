@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
 from decimal import Decimal
@@ -18,14 +19,20 @@ from ledger import (
     CapacityCommissioned,
     CapacityDecommissioned,
     CapacityPlanned,
+    CapacityUnquantified,
+    ConflictError,
+    FundingCommitted,
+    FundingResolved,
     GpusDelivered,
     GpusRetired,
     InvestmentReleased,
     Ledger,
+    NewEvent,
     PlatformSpecified,
     ProviderContracted,
     Rejected,
 )
+from ledger.default_plugins.investment import PROJECTION as INVESTMENT
 from ledger.shares import hhi, percentages, shares
 
 B = Decimal(10) ** 9
@@ -173,10 +180,119 @@ def test_a_revised_cap_moves_with_the_agreement_and_investors_stay_apart(book):
     assert investor(book, "amd") == ("0", "30000000000")
     text = book.replay().projection("investment").render(book.replay().report()["investment"])
     header = next(line for line in text.splitlines() if line.startswith("investor"))
-    assert header.split() == ["investor", "intended", "agreed", "committed", "conditional",
+    assert header.split() == ["investor", "investee", "intended", "agreed", "committed", "conditional",
                               "(pending)", "released"]
     amd = next(line for line in text.splitlines() if line.startswith("amd "))
-    assert amd.split() == ["amd", "$0", "$30", "B", "$0", "$0", "$0"]
+    assert amd.split() == ["amd", "openai", "$0", "$30", "B", "$0", "$0", "$0"]
+
+
+# --- investment: conditions met or lapsed, money by investee ---------------------------------------
+
+
+def pledge(usd, investor="softbank", investee="openai", conditional=False):
+    return FundingCommitted(investor=investor, investee=investee, usd=Decimal(usd) * B,
+                            conditional=conditional,
+                            condition="restructuring by year end" if conditional else None)
+
+
+def money_of(book, investor="softbank", investee=None):
+    """(committed, conditional, released) of an investor, or of one of its investees, in $B."""
+    figures = book.replay().report()["investment"]["investors"][investor]
+    if investee is not None:
+        figures = figures["by_investee"][investee]
+    return tuple(Decimal(figures[key]) / B for key in ("committed_usd", "conditional_usd", "released_usd"))
+
+
+def test_a_met_condition_moves_its_money_from_conditional_to_committed(book):
+    book.append(pledge("10"), id="firm", occurred_at="2025-03-31")
+    book.append(pledge("20", conditional=True), id="cond", occurred_at="2025-03-31")
+    book.append(pledge("0.5", investee="sb-energy"), id="sbe", occurred_at="2026-01-09")
+    book.append(InvestmentReleased(investor="softbank", investee="openai", usd=Decimal("7.5") * B),
+                occurred_at="2025-04-15")
+    assert money_of(book, investee="openai") == (10, 20, Decimal("7.5"))
+    assert money_of(book) == (Decimal("10.5"), 20, Decimal("7.5"))  # the sums
+    record = book.append(FundingResolved(commitment="cond", outcome="met"), occurred_at="2025-10-28")
+    assert record.stream == "commitment/cond"
+    assert money_of(book, investee="openai") == (30, 0, Decimal("7.5"))
+    assert money_of(book, investee="sb-energy") == (Decimal("0.5"), 0, 0)  # kept apart
+    assert money_of(book) == (Decimal("30.5"), 0, Decimal("7.5"))
+    assert book.replay().report()["investment"]["conditional_commitments"] == {
+        "cond": {"investor": "softbank", "investee": "openai", "usd": "20000000000",
+                 "status": "met", "resolved_seq": record.seq}}
+    assert book.replay(until="2025-10-27").report()["investment"]["conditional_commitments"][
+        "cond"]["status"] == "pending"
+
+
+def test_a_lapsed_condition_takes_its_money_out_of_conditional(book):
+    book.append(pledge("15", investor="amazon"), id="now")
+    book.append(pledge("35", investor="amazon", conditional=True), id="ipo")
+    book.append(FundingResolved(commitment="ipo", outcome="lapsed", note="no IPO by the date"))
+    assert money_of(book, "amazon") == money_of(book, "amazon", "openai") == (15, 0, 0)
+    status = book.replay().report()["investment"]["conditional_commitments"]["ipo"]["status"]
+    assert status == "lapsed"
+    text = book.replay().projection("investment").render(book.replay().report()["investment"])
+    row = next(line for line in text.splitlines() if line.startswith("ipo "))
+    assert row.split() == ["ipo", "amazon", "->", "openai", "$35", "B", "lapsed", "3"]
+
+
+def test_a_resolution_names_the_money_in_the_log():
+    met = FundingResolved(commitment="oc-0003", outcome="met", investor="softbank",
+                          investee="openai", usd=20 * B)
+    assert met.summary() == "softbank -> openai $20 B conditional commitment oc-0003: met"
+    lapsed = FundingResolved(commitment="c1", outcome="lapsed", note="no IPO")
+    assert lapsed.summary() == "conditional commitment c1: lapsed (no IPO)"
+    with pytest.raises(Rejected, match="outcome: must be one of met, lapsed; got 'done'"):
+        FundingResolved(commitment="c1", outcome="done")
+
+
+@pytest.mark.parametrize(("event", "why"), [
+    (FundingResolved(commitment="gone", outcome="met"),
+     "commitment 'gone' is resolved already: lapsed at seq 4"),
+    (FundingResolved(commitment="nowhere", outcome="met"),
+     "commitment 'nowhere' is not a conditional funding.committed record (unknown, or "
+     "unconditional: nothing to resolve)"),
+    (FundingResolved(commitment="firm", outcome="lapsed"),
+     "commitment 'firm' is not a conditional funding.committed record (unknown, or "
+     "unconditional: nothing to resolve)"),
+    (FundingResolved(commitment="cond", outcome="met", investor="softbank", usd=10 * B),
+     "commitment 'cond' is softbank -> openai $20 B; the resolution says investor softbank, $10 B"),
+])
+def test_resolutions_refused_in_one_line_with_the_ledger_unchanged(book, event, why):
+    book.append(pledge("10"), id="firm")
+    book.append(pledge("20", conditional=True), id="cond")
+    book.append(pledge("5", conditional=True), id="gone")
+    book.append(FundingResolved(commitment="gone", outcome="lapsed"))
+    before = (book.head(), book.replay().report())
+    with pytest.raises(Rejected) as refused:
+        book.append(event)
+    assert str(refused.value) == "investment: " + why and "\n" not in str(refused.value)
+    assert (book.head(), book.replay().report()) == before
+
+
+def test_resolving_twice_is_refused_whatever_the_outcome(book):
+    book.append(pledge("20", conditional=True), id="cond")
+    book.append(FundingResolved(commitment="cond", outcome="met"), id="first")
+    assert book.append(FundingResolved(commitment="cond", outcome="met"), id="first").seq == 2  # same id: no-op
+    for outcome in ("met", "lapsed"):
+        with pytest.raises(Rejected, match="^investment: commitment 'cond' is resolved already: met at seq 2$"):
+            book.append(FundingResolved(commitment="cond", outcome=outcome))
+    assert len(book) == 2 and money_of(book) == (20, 0, 0)
+
+
+def test_a_bad_resolution_on_the_command_line_is_one_line(run, tmp_path):
+    db = tmp_path / "book.db"
+    assert run("append", db, "funding.committed", "--id", "cond", "--data",
+               '{"investor": "softbank", "investee": "openai", "usd": "2e10", "conditional": true}').code == 0
+    for data in ('{"commitment": "oc-9999", "outcome": "met"}', '{"commitment": "cond", "outcome": "won"}',
+                 '{"commitment": "cond"}'):
+        result = run("append", db, "funding.resolved", "--data", data)
+        assert result.code == 1 and result.out == "", data
+        assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err, result.err
+    assert "oc-9999" in run("append", db, "funding.resolved", "--data",
+                            '{"commitment": "oc-9999", "outcome": "met"}').err
+    assert json.loads(run("verify", db, "--json").out)["records"] == 1
+    assert run("append", db, "funding.resolved", "--data", '{"commitment": "cond", "outcome": "met"}').code == 0
+    assert "conditional commitment cond: met" in run("log", db).out
 
 
 # --- investment: properties -------------------------------------------------------------------------
@@ -279,6 +395,123 @@ class Agreements(RuleBasedStateMachine):
 
 Agreements.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
 TestAgreements = Agreements.TestCase
+
+INVESTORS, INVESTEES = ("softbank", "amazon"), ("openai", "sb-energy")
+MONEY = ("intended_usd", "agreed_usd", "committed_usd", "conditional_usd", "released_usd")
+
+
+class Commitments(RuleBasedStateMachine):
+    """Random commitments (conditional or not), resolutions (of pending, resolved, unconditional
+    and unknown ids), releases and agreements between a few investors and investees. After every
+    step, for each investor and each investor -> investee: committed + conditional + lapsed = the
+    sum of what was committed (committed = unconditional + met, conditional = pending); the
+    per-investor figures are the sums of the by-investee ones; intended and agreed follow the
+    agreements; and the snapshot restores the same report."""
+
+    def __init__(self):
+        super().__init__()
+        self.book = Ledger.open(load_entrypoints=False)
+        self.commitments = {}  # id -> [investor, investee, usd, conditional, status]
+        self.released = {}
+        self.caps = {}  # agreement -> [investor, investee, status, cap]
+
+    def teardown(self):
+        self.book.close()
+
+    @rule(investor=st.sampled_from(INVESTORS), investee=st.sampled_from(INVESTEES),
+          usd=st.integers(1, 40), conditional=st.booleans())
+    def commit(self, investor, investee, usd, conditional):
+        name = f"c{len(self.commitments) + 1}"
+        self.book.append(pledge(usd, investor, investee, conditional), id=name)
+        status = "pending" if conditional else None
+        self.commitments[name] = [investor, investee, usd * B, conditional, status]
+
+    @rule(data=st.data(), outcome=st.sampled_from(["met", "lapsed"]))
+    def resolve(self, data, outcome):
+        name = data.draw(st.sampled_from(sorted(self.commitments) + ["unknown"]))
+        known = self.commitments.get(name)
+        can = known is not None and known[4] == "pending"
+        before = len(self.book)
+        try:
+            self.book.append(FundingResolved(commitment=name, outcome=outcome))
+        except Rejected as refusal:
+            assert not can and "\n" not in str(refusal)
+            assert len(self.book) == before
+            return
+        assert can
+        known[4] = outcome
+
+    @rule(investor=st.sampled_from(INVESTORS), investee=st.sampled_from(INVESTEES), usd=st.integers(1, 9))
+    def release(self, investor, investee, usd):
+        self.book.append(InvestmentReleased(investor=investor, investee=investee, usd=usd * B))
+        self.released[(investor, investee)] = self.released.get((investor, investee), 0) + usd * B
+
+    @rule(investor=st.sampled_from(INVESTORS), investee=st.sampled_from(INVESTEES),
+          status=st.sampled_from(["intent", "definitive"]), cap=st.integers(1, 50))
+    def sign(self, investor, investee, status, cap):
+        name = f"a{len(self.caps) + 1}"
+        self.book.append(AgreementSigned(agreement=name, investor=investor, investee=investee,
+                                         status=status, gigawatts=Decimal(1), cap_usd=cap * B,
+                                         tranche_usd=cap * B))
+        self.caps[name] = [investor, investee, status, cap * B]
+
+    @precondition(lambda self: self.caps)
+    @rule(data=st.data(), status=st.sampled_from(["definitive", "cancelled", "completed"]))
+    def revise(self, data, status):
+        name = data.draw(st.sampled_from(sorted(self.caps)))
+        try:
+            self.book.append(AgreementRevised(agreement=name, status=status))
+        except Rejected:
+            assert self.caps[name][2] in ("cancelled", "completed")
+            return
+        self.caps[name][2] = status
+
+    def model(self, investor, investee=None):
+        """The model's figures, and the lapsed and total committed money, for an investor or a pair."""
+        def mine(parties):
+            return parties[0] == investor and (investee is None or parties[1] == investee)
+        figures = dict.fromkeys(MONEY + ("lapsed", "total"), Decimal(0))
+        for who, whom, usd, conditional, status in self.commitments.values():
+            if mine((who, whom)):
+                figures["total"] += usd
+                key = {None: "committed_usd", "met": "committed_usd", "pending": "conditional_usd",
+                       "lapsed": "lapsed"}[status]
+                figures[key] += usd
+        for parties, usd in self.released.items():
+            if mine(parties):
+                figures["released_usd"] += usd
+        for who, whom, status, cap in self.caps.values():
+            if mine((who, whom)) and status != "cancelled":
+                figures["intended_usd" if status == "intent" else "agreed_usd"] += cap
+        return figures
+
+    @invariant()
+    def committed_conditional_and_lapsed_add_up_to_what_was_committed(self):
+        investors = self.book.view.report()["investment"]["investors"]
+        for investor, figures in investors.items():
+            pairs = [(figures, self.model(investor))] + [
+                (own, self.model(investor, investee)) for investee, own in figures["by_investee"].items()]
+            for reported, model in pairs:
+                committed, conditional = Decimal(reported["committed_usd"]), Decimal(reported["conditional_usd"])
+                assert committed + conditional + model["lapsed"] == model["total"]
+                assert {key: Decimal(reported[key]) for key in MONEY} == {key: model[key] for key in MONEY}
+            for key in MONEY:
+                assert Decimal(figures[key]) == sum(
+                    (Decimal(own[key]) for own in figures["by_investee"].values()), Decimal(0))
+        named = {who for who, *_ in self.commitments.values()} | {who for who, _ in self.released} | {
+            who for who, *_ in self.caps.values()}
+        assert set(investors) == named
+
+    @invariant()
+    def the_snapshot_and_the_replay_give_the_same_report(self):
+        state = self.book.view["investment"]
+        restored = INVESTMENT.restore(json.loads(json.dumps(INVESTMENT.snapshot(state))))
+        assert INVESTMENT.summary(restored) == INVESTMENT.summary(state)
+        assert self.book.view.report() == self.book.replay().report()
+
+
+Commitments.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+TestCommitments = Commitments.TestCase
 
 
 @settings(max_examples=40, deadline=None)
@@ -421,6 +654,32 @@ def test_decommissioning_is_resolved_or_refused(book):
     book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal("0.2")))  # one left: no need to name it
 
 
+def test_unquantified_capacity_is_named_beside_the_shares_and_adds_no_gigawatts(book):
+    record = book.append(CapacityUnquantified(provider="microsoft", vendor="nvidia"))
+    assert record.stream == "provider/microsoft"
+    assert record.summary() == "capacity running at microsoft (nvidia), amount not published"
+    alone = book.replay()
+    text = alone.projection("provider_mix").render(alone.report()["provider_mix"])
+    assert text.startswith("commissioned GW by provider (HHI -): none\nalso running, amounts not "
+                           "published: microsoft — the shares cover published figures only")
+    book.append_many([commission("0.3"),
+                      CapacityUnquantified(provider="coreweave", vendor="nvidia", site="plano", platform="h100"),
+                      CapacityUnquantified(provider="microsoft", vendor="nvidia")])  # the same mark again
+    view = book.replay()
+    gw = view.report()["provider_mix"]["commissioned_gigawatts"]
+    assert (gw["total"], gw["gigawatts_by_provider"], gw["by_provider"], gw["hhi"]) == (
+        "0.3", {"oracle": "0.3"}, {"oracle": "1.0000"}, 10000)
+    assert (gw["unquantified_providers"], gw["unquantified_vendors"]) == (["coreweave", "microsoft"], ["nvidia"])
+    assert gw["unquantified"] == [
+        {"provider": "coreweave", "vendor": "nvidia", "site": "plano", "platform": "h100"},
+        {"provider": "microsoft", "vendor": "nvidia", "site": None, "platform": None}]
+    text = view.projection("provider_mix").render(view.report()["provider_mix"])
+    assert text.count("also running, amounts not published: coreweave, microsoft — the shares cover "
+                      "published figures only") == 1
+    assert "also running, amounts not published: nvidia —" in text
+    assert view.report()["gpu_inventory"]["unestimated_gigawatts"] == "0.3"  # nothing estimated for the marks
+
+
 def test_an_empty_basis_has_no_shares(book):
     mix = book.replay().report()["provider_mix"]
     assert mix["commissioned_gigawatts"]["by_provider"] == {} and mix["commissioned_gigawatts"]["hhi"] is None
@@ -449,7 +708,24 @@ domain_events = st.lists(st.one_of(
               vendor=st.sampled_from(["nvidia", "amd"]), platform=st.sampled_from(["gb200", "mi450"]),
               gigawatts=st.sampled_from([Decimal("0.5"), Decimal("1"), Decimal("2.25")]),
               due=st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))),
+    st.builds(CapacityUnquantified, provider=st.sampled_from(["microsoft", "coreweave", "oracle"]),
+              vendor=st.sampled_from(["nvidia", "amd"]), site=st.none() | st.just("s1")),
+    st.builds(NewEvent, event=st.builds(pledge, st.integers(1, 30), st.sampled_from(INVESTORS),
+                                        st.sampled_from(INVESTEES), st.booleans()),
+              id=st.sampled_from(["f1", "f2", "f3", "f4"])),
+    st.builds(FundingResolved, commitment=st.sampled_from(["f1", "f2", "f3", "f4", "zz"]),
+              outcome=st.sampled_from(["met", "lapsed"])),
+    st.builds(InvestmentReleased, investor=st.sampled_from(INVESTORS), investee=st.sampled_from(INVESTEES),
+              usd=st.integers(1, 9).map(lambda n: n * B)),
 ), max_size=30)
+
+
+def put(book, item, occurred_at=None):
+    """Append a drawn item: an event, or a ``NewEvent`` that carries its id (a funding commitment
+    that a resolution may name). A refused event stores nothing."""
+    if isinstance(item, NewEvent):
+        return book.append(item.event, id=item.id, occurred_at=occurred_at)
+    return book.append(item, occurred_at=occurred_at)
 
 
 @settings(max_examples=60, deadline=None)
@@ -458,8 +734,8 @@ def test_every_projection_is_the_same_from_a_prefix_then_the_rest(events, split)
     with Ledger.open(load_entrypoints=False) as book:
         for event in events:
             try:
-                book.append(event)
-            except Rejected:
+                put(book, event)
+            except (Rejected, ConflictError):  # a refused event, or an id drawn again with other content
                 pass
             report = book.view.report()
             gw = report["provider_mix"]["commissioned_gigawatts"]
@@ -474,6 +750,13 @@ def test_every_projection_is_the_same_from_a_prefix_then_the_rest(events, split)
         whole = book.replay().report()
         assert book.view.report() == whole
         assert book.catch_up(book.replay(until=min(split, len(book)))).report() == whole
+        investment = book.view["investment"]
+        for investor, figures in whole["investment"]["investors"].items():
+            assert Decimal(figures["committed_usd"]) == sum(
+                (Decimal(own["committed_usd"]) for own in figures["by_investee"].values()), Decimal(0))
+        assert whole["provider_mix"]["commissioned_gigawatts"]["unquantified_providers"] == sorted(
+            {mark[0] for mark in book.view["provider_mix"].unquantified})
+        assert set(whole["investment"]["conditional_commitments"]) == set(investment.funds.conditional)
 
 
 @given(amounts, st.integers(0, 3))

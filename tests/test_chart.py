@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import matplotlib.image
 import pytest
 
-from ledger.chart import chart
+from ledger.default_plugins.chart import chart
 from ledger.errors import LedgerError
 from ledger.ledger import Ledger
 
@@ -96,7 +96,7 @@ def test_unknown_format(tmp_path: pathlib.Path, suffix: str) -> None:
     output = tmp_path / f"chart{suffix}"
     with Ledger.open() as book, pytest.raises(LedgerError) as raised:
         chart(book, output)
-    assert str(raised.value) == f"{output}: the chart is written as .png or .svg"
+    assert str(raised.value) == f"{output}: the chart 'capacity' is written as .png or .svg"
     assert not output.exists()
 
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import CapacityCommissioned, Event, GpusDelivered, PlatformSpecified, Rejected, fields
+from ledger.default_plugins import quantities
 from ledger.codec import Codec, dumps, loads
 from ledger.default_plugins.catalogue import CATALOGUE
 
@@ -130,7 +131,7 @@ def test_dates_and_decimals_unstructure_to_text():
 
 @attrs.frozen
 class Step:
-    gigawatts: Decimal = fields.gigawatts()
+    gigawatts: Decimal = quantities.gigawatts()
 
 
 @attrs.frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -130,9 +131,9 @@ def test_the_readme_main_job_prints_a_readable_report(run):
     assert lines[1] == ("includes 40 scenario records (meta.scenario): these figures are partly a "
                         "scenario, not reported facts")
     header = next(i for i, line in enumerate(lines) if line.startswith("investor "))
-    assert lines[header].split()[1:3] == ["intended", "agreed"]
+    assert lines[header].split()[:4] == ["investor", "investee", "intended", "agreed"]
     nvidia = lines[header + 2].split()
-    assert nvidia == ["nvidia", "$0", "$100", "B", "$0", "$0", "$100", "B"]  # agreed, released
+    assert nvidia == ["nvidia", "openai", "$0", "$100", "B", "$0", "$0", "$100", "B"]  # agreed, released
     assert "as of 2029-12-15: 10 GW planned, 10 GW delivered, 0 GW remaining; 0 GW late" in result.out
 
 
@@ -145,13 +146,33 @@ def test_the_readme_shows_the_main_job_as_it_prints(run):
         line.rstrip() for line in printed.splitlines()]
 
 
-@pytest.mark.parametrize("path", [PLAN, REPORTED])
-def test_every_line_has_a_confidence_and_scenario_lines_say_so(path):
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(EVENTS, "*.jsonl"))),
+                         ids=os.path.basename)
+def test_every_shipped_line_has_a_source_and_a_confidence_and_only_scenarios_may_lack_a_source(path):
     for line in lines(path):
-        assert line["meta"]["confidence"] in ("high", "medium", "low"), line["id"]
-        if line["meta"].get("scenario"):
-            assert line["meta"]["scenario"] is True
-            assert line["meta"]["note"].startswith("scenario: not reported"), line["id"]
+        meta = line["meta"]
+        assert meta["confidence"] in ("high", "medium", "low"), line["id"]
+        if not str(meta.get("source", "")).startswith("https://"):
+            assert meta.get("scenario") is True, f"{line['id']}: no source, and not a scenario"
+        if meta.get("scenario"):
+            assert meta["scenario"] is True
+            assert meta["note"].startswith("scenario: not reported"), line["id"]
+
+
+def test_lines_without_a_source_are_caught_unless_they_are_scenarios(tmp_path):
+    """The check above can fail: a reported line without a source is named."""
+    good = lines(REPORTED)
+    bad = [dict(good[0], meta={"confidence": "high"})] + good[1:]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in bad), encoding="utf-8")
+    with pytest.raises(AssertionError, match="oc-0001: no source, and not a scenario"):
+        test_every_shipped_line_has_a_source_and_a_confidence_and_only_scenarios_may_lack_a_source(
+            str(path))
+    scenario = dict(good[0], meta={"confidence": "low", "scenario": True,
+                                   "note": "scenario: not reported; assumed"})
+    path.write_text(json.dumps(scenario), encoding="utf-8")
+    test_every_shipped_line_has_a_source_and_a_confidence_and_only_scenarios_may_lack_a_source(
+        str(path))
 
 
 def test_the_reported_history_is_facts_only_and_every_plan_has_a_sourced_due_date():
@@ -160,7 +181,7 @@ def test_the_reported_history_is_facts_only_and_every_plan_has_a_sourced_due_dat
     plans = [line for line in history if line["type"] == "capacity.planned"]
     assert {line["data"]["site"] for line in plans} == {
         "stargate-uae", "abilene", "stargate-norway", "openai-broadcom", "port-washington",
-        "milam-county", "cerebras-openai"}
+        "lordstown-and-milam-county", "cerebras-openai"}
     assert all(line["meta"]["source"].startswith("https://") for line in plans)
 
 
@@ -196,8 +217,8 @@ def test_the_reported_pipeline_as_of_its_last_record_and_a_year_later(run):
     now = json.loads(run("replay", REPORTED, "--json").out)
     assert now["pipeline"]["as_of_date"] == "2026-04-15" == history[-1]["occurred_at"]
     assert totals(now) == pipeline_model(history, "2026-04-15") == {
-        "planned_gigawatts": Decimal("14.58"), "delivered_gigawatts": Decimal("0.3"),
-        "remaining_gigawatts": Decimal("14.28"), "late_gigawatts": 0, "late_keys": 0}
+        "planned_gigawatts": Decimal("14.88"), "delivered_gigawatts": Decimal("0.3"),
+        "remaining_gigawatts": Decimal("14.58"), "late_gigawatts": 0, "late_keys": 0}
     abilene = [p for p in now["pipeline"]["plans"] if p["site"] == "abilene"]
     assert abilene == [{"site": "abilene", "provider": "oracle", "platform": "gb200", "vendor": "nvidia",
                         "planned_gigawatts": "1.2", "due": "2026-12-31", "commissioned_gigawatts": "0.3",
@@ -205,9 +226,9 @@ def test_the_reported_pipeline_as_of_its_last_record_and_a_year_later(run):
     later = json.loads(run("replay", REPORTED, "--json", "--until", "2027").out)
     assert later["pipeline"]["as_of_date"] == "2027-12-31"
     assert totals(later) == pipeline_model(history, "2027-12-31")
-    assert (later["pipeline"]["totals"]["late_gigawatts"], later["pipeline"]["totals"]["late_keys"]) == ("2.53", 4)
+    assert (later["pipeline"]["totals"]["late_gigawatts"], later["pipeline"]["totals"]["late_keys"]) == ("2.83", 4)
     assert {p["site"] for p in later["pipeline"]["plans"] if p["status"] == "late"} == {
-        "abilene", "stargate-norway", "stargate-uae", "milam-county"}
+        "abilene", "stargate-norway", "stargate-uae", "lordstown-and-milam-county"}
     assert later["pipeline"]["by_vendor"]["broadcom"]["planned_gigawatts"] == "10"
     # Before the re-plan, Abilene's mid-2026 due date stood.
     march = json.loads(run("replay", REPORTED, "--json", "--until", "2026-03").out)
@@ -239,3 +260,68 @@ def test_both_histories_together(tmp_path):
             book.import_jsonl(PLAN, REPORTED)
         assert book.verify()[0] == len(book)
         assert book.replay().report()["as_of"]["scenario_records"] == 40
+
+
+def test_the_reported_money_by_investor_and_investee(run):
+    """Issue 19's acceptance: $41 B released (SoftBank's $30 B and the co-investors' $11 B of the
+    completed $41 B round); SoftBank's conditional $20 B met, so nothing of it pending; SoftBank's
+    money for OpenAI apart from its money for SB Energy; OpenAI an investor of SB Energy only."""
+    history = lines(REPORTED)
+    investment = json.loads(run("replay", REPORTED, "--json").out)["investment"]
+    assert investment["released_usd"] == "41000000000"
+    investors = investment["investors"]
+    softbank = investors["softbank"]["by_investee"]
+    assert softbank["openai"]["conditional_usd"] == "0"
+    # what the file commits from SoftBank to OpenAI, the met condition included
+    to_openai = sum((Decimal(l["data"]["usd"]) for l in history if l["type"] == "funding.committed"
+                     and (l["data"]["investor"], l["data"]["investee"]) == ("softbank", "openai")),
+                    Decimal(0))
+    assert Decimal(softbank["openai"]["committed_usd"]) == to_openai == 60 * 10**9
+    assert softbank["sb-energy"]["committed_usd"] == "500000000"
+    assert investors["softbank"]["committed_usd"] == "60500000000"  # the sum of the two
+    assert set(investors["openai"]["by_investee"]) == {"sb-energy"}
+    assert investors["openai"]["committed_usd"] == "500000000"
+    co = investors["co-investors-2025"]["by_investee"]["openai"]
+    assert (co["committed_usd"], co["released_usd"]) == ("11000000000", "11000000000")
+    for name, figures in investors.items():  # the per-investor figures are the sums
+        for key in ("intended_usd", "agreed_usd", "committed_usd", "conditional_usd", "released_usd"):
+            assert Decimal(figures[key]) == sum(
+                (Decimal(f[key]) for f in figures["by_investee"].values()), Decimal(0)), (name, key)
+    assert investment["conditional_commitments"]["oc-0003"]["status"] == "met"
+    assert investment["conditional_commitments"]["oc-0032"]["status"] == "pending"  # Amazon's $35 B
+    before = json.loads(run("replay", REPORTED, "--json", "--until", "2025-10-27").out)["investment"]
+    assert before["investors"]["softbank"]["by_investee"]["openai"]["conditional_usd"] == "20000000000"
+    assert before["conditional_commitments"]["oc-0003"]["status"] == "pending"
+
+
+def test_the_reported_text_report_says_what_the_shares_leave_out(run):
+    text = run("replay", REPORTED).out
+    assert ("also running, amounts not published: coreweave, microsoft — the shares cover published "
+            "figures only") in text
+    assert "oc-0003                   softbank -> openai     $20 B  met" in text
+    investment = text.split("== investment ==", 1)[1].split("== gpu_inventory ==", 1)[0]
+    rows = [line.split()[:2] for line in investment.splitlines()
+            if line.startswith(("softbank ", "openai "))]
+    assert rows == [["openai", "sb-energy"], ["softbank", "openai"], ["softbank", "sb-energy"]]
+    mix = json.loads(run("replay", REPORTED, "--json").out)["provider_mix"]["commissioned_gigawatts"]
+    assert mix["unquantified_providers"] == ["coreweave", "microsoft"]
+    assert mix["gigawatts_by_provider"] == {"oracle": "0.3"}  # no gigawatts invented for them
+    early = run("replay", REPORTED, "--until", "2026-02-26").out  # before they were reported
+    assert "amounts not published" not in early
+
+
+def test_the_oracle_contract_is_never_reported_as_a_yearly_figure(run):
+    """About $30 B a year (July 2025) is no total: the contract enters with its total."""
+    for until in ("2025-07-22", "2025-09-09"):
+        usd = json.loads(run("replay", REPORTED, "--json", "--until", until).out)["provider_mix"]
+        assert "oracle" not in usd["contracted_usd"]["usd_by_provider"], until
+    after = json.loads(run("replay", REPORTED, "--json", "--until", "2025-09-10").out)["provider_mix"]
+    assert after["contracted_usd"]["usd_by_provider"]["oracle"] == "300000000000"
+
+
+def test_the_gpu_band_is_the_sources_and_the_estimate_follows_it(run):
+    specified = {l["data"]["platform"]: (l["data"]["gpus_per_gigawatt_low"], l["data"]["gpus_per_gigawatt_high"])
+                 for l in lines(REPORTED) if l["type"] == "platform.specified"}
+    assert specified == {"gb200": (400_000, 500_000), "gb300": (400_000, 500_000)}
+    gpus = json.loads(run("replay", REPORTED, "--json").out)["gpu_inventory"]
+    assert (gpus["estimated_low"], gpus["estimated_high"]) == (120_000, 150_000)  # 0.3 GW

@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
 
 from ledger import Ledger, PluginError, Rejected, UsageReported, for_types, hookimpl
 from ledger.hookcalls import Hook, Implementation, PerPlugin
+
+from .strategies import any_event
 
 
 def usage(n: int = 1) -> UsageReported:
@@ -154,3 +157,20 @@ def test_the_trace_switch_prints_every_call(tmp_path):
                for line in lines), traced.stderr
     assert any("investment.register_projections" in line for line in lines)
     assert all(" ms" in line for line in lines if line.startswith("gigaledger trace:"))
+
+
+@settings(max_examples=200)
+@given(event=any_event)
+def test_a_built_in_route_leaves_out_only_types_its_hook_ignores(event):
+    """Routing must never hide an event from a rule: each built-in implementation declared with
+    @for_types does nothing (no refusal, nothing derived) for every type it leaves out."""
+    with Ledger.open(load_entrypoints=False) as book:
+        view = book.view
+        for name in ("validate_event", "derive_events"):
+            hook = book._host.hook(name)
+            for implementation in hook.implementations:
+                if implementation.types is None or event.type in implementation.types:
+                    continue
+                record = type("R", (), {"type": event.type, "seq": 1, "meta": {}})()
+                result = implementation({"event": event, "record": record, "view": view})
+                assert not result, (implementation, event)

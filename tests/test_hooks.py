@@ -27,6 +27,7 @@ from ledger import (
     hookimpl,
     hookspecs,
 )
+from ledger.default_plugins import quantities
 from ledger.cli import add_plugin_commands, cli
 from ledger.plugins import PluginHost
 
@@ -42,9 +43,10 @@ def guide() -> str:
         return handle.read()
 
 
-def test_there_are_six_hooks():
-    assert HOOKS == ["derive_events", "event_appended", "register_commands",
-                     "register_event_types", "register_projections", "validate_event"]
+def test_there_are_nine_hooks():
+    assert HOOKS == ["derive_events", "event_appended", "explain_record", "materialize_tables",
+                     "register_charts", "register_commands", "register_event_types",
+                     "register_projections", "validate_event"]
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -75,7 +77,7 @@ class Ping(Event):
     type = "test.ping"
     stream_template = "ping/{name}"
     name: str = fields.name()
-    gigawatts: Decimal = fields.gigawatts(default=Decimal(1))
+    gigawatts: Decimal = quantities.gigawatts(default=Decimal(1))
 
 
 def commissioned(site="s", gigawatts="1"):
@@ -179,6 +181,106 @@ def test_hook_register_commands(tmp_path):
     finally:
         cli.commands.pop("hello-test", None)
     assert isinstance(cli, click.Group)
+
+
+def test_hook_register_charts(run, tmp_path):
+    """A plugin's chart is drawn by ``gigaledger chart --name``, whole or not at all."""
+
+    class Bars:
+        name, title, formats = "bars", "Pings", ("svg",)
+
+        def draw(self, ledger, path, *, format, until=None, title=None):
+            count = sum(1 for _ in ledger.read(types=["test.ping"], until=until))
+            with open(path, "w") as out:
+                out.write(f"<svg><title>{title or self.title}</title><!-- {count} --></svg>\n")
+
+    def register_event_types(register):
+        register(Ping)
+
+    def register_charts(register):
+        register(Bars())
+
+    pings = plugin(register_event_types=register_event_types, register_charts=register_charts)
+    db = tmp_path / "pings.db"
+    with Ledger.open(db, plugins=[pings], load_entrypoints=False) as book:
+        book.append(Ping(name="a"), occurred_at="2026-01-01")
+        book.append(Ping(name="b"), occurred_at="2026-02-01")
+        assert set(book.charts) == {"capacity", "bars"}
+        from ledger.charts import draw
+        draw(book, book.charts["bars"], tmp_path / "all.svg")
+        draw(book, book.charts["bars"], tmp_path / "one.svg", until="2026-01", title="Jan")
+        with pytest.raises(Exception, match="is written as .svg"):
+            draw(book, book.charts["bars"], tmp_path / "x.png")
+    assert (tmp_path / "all.svg").read_text() == "<svg><title>Pings</title><!-- 2 --></svg>\n"
+    assert (tmp_path / "one.svg").read_text() == "<svg><title>Jan</title><!-- 1 --></svg>\n"
+    assert not (tmp_path / "x.png").exists()
+    typo = run("chart", db, "-o", tmp_path / "c.svg", "--name", "capacty")
+    assert typo.code == 2 and "did you mean 'capacity'?" in typo.err
+    assert not (tmp_path / "c.svg").exists()
+
+
+def test_hook_materialize_tables(tmp_path):
+    """A plugin's tables are written beside the engine's, and a name taken twice is refused."""
+    import sqlite3
+
+    from ledger import Table
+
+    def register_event_types(register):
+        register(Ping)
+
+    def materialize_tables(ledger, view):
+        names = [r.data["name"] for r in ledger.read(types=["test.ping"], until=view.seq)]
+        return [Table("pings", {"name": str, "gigawatts": str}, ("name",),
+                      [{"name": name, "gigawatts": Decimal("1.50")} for name in names])]
+
+    db = tmp_path / "pings.db"
+    pings = plugin(register_event_types=register_event_types, materialize_tables=materialize_tables)
+    with Ledger.open(db, plugins=[pings], load_entrypoints=False) as book:
+        book.append(Ping(name="a"), occurred_at="2026-01-01")
+        counts = book.materialize()
+    assert counts["pings"] == 1 and counts["materialized"] == 1 and "investment_agreements" in counts
+    connection = sqlite3.connect(db)
+    assert connection.execute("SELECT name, gigawatts FROM pings").fetchall() == [("a", "1.50")]
+    connection.close()
+
+    def clashing(ledger, view):
+        return [Table("projections", {"x": str}, ("x",), [])]
+
+    with Ledger.open(db, plugins=[plugin(materialize_tables=clashing)],
+                     load_entrypoints=False) as book:
+        with pytest.raises(PluginError, match="table 'projections' is written already by the engine"):
+            book.materialize()
+
+
+def test_hook_explain_record(tmp_path):
+    """A plugin's findings follow the causes and effects, in text and in JSON."""
+    from ledger import Finding
+
+    def register_event_types(register):
+        register(Ping)
+
+    def explain_record(record, ledger):
+        if record.type != "test.ping":
+            return None
+        earlier = [r for r in ledger.read(types=["test.ping"], until=record.seq - 1)]
+        return [Finding("after", earlier, note=f"{len(earlier)} earlier pings", data={"n": 1})]
+
+    db = tmp_path / "pings.db"
+    pings = plugin(register_event_types=register_event_types, explain_record=explain_record)
+    with Ledger.open(db, plugins=[pings], load_entrypoints=False) as book:
+        first = book.append(Ping(name="a"), occurred_at="2026-01-01")
+        second = book.append(Ping(name="b"), occurred_at="2026-01-02")
+        why = book.explain(second.seq)
+        assert why.finding("after").records == [first] and why.finding("after").plugin == "testplugin"
+        assert why.to_json()["findings"][0]["data"] == {"n": 1}
+        assert book.explain(first.seq).finding("after").records == []
+
+    def broken(record, ledger):
+        return ["not a finding"]
+
+    with Ledger.open(db, plugins=[plugin(explain_record=broken)], load_entrypoints=False) as book:
+        with pytest.raises(PluginError, match="explain_record returned 'not a finding'"):
+            book.explain(1)
 
 
 # --- the guide's complete plugin ------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import ledger.materialize
+import ledger.default_plugins.materialized
 from ledger import ConflictError, Ledger, Rejected
 from ledger.materialize import Table
 from ledger.replay import jsonable
@@ -50,6 +50,16 @@ def check_tables_match(db: Path | str, report: dict) -> None:
     money = ("intended_usd", "agreed_usd", "committed_usd", "conditional_usd", "released_usd")
     assert {i["investor"]: tuple(i[key] for key in money) for i in investors} == {
         name: tuple(i[key] for key in money) for name, i in investment["investors"].items()}
+    investees = rows(db, "SELECT * FROM investment_investees")
+    assert {(i["investor"], i["investee"]): tuple(i[key] for key in money) for i in investees} == {
+        (name, investee): tuple(figures[key] for key in money)
+        for name, i in investment["investors"].items() for investee, figures in i["by_investee"].items()}
+    for key in money:  # an investor's figures are the sums of its investees'
+        by_investor = rows(db, f"SELECT investor, {key} AS usd FROM investment_investees")
+        sums = {}
+        for row in by_investor:
+            sums[row["investor"]] = sums.get(row["investor"], Decimal(0)) + Decimal(row["usd"])
+        assert sums == {i["investor"]: Decimal(i[key]) for i in investors}, key
     agreements = {a["agreement"]: a for a in rows(db, "SELECT * FROM investment_agreements")}
     assert set(agreements) == set(investment["agreements"])
     for name, expected in investment["agreements"].items():
@@ -89,6 +99,11 @@ def check_tables_match(db: Path | str, report: dict) -> None:
         if part:
             assert total(r["share"] for r in part) == 1
 
+    unquantified = rows(db, "SELECT * FROM provider_mix_unquantified ORDER BY dimension, name")
+    assert [(u["dimension"], u["name"]) for u in unquantified] == [
+        ("provider", name) for name in mix["commissioned_gigawatts"]["unquantified_providers"]] + [
+        ("vendor", name) for name in mix["commissioned_gigawatts"]["unquantified_vendors"]]
+
     last = {}
     for change in rows(db, "SELECT * FROM capacity_timeline ORDER BY day"):
         last[change["provider"]] = Decimal(change["cumulative_gigawatts"])
@@ -126,6 +141,7 @@ def test_materialized_totals_equal_the_report_and_the_file_still_verifies(run, t
     assert result.code == 0, result.err
     assert "investment_tranches" in result.out and "capacity_timeline" in result.out
     assert "pipeline_plans" in result.out and "pipeline_totals" in result.out
+    assert "investment_investees" in result.out and "provider_mix_unquantified" in result.out
     report = json.loads(run("report", db, "--json").out)
     check_tables_match(db, report)
     verified = run("verify", db)
@@ -154,7 +170,8 @@ def test_a_failure_while_writing_leaves_the_previous_tables(tmp_path, monkeypatc
         before = rows(db, "SELECT * FROM capacity_timeline")
         duplicate = Table("capacity_timeline", {"day": str, "provider": str}, ("day", "provider"),
                           [{"day": "2030-01-01", "provider": "x"}] * 2)
-        monkeypatch.setattr(ledger.materialize, "timeline_tables", lambda timeline: [duplicate])
+        monkeypatch.setattr(ledger.default_plugins.materialized, "timeline_tables",
+                            lambda timeline: [duplicate])
         with pytest.raises(ConflictError, match="UNIQUE"):  # the driver's error, translated
             book.materialize()
         assert rows(db, "SELECT * FROM capacity_timeline") == before
@@ -185,3 +202,20 @@ def test_materialized_tables_equal_the_report_for_any_log(tmp_path_factory, even
         book.materialize()
         report = jsonable(book.replay().report())
     check_tables_match(db, report)
+
+
+def test_money_by_investee_and_unquantified_capacity_in_the_reported_history(run, tmp_path):
+    """The real history's figures in SQL: SoftBank's money for OpenAI and for SB Energy apart,
+    OpenAI an investor of SB Energy only, and the providers of no published amount."""
+    db = tmp_path / "book.db"
+    assert run("import", db, Path(EVENTS) / "openai-compute-2025-2026.jsonl").code == 0
+    assert run("materialize", db).code == 0
+    report = json.loads(run("report", db, "--json").out)
+    check_tables_match(db, report)
+    softbank = {r["investee"]: (r["committed_usd"], r["conditional_usd"], r["released_usd"]) for r in rows(
+        db, "SELECT * FROM investment_investees WHERE investor = 'softbank'")}
+    assert softbank == {"openai": ("60000000000", "0", "30000000000"), "sb-energy": ("500000000", "0", "0")}
+    assert [r["investee"] for r in rows(db, "SELECT * FROM investment_investees WHERE investor = 'openai'")] == [
+        "sb-energy"]
+    assert rows(db, "SELECT name FROM provider_mix_unquantified WHERE dimension = 'provider' ORDER BY name") == [
+        {"name": "coreweave"}, {"name": "microsoft"}]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, Rejected
-from ledger.timeline import timeline
+from ledger.default_plugins.timeline import timeline
 
 from .strategies import any_event
 

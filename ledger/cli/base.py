@@ -29,6 +29,8 @@ from ..store import is_url
 
 #: Seconds a command waits for another process's write lock (``GIGALEDGER_TIMEOUT``).
 TIMEOUT = "GIGALEDGER_TIMEOUT"
+#: Set to 0 to leave the built-in domain out (a bare engine: only the plugins given).
+BUILTINS = "GIGALEDGER_BUILTINS"
 #: Exit status after Ctrl-C (128 + SIGINT), as shells expect.
 INTERRUPTED = 130
 
@@ -105,18 +107,29 @@ def timeout() -> float:
     return seconds
 
 
+def builtins() -> bool:
+    """Whether to load the built-in domain (``GIGALEDGER_BUILTINS=0``: a bare engine)."""
+    return os.environ.get(BUILTINS, "").strip() != "0"
+
+
 def open_ledger(db: str | None, plugins: Sequence[str] = (), *, create: bool = True,
                 readonly: bool | None = False) -> Ledger:
     """The ledger at ``db``; read commands pass ``readonly=None`` so that a ledger on a
     read-only file, folder or medium can still be read."""
-    return Ledger.open(db, plugins=plugins, create=create, readonly=readonly, timeout=timeout())
+    return Ledger.open(db, plugins=plugins, create=create, readonly=readonly, timeout=timeout(),
+                       builtins=builtins())
 
 
 def read_ledger(db: str, plugins: Sequence[str] = (), *, entry_points: bool = True) -> Ledger:
     """An existing ledger, opened for a command that only reads it (``entry_points=False``:
     without the installed plugins, for commands that need none)."""
     return Ledger.open(db, plugins=plugins, create=False, readonly=None, timeout=timeout(),
-                       load_entrypoints=entry_points)
+                       load_entrypoints=entry_points, builtins=builtins())
+
+
+def plugin_host(plugins: Sequence[str] = ()) -> PluginHost:
+    """The plugins a command would load, without a ledger (``types``, ``plugins``)."""
+    return PluginHost(plugins, builtins=builtins())
 
 
 @contextmanager
@@ -167,8 +180,9 @@ def warn_unfolded(unknown: dict[str, int]) -> None:
 EPILOG = """\b
 Exit status: 0 done; 1 refused input, failed verification or an unusable ledger (one line on
 stderr says where); 2 a usage error; 130 interrupted (Ctrl-C), with nothing stored.
-Environment: GIGALEDGER_PLUGINS (entry points to load), GIGALEDGER_TIMEOUT (seconds to wait
-for another writer, default 30), GIGALEDGER_DEBUG=1 (tracebacks).
+Environment: GIGALEDGER_PLUGINS (entry points to load), GIGALEDGER_BUILTINS=0 (leave the
+built-in domain out), GIGALEDGER_TIMEOUT (seconds to wait for another writer, default 30),
+GIGALEDGER_TRACE_PLUGINS=1 (print every hook call), GIGALEDGER_DEBUG=1 (tracebacks).
 Shell completion: eval "$(_GIGALEDGER_COMPLETE=bash_source gigaledger)" (zsh_source, fish_source)."""
 
 
@@ -184,7 +198,7 @@ def add_plugin_commands(host: PluginHost | None = None) -> None:
     A plugin that fails to load is reported when a command opens a ledger with it."""
     if host is None:
         try:
-            host = PluginHost()
+            host = plugin_host()
         except LedgerError:
             return
     hook = host.hook("register_commands")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..event import field_infos
 from ..figures import show
-from ..plugins import PluginHost
 from ..tables import render_plugins, table
-from .base import cli, json_option, plugin_option, print_json
+from .base import cli, json_option, plugin_host, plugin_option, print_json
 
 
 @cli.command()
@@ -21,8 +22,8 @@ def types(plugins: tuple[str, ...], as_json: bool) -> None:
     \b
     Example: gigaledger types --plugin plugins/power_cost.py
     """
-    host = PluginHost(plugins)
-    catalogue = []
+    host = plugin_host(plugins)
+    catalogue: list[dict[str, Any]] = []
     for name, cls in sorted(host.event_types.items()):
         catalogue.append({
             "type": name,
@@ -52,7 +53,7 @@ def types(plugins: tuple[str, ...], as_json: bool) -> None:
 @json_option
 def plugins(plugins: tuple[str, ...], as_json: bool) -> None:
     """List the loaded plugins, where each came from, and its hooks."""
-    infos = PluginHost(plugins).info()
+    infos = plugin_host(plugins).info()
     if as_json:
         print_json({"plugins": [
             {"name": i.name, "source": i.source, "from": i.detail, "hooks": list(i.hooks)}

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..charts import draw, pick
 from ..errors import VerificationError
 from ..explain import render as render_explanation
 from ..figures import show
@@ -261,19 +262,24 @@ def explain(db: str, key: str, plugins: tuple[str, ...], as_json: bool) -> None:
 @cli.command()
 @db_argument
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The image to write: FILE.png or FILE.svg.")
+              help="The image to write; its suffix is the format (FILE.png, FILE.svg …).")
+@click.option("--name", help="The chart to draw (default: the first one a plugin registers).")
 @until_option
 @click.option("--title", help="The figure's title (default: the file's name and the date).")
 @plugin_option
-def chart(db: str, output: str, until: Any, title: str | None, plugins: tuple[str, ...]) -> None:
-    """Draw commissioned GW by provider over time, investment released and the provider mix.
+def chart(db: str, output: str, name: str | None, until: Any, title: str | None,
+          plugins: tuple[str, ...]) -> None:
+    """Draw a chart of DB that a plugin provides; the built-in one shows commissioned GW by
+    provider over time, planned GW, investment released and the provider mix.
 
     \b
     Example: gigaledger chart plan.db -o plan.png --until 2028
     """
-    from ..chart import chart as draw
-
     with read_ledger(db, plugins) as book:
-        path = draw(book, output, until=until, title=title)
+        available = book.charts
+        if name is not None and name not in available:
+            raise click.BadParameter(
+                f"no chart {name!r}{did_you_mean(name, available)}; the charts are "
+                f"{', '.join(available) or 'none'}", param_hint="--name")
+        path = draw(book, pick(available, name), output, until=until, title=title)
     click.echo(f"wrote {path}")
-

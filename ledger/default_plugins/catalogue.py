@@ -16,6 +16,7 @@ from .. import fields
 from ..errors import Rejected
 from ..event import Event
 from ..figures import money, show
+from . import quantities
 from ..hookspecs import hookimpl
 
 AGREEMENT_STATUSES = ("intent", "definitive")
@@ -23,6 +24,7 @@ REVISED_STATUSES = ("definitive", "superseded", "cancelled", "completed")
 #: An agreement in one of these states has ended: it changes no more and releases nothing more.
 FINAL_STATUSES = frozenset({"superseded", "cancelled", "completed"})
 UNITS = ("package", "die")
+OUTCOMES = ("met", "lapsed")
 
 
 @attrs.frozen
@@ -37,10 +39,10 @@ class AgreementSigned(Event):
     investor: str = fields.name()
     investee: str = fields.name()
     status: str = fields.choice(*AGREEMENT_STATUSES)
-    gigawatts: Decimal = fields.gigawatts()
+    gigawatts: Decimal = quantities.gigawatts()
     cap_usd: Decimal = fields.usd()
     tranche_usd: Decimal = fields.usd()
-    tranche_gigawatts: Decimal = fields.gigawatts(default=Decimal(1))
+    tranche_gigawatts: Decimal = quantities.gigawatts(default=Decimal(1))
     vendor: Optional[str] = fields.name(optional=True)
     platform: Optional[str] = fields.name(optional=True)
 
@@ -64,10 +66,10 @@ class AgreementRevised(Event):
     agreement: str = fields.name()
     status: Optional[str] = fields.choice(*REVISED_STATUSES, optional=True)
     superseded_by: Optional[str] = fields.name(optional=True)
-    gigawatts: Optional[Decimal] = fields.gigawatts(optional=True)
+    gigawatts: Optional[Decimal] = quantities.gigawatts(optional=True)
     cap_usd: Optional[Decimal] = fields.usd(optional=True)
     tranche_usd: Optional[Decimal] = fields.usd(optional=True)
-    tranche_gigawatts: Optional[Decimal] = fields.gigawatts(optional=True)
+    tranche_gigawatts: Optional[Decimal] = quantities.gigawatts(optional=True)
 
     def __attrs_post_init__(self) -> None:
         if self.superseded_by is not None and self.status != "superseded":
@@ -103,7 +105,7 @@ class _Capacity(Event):
     provider: str = fields.name()
     vendor: str = fields.name()
     platform: str = fields.name()
-    gigawatts: Decimal = fields.gigawatts()
+    gigawatts: Decimal = quantities.gigawatts()
 
     def summary(self) -> str:
         text = (f"{show(self.gigawatts)} GW at {self.site} ({self.provider}, {self.vendor} "
@@ -142,7 +144,7 @@ class CapacityDecommissioned(Event):
     stream_template = "site/{site}"
 
     site: str = fields.name()
-    gigawatts: Decimal = fields.gigawatts()
+    gigawatts: Decimal = quantities.gigawatts()
     platform: Optional[str] = fields.name(optional=True)
     provider: Optional[str] = fields.name(optional=True)
     reason: Optional[str] = fields.text(optional=True)
@@ -172,6 +174,35 @@ class FundingCommitted(Event):
         if self.conditional:
             text += f", conditional ({self.condition})" if self.condition else ", conditional"
         return f"{text} under {self.agreement}" if self.agreement else text
+
+
+@attrs.frozen
+class FundingResolved(Event):
+    """The condition of a conditional ``funding.committed`` record met or lapsed: ``met`` moves
+    its money from conditional to committed, ``lapsed`` takes it out of conditional. A
+    commitment is resolved at most once; ``commitment`` is that record's id.
+
+    ``investor``, ``investee`` and ``usd`` are optional: they restate the commitment for people
+    reading the log (checked against it when given), so that its line names the money.
+    """
+
+    type = "funding.resolved"
+    stream_template = "commitment/{commitment}"
+
+    commitment: str = fields.name()
+    outcome: str = fields.choice(*OUTCOMES)
+    note: Optional[str] = fields.text(optional=True)
+    investor: Optional[str] = fields.name(optional=True)
+    investee: Optional[str] = fields.name(optional=True)
+    usd: Optional[Decimal] = fields.usd(optional=True)
+
+    def summary(self) -> str:
+        parties = ""
+        if self.investor is not None and self.investee is not None:
+            parties = f"{self.investor} -> {self.investee} "
+        amount = f"{money(self.usd)} " if self.usd is not None else ""
+        text = f"{parties}{amount}conditional commitment {self.commitment}: {self.outcome}"
+        return f"{text} ({self.note})" if self.note else text
 
 
 @attrs.frozen
@@ -209,7 +240,7 @@ class ProviderContracted(Event):
     buyer: str = fields.name()
     provider: str = fields.name()
     usd: Decimal = fields.usd()
-    gigawatts: Optional[Decimal] = fields.gigawatts(optional=True)
+    gigawatts: Optional[Decimal] = quantities.gigawatts(optional=True)
     term_years: Optional[Decimal] = fields.decimal(maximum=100, optional=True)
 
     def summary(self) -> str:
@@ -219,6 +250,26 @@ class ProviderContracted(Event):
         if self.term_years is not None:
             text += f", over {show(self.term_years)} years"
         return text
+
+
+@attrs.frozen
+class CapacityUnquantified(Event):
+    """Capacity reported running at a provider in an amount not published. It adds no
+    gigawatts anywhere: the commissioned mix names the provider and the vendor, so that shares of
+    the published figures are never read as complete."""
+
+    type = "capacity.unquantified"
+    stream_template = "provider/{provider}"
+
+    provider: str = fields.name()
+    vendor: str = fields.name()
+    site: Optional[str] = fields.name(optional=True)
+    platform: Optional[str] = fields.name(optional=True)
+
+    def summary(self) -> str:
+        what = f"{self.vendor} {self.platform}" if self.platform else self.vendor
+        where = f" at {self.site}" if self.site else ""
+        return f"capacity running at {self.provider} ({what}){where}, amount not published"
 
 
 @attrs.frozen
@@ -296,7 +347,9 @@ CATALOGUE: tuple[type[Event], ...] = (
     CapacityPlanned,
     CapacityCommissioned,
     CapacityDecommissioned,
+    CapacityUnquantified,
     FundingCommitted,
+    FundingResolved,
     InvestmentReleased,
     ProviderContracted,
     GpusDelivered,

@@ -11,7 +11,10 @@ investor's agreements still ``intent``, ``agreed_usd`` the caps of those ``defin
 ``completed`` (superseded and cancelled agreements count in neither); both are read from the
 agreements' current status and cap when the summary is made, so a revision that changes either
 moves the money at once and the snapshot needs nothing more. ``committed_usd`` and
-``conditional_usd`` come from ``funding.committed``, ``released_usd`` from every release.
+``conditional_usd`` come from ``funding.committed`` and ``funding.resolved``, ``released_usd``
+from every release. Every figure is kept by investor and investee (``by_investee``), the
+per-investor figures being their sums; the conditional commitments are kept by record id
+(``funds.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Optional
 import attrs
 
 from ..errors import Rejected
+from ..hookcalls import for_types
 from ..hookspecs import hookimpl
 from ..tables import money, table
 from .catalogue import (
@@ -31,8 +35,10 @@ from .catalogue import (
     CapacityCommissioned,
     CapacityPlanned,
     FundingCommitted,
+    FundingResolved,
     InvestmentReleased,
 )
+from .funds import INVESTOR_COLUMNS, Funds, money_by_investor
 
 ZERO = Decimal(0)
 #: An agreement whose cap allows more tranches than this is refused as a unit mistake.
@@ -110,39 +116,10 @@ class Agreement:
 
 
 @attrs.define
-class Investor:
-    committed_usd: Decimal = ZERO
-    conditional_usd: Decimal = ZERO
-    released_usd: Decimal = ZERO
-
-
-#: Where an agreement's cap counts in the money by investor, by its status (none: nowhere).
-CAP_COUNTS_AS = {"intent": "intended_usd", "definitive": "agreed_usd", "completed": "agreed_usd"}
-
-
-def money_by_investor(state: InvestmentState) -> dict[str, dict[str, Decimal]]:
-    """Each investor's intended, agreed, committed, conditional and released money, by name."""
-    names = set(state.investors) | {a.investor for a in state.agreements.values()}
-    investors = {name: {"intended_usd": ZERO, "agreed_usd": ZERO} for name in sorted(names)}
-    for agreement in state.agreements.values():
-        key = CAP_COUNTS_AS.get(agreement.status)
-        if key is not None:
-            investors[agreement.investor][key] += agreement.cap_usd
-    for name, figures in investors.items():
-        figures.update(attrs.asdict(state.investors.get(name) or Investor()))
-    return investors
-
-
-@attrs.define
 class InvestmentState:
     agreements: dict[str, Agreement] = attrs.field(factory=dict)
-    investors: dict[str, Investor] = attrs.field(factory=dict)
+    funds: Funds = attrs.field(factory=Funds)
     released_usd: Decimal = ZERO
-
-    def investor(self, name: str) -> Investor:
-        if name not in self.investors:
-            self.investors[name] = Investor()
-        return self.investors[name]
 
 
 class InvestmentProjection:
@@ -152,6 +129,7 @@ class InvestmentProjection:
         "agreement.revised",
         "capacity.commissioned",
         "funding.committed",
+        "funding.resolved",
         "investment.released",
     )
 
@@ -167,7 +145,7 @@ class InvestmentProjection:
                     agreement.earned_gigawatts += event.gigawatts
         elif isinstance(event, InvestmentReleased):
             state.released_usd += event.usd
-            state.investor(event.investor).released_usd += event.usd
+            state.funds.release(event)
             agreement = state.agreements.get(event.agreement) if event.agreement else None
             if agreement is not None:
                 agreement.released_usd += event.usd
@@ -178,11 +156,9 @@ class InvestmentProjection:
                         record.occurred_at.date().isoformat(),
                     ))
         elif isinstance(event, FundingCommitted):
-            investor = state.investor(event.investor)
-            if event.conditional:
-                investor.conditional_usd += event.usd
-            else:
-                investor.committed_usd += event.usd
+            state.funds.commit(event, record.id)
+        elif isinstance(event, FundingResolved):
+            state.funds.resolve(event, record.seq)
         elif isinstance(event, AgreementSigned):
             state.agreements[event.agreement] = Agreement(
                 event.investor, event.investee, event.status, event.gigawatts, event.cap_usd,
@@ -203,8 +179,7 @@ class InvestmentProjection:
         """The state as compact JSON: amounts as text, each agreement's tranches in columns."""
         return {
             "released_usd": str(state.released_usd),
-            "investors": {name: [str(i.committed_usd), str(i.conditional_usd), str(i.released_usd)]
-                          for name, i in state.investors.items()},
+            "funds": state.funds.columns(),
             "agreements": {name: {
                 "terms": [a.investor, a.investee, a.status, str(a.gigawatts), str(a.cap_usd),
                           str(a.tranche_usd), str(a.tranche_gigawatts),
@@ -229,9 +204,8 @@ class InvestmentProjection:
                 list(map(Tranche, numbers, map(Decimal, amounts), seqs, causes, dates)),
                 superseded_by,
             )
-        investors = {name: Investor(*map(Decimal, amounts))
-                     for name, amounts in data["investors"].items()}
-        return InvestmentState(agreements, investors, Decimal(data["released_usd"]))
+        return InvestmentState(agreements, Funds.from_columns(data["funds"]),
+                               Decimal(data["released_usd"]))
 
     def summary(self, state: InvestmentState) -> dict[str, Any]:
         return {
@@ -255,7 +229,8 @@ class InvestmentProjection:
                 }
                 for name, a in sorted(state.agreements.items())
             },
-            "investors": money_by_investor(state),
+            "investors": money_by_investor(state.agreements.values(), state.funds),
+            "conditional_commitments": state.funds.summary(),
         }
 
     def render(self, summary: dict[str, Any]) -> str:
@@ -277,15 +252,20 @@ class InvestmentProjection:
             parts.append(table(tranches, ["agreement", "tranche", "released", "on", "seq"]))
         if summary["investors"]:
             parts.append(table(
-                [[name, *(money(i[key]) for key in INVESTOR_COLUMNS)]
-                 for name, i in summary["investors"].items()],
-                ["investor", "intended", "agreed", "committed", "conditional (pending)", "released"],
+                [[name, investee, *(money(figures[key]) for key in INVESTOR_COLUMNS)]
+                 for name, i in summary["investors"].items()
+                 for investee, figures in i["by_investee"].items()],
+                ["investor", "investee", "intended", "agreed", "committed",
+                 "conditional (pending)", "released"],
+            ))
+        conditional = summary["conditional_commitments"]
+        if conditional:
+            parts.append(table(
+                [[name, f"{c['investor']} -> {c['investee']}", money(c["usd"]), c["status"],
+                  c["resolved_seq"]] for name, c in conditional.items()],
+                ["conditional commitment", "parties", "amount", "status", "resolved at seq"],
             ))
         return "\n\n".join(parts)
-
-
-#: The money columns of the investor table, in the order of DESIGN.md.
-INVESTOR_COLUMNS = ("intended_usd", "agreed_usd", "committed_usd", "conditional_usd", "released_usd")
 
 PROJECTION = InvestmentProjection()
 
@@ -303,6 +283,9 @@ def _agreement(view: Any, name: str) -> Agreement:
 
 
 @hookimpl
+@for_types(AgreementSigned.type, AgreementRevised.type, FundingResolved.type,
+           CapacityCommissioned.type, CapacityPlanned.type, FundingCommitted.type,
+           InvestmentReleased.type)
 def validate_event(event, view):
     if isinstance(event, AgreementSigned):
         if event.agreement in view["investment"].agreements:
@@ -323,6 +306,8 @@ def validate_event(event, view):
             raise Rejected(f"tranche_usd {tranche} is more than cap_usd {cap}")
         if cap / tranche > MAX_TRANCHES:
             raise Rejected(f"cap_usd allows more than {MAX_TRANCHES} tranches of tranche_usd")
+    elif isinstance(event, FundingResolved):
+        view["investment"].funds.check(event)
     elif isinstance(event, (CapacityCommissioned, CapacityPlanned, FundingCommitted)):
         if event.agreement is not None:
             _agreement(view, event.agreement)
@@ -351,6 +336,7 @@ def validate_event(event, view):
 
 
 @hookimpl
+@for_types(AgreementSigned.type, AgreementRevised.type, CapacityCommissioned.type)
 def derive_events(event, view):
     if isinstance(event, (AgreementSigned, AgreementRevised)):
         name = event.agreement

@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from ledger import CapacityCommissioned, Event, Projection, Record, Rejected, View, hookimpl
+from ledger.default_plugins import quantities
 from ledger import fields
 
 #: Beyond these a figure is taken for a mistake.
@@ -46,7 +47,7 @@ class Milestone:
     """One tranche of a schedule: ``shares`` vest once ``gigawatts`` (cumulative) are counted and
     the issuer's share price is at least ``price_threshold_usd``."""
 
-    gigawatts: Decimal = fields.gigawatts()
+    gigawatts: Decimal = quantities.gigawatts()
     shares: int = fields.whole(maximum=MAX_SHARES)
     price_threshold_usd: Decimal = fields.usd()
 

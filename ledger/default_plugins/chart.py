@@ -19,21 +19,43 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .clock import parse_time, until_day
-from .errors import LedgerError
-from .files import replacing_path
-from .shares import percentages
+from ..charts import draw
+from ..clock import parse_time, until_day
+from ..errors import LedgerError
+from ..hookspecs import hookimpl
+from ..shares import percentages
 from .timeline import Timeline, timeline
 
 if TYPE_CHECKING:
-    from .ledger import Ledger
+    from ..ledger import Ledger
 
-FORMATS = (".png", ".svg")
+FORMATS = ("png", "svg")
 SIZE = (12.0, 6.0)  # inches
 DPI = 100  # so a PNG is 1200 x 600 pixels
 BILLION = Decimal(10) ** 9
 INVESTMENT_COLOUR = "black"
 PLANNED_COLOUR = "dimgray"
+
+
+class CapacityChart:
+    """The built-in domain's chart (``register_charts``): capacity by provider over time, planned
+    capacity, investment released, and the provider mix at the end."""
+
+    name = "capacity"
+    title = "Net commissioned capacity, investment released and the provider mix"
+    formats: tuple[str, ...] = FORMATS
+
+    def draw(self, ledger: Ledger, path: str, *, format: str, until: Any = None,
+             title: str | None = None) -> None:
+        _draw(ledger, path, format, until, title)
+
+
+CHART = CapacityChart()
+
+
+@hookimpl
+def register_charts(register):
+    register(CHART)
 
 
 def chart(
@@ -43,11 +65,12 @@ def chart(
     until: str | int | None = None,
     title: str | None = None,
 ) -> pathlib.Path:
-    """Draw ``book`` (as of ``until``, a date or time; the whole log when None) to ``output``, a
-    ``.png`` or ``.svg`` file, and return its path."""
-    path = pathlib.Path(output)
-    if path.suffix.lower() not in FORMATS:
-        raise LedgerError(f"{output}: the chart is written as .png or .svg")
+    """Draw ``book`` (as of ``until``, a date, a time or a seq; the whole log when None) to
+    ``output``, a ``.png`` or ``.svg`` file, whole or not at all, and return its path."""
+    return draw(book, CHART, output, until=until, title=title)
+
+
+def _draw(book: Ledger, path: str, format: str, until: Any, title: str | None) -> None:
     try:
         import matplotlib
         from matplotlib.figure import Figure
@@ -71,10 +94,8 @@ def chart(
     figure.suptitle(title, fontsize=14, fontweight="bold")
     _draw_timeline(left, line, providers, colours, end)
     _draw_mix(right, mix, providers, colours, end)
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gigaledger"}), \
-            replacing_path(str(path)) as temporary:
-        figure.savefig(temporary, format=path.suffix.lower()[1:], dpi=DPI, metadata={"Date": None})
-    return path
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gigaledger"}):
+        figure.savefig(path, format=format, dpi=DPI, metadata={"Date": None})
 
 
 def _as_of(until: str | int | None, last: str | None) -> date | None:

@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Optional
 
 import attrs
 
-from .clock import When, load_time
-from .default_plugins.catalogue import (
+from ..clock import When, load_time
+from .catalogue import (
     CapacityCommissioned,
     CapacityDecommissioned,
     CapacityPlanned,
     InvestmentReleased,
 )
-from .default_plugins.sites import SiteCapacity
+from .sites import SiteCapacity
 
 if TYPE_CHECKING:
-    from .ledger import Ledger
-    from .record import Record
+    from ..ledger import Ledger
+    from ..record import Record
 
 ZERO = Decimal(0)
 TYPES = ("capacity.commissioned", "capacity.decommissioned", "investment.released",
@@ -157,7 +157,8 @@ def build(records: Iterable[Record], bound: Optional[str] = None) -> Timeline:
             usd[day] = usd.get(day, ZERO) + event.usd
         elif isinstance(event, CapacityPlanned):
             plans[(event.site, event.provider, event.platform)] = event
-    capacity, running = [], {}
+    capacity: list[CapacityChange] = []
+    running: dict[str, Decimal] = {}
     for (day, provider), change in sorted(gigawatts.items()):
         running[provider] = running.get(provider, ZERO) + change
         capacity.append(CapacityChange(day, provider, change, running[provider]))
