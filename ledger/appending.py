@@ -10,7 +10,8 @@ from typing import Any
 from .batch import Batch
 from .chain import link, record_body
 from .clock import load_time, new_id, stored_time
-from .codec import Codec, dumps, loads, unknown_type
+from .canonical import dumps, loads
+from .codec import Codec, unknown_type
 from .errors import ConflictError, PluginError, Rejected
 from .hookcalls import blame
 from .event import Event

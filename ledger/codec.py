@@ -1,15 +1,14 @@
-"""The one cattrs converter, and exact JSON: Decimals never pass through float.
+"""The one cattrs converter: events from JSON payloads and back, strictly and exactly.
 
-Payloads are stored as canonical JSON (sorted keys, no spaces, UTF-8, Decimals as strings), so the
-same event always has the same bytes and the same hash.
+Payloads are stored as canonical JSON (``ledger.canonical``: sorted keys, no spaces, UTF-8,
+Decimals as strings), so the same event always has the same bytes and the same hash.
 """
 
 from __future__ import annotations
 
-import json
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,15 +17,11 @@ import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory, is_sequence, list_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
+from .canonical import decimal_text, dumps, loads  # noqa: F401  (re-exported)
 from .errors import Rejected
 from .event import Event
 from .fields import to_day, to_decimal
 from .hints import did_you_mean
-
-
-def decimal_text(number: Decimal) -> str:
-    """A Decimal written out in full (no exponent), exactly: ``Decimal("100e9")`` → ``"100000000000"``."""
-    return format(number, "f")
 
 
 def tidy(number: Decimal) -> Decimal:
@@ -34,38 +29,6 @@ def tidy(number: Decimal) -> Decimal:
     if number == number.to_integral_value():
         return number.quantize(Decimal(1))
     return number.normalize()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return decimal_text(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
-
-
-_canonical = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
-).encode
-
-
-def dumps(value: Any) -> str:
-    """Canonical JSON text: sorted keys, no spaces, Decimals as strings."""
-    return _canonical(value)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-_decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
-
-
-def loads(text: str | bytes) -> Any:
-    """Parse JSON exactly: numbers with a point or an exponent become Decimal, never float."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    return _decoder.decode(text)
 
 
 def _structure_str(value: Any, _: type) -> str:

@@ -44,6 +44,17 @@ def to_decimal(value: Any, field: str | None = None) -> Decimal:
 
 
 def _to_decimal(value: Any) -> Decimal:
+    kind = type(value)
+    if kind is str:  # the common case first: amounts are written as strings
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise Rejected(f"{value!r} is not a number") from None
+        if number.is_finite():
+            return number
+        raise Rejected(f"{value} is not a finite number")
+    if kind is Decimal and value.is_finite():
+        return value  # type: ignore[no-any-return]
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, bool):
@@ -75,9 +86,15 @@ def shown(number: Decimal) -> str:
 
 def _check_decimal(minimum: Decimal, inclusive: bool, maximum: Decimal,
                    places: int) -> Validator:
+    above = minimum.__le__ if inclusive else minimum.__lt__
+
     def check(instance: Any, attribute: Field, value: Decimal | None) -> None:
         if value is None:
             return
+        if type(value) is Decimal and above(value) and value <= maximum:
+            exponent = value.as_tuple().exponent
+            if isinstance(exponent, int) and exponent >= -places:
+                return  # within bounds and places: the usual case, decided at once
         name = attribute.name
         if not isinstance(value, Decimal):
             raise Rejected(f"{name}: expected a number, got {type(value).__name__}")
@@ -148,6 +165,9 @@ def whole(
 
 
 def _check_name(instance: Any, attribute: Field, value: str | None) -> None:
+    if type(value) is str and 0 < len(value) <= MAX_NAME and value.isprintable() \
+            and not value[0].isspace() and not value[-1].isspace():
+        return  # a good name, decided at once; the checks below say what is wrong
     if value is None:
         return
     name = attribute.name

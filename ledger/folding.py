@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .clock import bound_day, load_time
-from .codec import Codec, dumps, loads
+from .canonical import dumps, loads
+from .codec import Codec
 from .errors import LedgerError, ReadOnly, StorageError, StoreBusy
 from .event import Event
 from .plugins import PluginHost

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring as s
 from typing import IO, Any
 
-from .codec import loads
+from .canonical import loads
 from .errors import LedgerError, Rejected
 from .store import COLUMNS, StoredEvent
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from .clock import format_time
-from .codec import dumps
+from .canonical import dumps
 from .event import Event
 
 

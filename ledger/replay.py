@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, runtime_che
 import attrs
 
 from .clock import format_time, load_time
-from .codec import decimal_text, tidy
+from .canonical import decimal_text
+from .codec import tidy
 from .errors import LedgerError, PluginError
 
 if TYPE_CHECKING:

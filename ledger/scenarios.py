@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .codec import loads
+from .canonical import loads
 
 #: The text a scenario record's stored meta holds (canonical JSON).
 MARK = '"scenario":true'

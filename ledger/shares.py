@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 
-from .codec import decimal_text
+from .canonical import decimal_text
 
 #: Places of the shares in the report: they sum to exactly 1.0000.
 PLACES = 4

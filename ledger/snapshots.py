@@ -19,7 +19,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .codec import dumps, loads, make_state_converter
+from .canonical import dumps, loads
+from .codec import make_state_converter
 
 #: Bump when the stored form of states changes for every projection.
 FORMAT = "1"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..codec import loads
+from ..canonical import loads
 from ..errors import Rejected
 from ..tables import table
 from .base import (

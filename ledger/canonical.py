@@ -1,0 +1,138 @@
+"""Exact, canonical JSON: sorted keys, no spaces, UTF-8, Decimals as strings; numbers read exactly.
+
+The text is what the hash chain covers, so it must never change: ``dumps`` gives the bytes the
+standard library's encoder gives, and ``loads`` reads numbers with a point or an exponent as
+``Decimal``, never float. orjson does both several times faster where its result is provably
+the same: for values made only of strings, integers within 64 bits, booleans, None, Decimals,
+dates, lists and dicts with string keys (everything the ledger stores). Anything else — a float,
+a wider integer, a lone surrogate, a key that is not a string, a type orjson would write its own
+way — goes through the standard library, so the result is identical either way
+(``tests/test_canonical.py`` checks it on the shipped histories and on random values).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+try:  # a declared dependency, but the ledger stays exact (and slower) without it
+    import orjson
+except ImportError:  # pragma: no cover - exercised by a test that hides orjson
+    orjson = None  # type: ignore[assignment]
+
+
+def decimal_text(number: Decimal) -> str:
+    """A Decimal written out in full (no exponent), exactly: ``Decimal("100e9")`` → ``"100000000000"``."""
+    return format(number, "f")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+_standard_dumps = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+).encode
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+_standard_loads = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant).decode
+
+#: Leaf types whose orjson text is the standard library's (Decimals and dates through
+#: ``_json_default`` in both); integers are checked for their width, containers inside.
+_SIMPLE = frozenset({str, bool, type(None), Decimal, date, datetime})
+_STRING_KEYS = {str}
+_CONTAINERS = frozenset({dict, list, tuple})
+_ALLOWED = _SIMPLE | _CONTAINERS | {int}
+_MAX_INT = 2**63 - 1
+_MIN_INT = -(2**63)
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson writes (or has read) ``value`` exactly as the standard library does: no
+    float, no integer beyond 64 bits, no type of its own, string keys only. Checked a container
+    at a time, by the set of its items' types (C loops), descending only into containers."""
+    kind = type(value)
+    if kind is dict:
+        if value and set(map(type, value)) != _STRING_KEYS:
+            return False
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    elif kind is int:
+        return bool(_MIN_INT <= value <= _MAX_INT)
+    else:
+        return kind in _SIMPLE
+    kinds = set(map(type, items))
+    if kinds <= _SIMPLE:
+        return True
+    if not kinds <= _ALLOWED:
+        return False
+    if int in kinds:
+        whole = [item for item in items if type(item) is int]
+        if max(whole) > _MAX_INT or min(whole) < _MIN_INT:
+            return False
+    if kinds.isdisjoint(_CONTAINERS):
+        return True
+    return all(map(_plain, [item for item in items if type(item) in _CONTAINERS]))
+
+
+if orjson is not None:
+    _orjson_dumps = orjson.dumps
+    _orjson_loads = orjson.loads
+    _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+    def dumps(value: Any) -> str:
+        """Canonical JSON text: sorted keys, no spaces, Decimals as strings."""
+        if _plain(value):
+            try:
+                return _orjson_dumps(value, default=_json_default, option=_OPTIONS).decode()
+            except (TypeError, ValueError):  # a lone surrogate: the standard library's text
+                pass
+        return _standard_dumps(value)
+
+    def loads(text: str | bytes) -> Any:
+        """Parse JSON exactly: numbers with a point or an exponent become Decimal, never float."""
+        try:
+            value = _orjson_loads(text)
+        except ValueError:  # the standard library says what is wrong, as it always has
+            value = _FALLBACK
+        if value is not _FALLBACK and _plain(value):
+            return value
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return _standard_loads(text)
+
+else:  # pragma: no cover
+
+    def dumps(value: Any) -> str:
+        """Canonical JSON text: sorted keys, no spaces, Decimals as strings."""
+        return _standard_dumps(value)
+
+    def loads(text: str | bytes) -> Any:
+        """Parse JSON exactly: numbers with a point or an exponent become Decimal, never float."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return _standard_loads(text)
+
+
+_FALLBACK = object()
+
+
+def standard_dumps(value: Any) -> str:
+    """The standard library's canonical text (what ``dumps`` must equal)."""
+    return _standard_dumps(value)
+
+
+def standard_loads(text: str) -> Any:
+    """The standard library's exact reading (what ``loads`` must equal)."""
+    return _standard_loads(text)
