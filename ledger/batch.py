@@ -26,19 +26,25 @@ class Batch:
         self.versions: dict[str, int] = {} if versions is None else versions
         self.pending: list[StoredEvent] = []
         self.pending_ids: dict[str, StoredEvent] = {}
+        #: The ledger was empty when this batch began (under the write lock): nothing is stored
+        #: but what this batch writes, so no stream version or id needs looking up.
+        self.fresh = seq == 0
+        #: In a fresh batch, the rows of the ids callers gave (the only ids that can repeat).
+        self.given: dict[str, StoredEvent] = {}
         self.skipped = 0
 
     def version(self, stream: str) -> int:
         """A stream's version so far, this batch's appends included."""
         current = self.versions.get(stream)
         if current is None:
-            current = self.versions[stream] = self.store.stream_version(stream)
+            current = self.versions[stream] = 0 if self.fresh else self.store.stream_version(stream)
         return current
 
-    def existing(self, id: str) -> StoredEvent | None:
-        """The stored (or pending) row of an id, if any."""
-        row = self.pending_ids.get(id)
-        if row is None:
+    def existing(self, id: str, *, everywhere: bool = False) -> StoredEvent | None:
+        """The row of an id, if any: one this batch wrote, or one stored (looked up unless the
+        batch is fresh; ``everywhere`` looks up even then, for ids this batch does not keep)."""
+        row = self.pending_ids.get(id) or self.given.get(id)
+        if row is None and (everywhere or not self.fresh):
             row = self.store.find([id]).get(id)
         return row
 

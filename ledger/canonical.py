@@ -48,19 +48,19 @@ def _refuse_constant(name: str) -> Any:
 _standard_loads = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant).decode
 
 #: Leaf types whose orjson text is the standard library's (Decimals and dates through
-#: ``_json_default`` in both); integers are checked for their width, containers inside.
-_SIMPLE = frozenset({str, bool, type(None), Decimal, date, datetime})
+#: ``_json_default`` in both). Integers are exact both ways: orjson reads an integer beyond 64
+#: bits as a float (which ``_plain`` refuses) and refuses to write one (the standard library
+#: then does).
+_SIMPLE = frozenset({str, int, bool, type(None), Decimal, date, datetime})
 _STRING_KEYS = {str}
 _CONTAINERS = frozenset({dict, list, tuple})
-_ALLOWED = _SIMPLE | _CONTAINERS | {int}
-_MAX_INT = 2**63 - 1
-_MIN_INT = -(2**63)
+_ALLOWED = _SIMPLE | _CONTAINERS
 
 
 def _plain(value: Any) -> bool:
     """Whether orjson writes (or has read) ``value`` exactly as the standard library does: no
-    float, no integer beyond 64 bits, no type of its own, string keys only. Checked a container
-    at a time, by the set of its items' types (C loops), descending only into containers."""
+    float, no type of its own, string keys only. Checked a container at a time, by the set of its
+    items' types (C loops), descending only into containers."""
     kind = type(value)
     if kind is dict:
         if value and set(map(type, value)) != _STRING_KEYS:
@@ -68,8 +68,6 @@ def _plain(value: Any) -> bool:
         items: Any = value.values()
     elif kind is list or kind is tuple:
         items = value
-    elif kind is int:
-        return bool(_MIN_INT <= value <= _MAX_INT)
     else:
         return kind in _SIMPLE
     kinds = set(map(type, items))
@@ -77,12 +75,6 @@ def _plain(value: Any) -> bool:
         return True
     if not kinds <= _ALLOWED:
         return False
-    if int in kinds:
-        whole = [item for item in items if type(item) is int]
-        if max(whole) > _MAX_INT or min(whole) < _MIN_INT:
-            return False
-    if kinds.isdisjoint(_CONTAINERS):
-        return True
     return all(map(_plain, [item for item in items if type(item) in _CONTAINERS]))
 
 
@@ -100,6 +92,16 @@ if orjson is not None:
                 pass
         return _standard_dumps(value)
 
+    def dumps_plain(value: Any) -> str:
+        """``dumps`` of a value known to hold no float (the ledger's own payloads and metadata:
+        strings, integers, booleans, None, Decimals, dates, lists and dicts with string keys);
+        an integer beyond 64 bits or a lone surrogate still gets the standard library's text
+        (orjson refuses both)."""
+        try:
+            return _orjson_dumps(value, default=_json_default, option=_OPTIONS).decode()
+        except (TypeError, ValueError):
+            return _standard_dumps(value)
+
     def loads(text: str | bytes) -> Any:
         """Parse JSON exactly: numbers with a point or an exponent become Decimal, never float."""
         try:
@@ -107,6 +109,25 @@ if orjson is not None:
         except ValueError:  # the standard library says what is wrong, as it always has
             value = _FALLBACK
         if value is not _FALLBACK and _plain(value):
+            return value  # no float, no integer beyond 64 bits: exactly what JSON says
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return _standard_loads(text)
+
+    def loads_plain(text: str | bytes) -> Any:
+        """``loads`` of a text the ledger wrote from a plain payload (``dumps_plain`` of strings,
+        booleans and integers within 64 bits, see ``Codec.plain``): read as it is."""
+        return _orjson_loads(text)
+
+    def loads_members(text: str | bytes, members: tuple[str, ...]) -> Any:
+        """``loads`` of a JSON object whose other members the caller checks itself (a history
+        line: its top-level values must be strings, integers or objects, whatever reads them):
+        exact in the ``members`` named, which alone are checked for floats."""
+        try:
+            value = _orjson_loads(text)
+        except ValueError:
+            value = _FALLBACK
+        if type(value) is dict and all(_plain(value.get(name)) for name in members):
             return value
         if isinstance(text, bytes):
             text = text.decode("utf-8")
@@ -117,6 +138,16 @@ else:  # pragma: no cover
     def dumps(value: Any) -> str:
         """Canonical JSON text: sorted keys, no spaces, Decimals as strings."""
         return _standard_dumps(value)
+
+    dumps_plain = dumps
+
+    def loads_plain(text: str | bytes) -> Any:
+        """``loads`` of a text the ledger wrote from a plain payload."""
+        return loads(text)
+
+    def loads_members(text: str | bytes, members: tuple[str, ...]) -> Any:
+        """``loads`` of a JSON object exact in the members named."""
+        return loads(text)
 
     def loads(text: str | bytes) -> Any:
         """Parse JSON exactly: numbers with a point or an exponent become Decimal, never float."""

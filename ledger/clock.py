@@ -100,9 +100,10 @@ def new_id() -> str:
         _counter += 1
         if _counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
             _last_ms, _counter = _last_ms + 1, 0
-    value = (_last_ms << 80) | (0x7000 | _counter) << 64 | 0x8000000000000000 | getrandbits(62)
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    random = getrandbits(62)
+    return "%08x-%04x-%04x-%04x-%012x" % (
+        _last_ms >> 16, _last_ms & 0xFFFF, 0x7000 | _counter, 0x8000 | (random >> 48),
+        random & 0xFFFFFFFFFFFF)
 
 
 _last_ms = 0

@@ -20,7 +20,8 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from .canonical import decimal_text, dumps, loads  # noqa: F401  (re-exported)
 from .errors import Rejected
 from .event import Event
-from .fields import to_day, to_decimal
+from .fastpaths import structurer, unstructurer
+from .fields import WIDE, to_day, to_decimal
 from .hints import did_you_mean
 
 
@@ -148,6 +149,14 @@ class Codec:
         self.fast = make_converter(detailed=False)
         self._fast = {name: self.fast.get_structure_hook(cls) for name, cls in self.types.items()}
         self._trusted = {name: _trusted_loader(cls, self.fast) for name, cls in self.types.items()}
+        # Classes made of ledger.fields only: built and written without cattrs (fastpaths.py).
+        self._build = {name: build for name, cls in self.types.items()
+                       if (build := structurer(cls)) is not None}
+        self._write = {cls: write for cls in self.types.values()
+                       if (write := unstructurer(cls)) is not None}
+        #: The types whose payloads hold only strings, booleans and 64-bit integers.
+        self.plain_types = frozenset(cls.type for cls in self._write if not any(
+            field.metadata.get(WIDE) for field in attrs.fields(cls)))
 
     def event_class(self, type_name: str) -> type[Event]:
         try:
@@ -162,7 +171,10 @@ class Codec:
             raise Rejected(f"data: expected an object, got {_json_kind(data)}")
         if schema is not None and schema != cls.schema:
             data = cls.upcast(schema, dict(data))
+        build = self._build.get(type_name)
         try:
+            if build is not None:
+                return build(data)
             event: Event = self._fast[type_name](data, cls)
             return event
         except Exception:
@@ -181,10 +193,26 @@ class Codec:
             return self.structure(type_name, data, schema)
         return self._trusted[type_name](data)
 
+    def loader(self, type_name: str) -> Callable[[Mapping[str, Any]], Event]:
+        """``load`` for one type at its current schema, as a function."""
+        return self._trusted[type_name]
+
     def unstructure(self, event: Event) -> dict[str, Any]:
         """The JSON-ready payload of an event: Decimals as strings, fields that are None left out."""
+        write = self._write.get(type(event))
+        if write is not None:
+            return write(event)
         data = self.converter.unstructure(event)
         return {key: value for key, value in data.items() if value is not None}
+
+    def plain(self, event: Event) -> bool:
+        """Whether the event's payload holds only strings, booleans and integers within 64 bits
+        (so its canonical JSON needs no check for floats, and is read back as it is)."""
+        return event.type in self.plain_types and type(event) is self.types.get(event.type)
+
+    def plain_type(self, type_name: str) -> bool:
+        """``plain`` for the events of a type."""
+        return type_name in self.plain_types
 
 
 def unknown_type(type_name: object, known: Iterable[str]) -> str:
@@ -217,26 +245,39 @@ def _trusted_loader(cls: type[Event], converter: cattrs.Converter) -> Callable[[
             default = field.default
         else:
             default = field.default
-        plan.append((field.name, parse, default))
-    new, setattr_ = object.__new__, object.__setattr__
+        plan.append((field.name, _slot_setter(cls, field.name), parse, default))
+    new = object.__new__
 
     def load(data: Mapping[str, Any]) -> Event:
         event = new(cls)
-        for name, parse, default in plan:
-            value = data.get(name, _MISSING)
+        get = data.get
+        for name, set_value, parse, default in plan:
+            value = get(name, _MISSING)
             if value is _MISSING:
                 if default is attrs.NOTHING:
                     raise Rejected(f"data.{name}: required field is missing")
                 value = default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
             elif value is not None and parse is not None:
                 value = parse(value)
-            setattr_(event, name, value)
+            set_value(event, value)
         return event
 
     return load
 
 
 _MISSING = object()
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The fastest way to set a field on a new (frozen) instance: its slot's own setter, else
+    ``object.__setattr__`` (which a frozen class's ``__setattr__`` does not stop)."""
+    for klass in cls.__mro__:
+        slot = vars(klass).get(name)
+        if slot is not None:
+            if type(slot).__name__ == "member_descriptor":
+                return slot.__set__  # type: ignore[no-any-return]
+            break
+    return lambda event, value: object.__setattr__(event, name, value)
 
 
 def first_problem(error: BaseException, path: str) -> str:

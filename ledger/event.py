@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import string
 import typing
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -28,6 +30,29 @@ class _Fields:
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self.event, key)
+
+
+def _stream_maker(template: str) -> Callable[[Any], str]:
+    """A function giving ``template.format_map`` of an event's fields, compiled once: literal
+    text and plain ``{field}`` names are joined directly; anything fancier is formatted."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        parts = []
+    if not parts or any(spec or conversion or (name is not None and not name.isidentifier())
+                        for _, name, spec, conversion in parts):
+        return lambda event: template.format_map(_Fields(event))
+    pieces = [(literal, name) for literal, name, _, _ in parts]
+
+    def make(event: Any) -> str:
+        return "".join(literal + ("" if name is None else format(getattr(event, name)))
+                       for literal, name in pieces)
+
+    return make
+
+
+#: Compiled stream templates, by template.
+_STREAMS: dict[str, Callable[[Any], str]] = {}
 
 
 class EventClass(type):
@@ -88,7 +113,10 @@ class Event(metaclass=EventClass):
     def default_stream(self) -> str:
         """The stream an event goes to when the caller names none."""
         if self.stream_template:
-            return self.stream_template.format_map(_Fields(self))
+            maker = _STREAMS.get(self.stream_template)
+            if maker is None:
+                maker = _STREAMS[self.stream_template] = _stream_maker(self.stream_template)
+            return maker(self)
         return self.type
 
     @classmethod

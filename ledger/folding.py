@@ -12,21 +12,24 @@ full replay does.
 from __future__ import annotations
 
 from copy import deepcopy
-from collections.abc import Callable, Iterable
+from types import MappingProxyType
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .clock import bound_day, load_time
-from .canonical import dumps, loads
+from .canonical import dumps, loads, loads_plain
 from .codec import Codec
 from .errors import LedgerError, ReadOnly, StorageError, StoreBusy
 from .event import Event
 from .plugins import PluginHost
-from .record import Record
+from .record import Record, StoredJson
 from .replay import View
 from .scenarios import MARK, is_scenario
 from .snapshots import KEEP, Fingerprints, copy_state, dump_state, load_state
 from .store import Store, StoredEvent
 
+#: The metadata of records that have none (shared: a Record's mappings are read-only).
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 #: How often (in records) a progress callback is called.
 PROGRESS_EVERY = 5_000
 #: ``progress(done, total)``: how far an import (bytes) or a replay (seqs) has got.
@@ -44,22 +47,39 @@ class Folder:
         self.host = host
         self.codec = codec
         self.fingerprints = Fingerprints(host.projections, host.event_types)
+        #: For each type a loaded plugin registers: its schema, whether its payloads are plain,
+        #: and the loader that rebuilds its events without validating them again.
+        self._readers = {name: (cls.schema, name in codec.plain_types, codec.loader(name))
+                         for name, cls in codec.types.items()}
         self.snapshotted: int | None = None  # the newest snapshot's seq, read when first needed
 
     def decode(self, row: StoredEvent, event: Event | None = None) -> Record:
         """The Record of a stored row, its payload decoded when a loaded plugin knows its type."""
         seq, id, stream, version, type_name, schema, occurred, recorded, data_text, meta_text, digest = row
-        data = loads(data_text)
-        if event is None and type_name in self.codec.types:
-            try:
-                event = self.codec.load(type_name, data, schema)
-            except (LedgerError, ValueError, TypeError, ArithmeticError) as error:
-                raise LedgerError(
-                    f"seq {seq}: the stored {type_name} does not fit its event class: {error}"
-                ) from None
+        reader = self._readers.get(type_name)
+        if reader is not None and reader[0] == schema:
+            # The ledger wrote a plain type's payload itself (strings, booleans, 64-bit
+            # integers): it is read as it is; anything else is read exactly.
+            data = loads_plain(data_text) if reader[1] else loads(data_text)
+            if event is None:
+                try:
+                    event = reader[2](data)
+                except (LedgerError, ValueError, TypeError, ArithmeticError) as error:
+                    raise self._misfit(seq, type_name, error) from None
+        else:
+            data = loads(data_text)
+            if event is None and reader is not None:  # an older schema: upcast, then build
+                try:
+                    event = self.codec.load(type_name, data, schema)
+                except (LedgerError, ValueError, TypeError, ArithmeticError) as error:
+                    raise self._misfit(seq, type_name, error) from None
         return Record(seq, id, stream, version, type_name, schema, load_time(occurred),
-                      load_time(recorded), data, {} if meta_text == "{}" else loads(meta_text),
+                      load_time(recorded), data, _EMPTY if meta_text == "{}" else StoredJson(meta_text),
                       digest, event)
+
+    @staticmethod
+    def _misfit(seq: int, type_name: str, error: BaseException) -> LedgerError:
+        return LedgerError(f"seq {seq}: the stored {type_name} does not fit its event class: {error}")
 
     def new_view(self) -> View:
         return View(self.host.projections, self.host.projection_owners, self.host.event_types)

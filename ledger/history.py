@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring as s
 from typing import IO, Any
 
-from .canonical import loads
+from .canonical import loads_members
 from .errors import LedgerError, Rejected
 from .store import COLUMNS, StoredEvent
 
@@ -20,6 +20,9 @@ from .store import COLUMNS, StoredEvent
 MAX_LINE = 1 << 20
 EVENT_KEYS = frozenset({"type", "occurred_at", "data", "id", "stream", "meta"})
 EVENT_REQUIRED = ("type", "occurred_at", "data")
+#: The members of a line read exactly (numbers as Decimal); the others must be strings, whole
+#: numbers or objects, which ``check_line`` checks, so a float there is refused either way.
+_EXACT_MEMBERS = ("data", "meta")
 #: The keys of an exported record: the columns of the events table.
 RECORD_KEYS = COLUMNS
 
@@ -57,7 +60,7 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
             if not text.strip():
                 continue
             try:
-                value = loads(text)
+                value = loads_members(text, _EXACT_MEMBERS)
             except RecursionError:
                 raise Rejected("not valid JSON: nested too deeply",
                                where=f"{name}:{number}") from None

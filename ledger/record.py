@@ -2,20 +2,71 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from .canonical import dumps, loads, loads_plain
 from .clock import format_time
-from .canonical import dumps
 from .event import Event
+
+
+class StoredJson(Mapping[str, Any]):
+    """A stored JSON object read when first looked into: a record's ``meta`` as replays give it.
+    Most folds never look at a record's metadata, so most are never parsed. It is a read-only
+    ``Mapping`` equal to the dict it holds."""
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._value: dict[str, Any] | None = None
+
+    def _object(self) -> dict[str, Any]:
+        value = self._value
+        if value is None:
+            value = loads_plain(self._text)
+            if not set(map(type, value.values())) <= _FLAT_JSON:  # nested, or a float: exactly
+                value = loads(self._text)
+            self._value = value
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._object()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._object())
+
+    def __len__(self) -> int:
+        return len(self._object())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._object()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._object().get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StoredJson):
+            other = other._object()
+        return self._object() == other
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping, like a dict
+
+    def __repr__(self) -> str:
+        return repr(self._object())
+
+
+#: The types of a flat JSON object's values that orjson reads exactly (its keys are strings).
+_FLAT_JSON = frozenset({str, int, bool, type(None)})
 
 
 class Record(NamedTuple):
     """One appended event as stored: position, identity, times, payload and chain hash.
 
-    ``data`` and ``meta`` are the JSON objects as stored (Decimals as strings); ``event`` is the
-    payload as its event class, or None when no loaded plugin knows the type. Immutable (a named
+    ``data`` and ``meta`` are the JSON objects as stored (Decimals as strings; ``meta`` of a
+    record read back from the log is a ``StoredJson``, parsed when first looked into); ``event``
+    is the payload as its event class, or None when no loaded plugin knows the type. Immutable (a named
     tuple: cheap to make, which matters when a million are replayed).
     """
 

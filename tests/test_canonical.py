@@ -108,3 +108,19 @@ def test_decimals_are_text_and_exact():
     assert dumps({"b": Decimal("1.10"), "a": [Decimal("1e3")]}) == '{"a":["1000"],"b":"1.10"}'
     assert loads('{"x": 0.1000000000000000055}') == {"x": Decimal("0.1000000000000000055")}
     assert loads('[99999999999999999999999]') == [99999999999999999999999]
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(keys, values, max_size=3), st.dictionaries(keys, values, max_size=3),
+       st.text(max_size=5))
+def test_a_history_line_is_exact_in_its_data_and_meta(data, meta, kind):
+    from ledger.canonical import loads_members
+
+    try:
+        text = json.dumps({"type": kind, "data": data, "meta": meta}, default=str,
+                          ensure_ascii=False)
+    except ValueError:
+        return
+    ours, standard = loads_members(text, ("data", "meta")), standard_loads(text)
+    assert repr(ours["data"]) == repr(standard["data"])
+    assert repr(ours["meta"]) == repr(standard["meta"])
