@@ -1,0 +1,129 @@
+"""The Datasette hooks: the routes of the ledger page and the record pages, and the links to
+the ledger page from Datasette's own pages (the menu, a ledger's database and table pages).
+
+Routes, for a ledger database served at ``/DB``:
+
+- ``/DB/-/ledger``: the ledger page; ``/DB/-/ledger.json``: the report, as ``report --json``;
+- ``/DB/-/ledger/records/SEQ``: a record page; ``.json``: as ``explain --json``.
+
+The pages need no JavaScript. They follow Datasette's permissions (``view-instance`` and
+``view-database``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode
+from datasette.utils.asgi import NotFound, Response
+
+from ..errors import LedgerError
+from .ledgers import Source, is_ledger, source, the_ledger_page, the_record_page
+
+PAGE = "/-/ledger"
+
+
+def ledger_path(datasette: Any, name: str) -> str:
+    """The path of a database's ledger page."""
+    return str(datasette.urls.database(name)) + PAGE
+
+
+async def _ledger(datasette: Any, request: Any) -> tuple[Any, Source]:
+    """The database the request names, once the actor may see it and it is a ledger."""
+    route = tilde_decode(request.url_vars["database"])
+    try:
+        database = datasette.get_database(route=route)
+    except KeyError:
+        raise NotFound(f"no database {route!r}") from None
+    await datasette.ensure_permissions(request.actor, [("view-database", database.name),
+                                                       "view-instance"])
+    if not await is_ledger(database):
+        raise NotFound(f"{database.name} is not a gigaledger database (no events table)")
+    return database, source(datasette, database)
+
+
+def _json(value: Any) -> Response:
+    return Response(json.dumps(value, indent=2, ensure_ascii=False), content_type=
+                    "application/json; charset=utf-8")
+
+
+def _trouble(error: LedgerError) -> Response:
+    """A ledger that cannot be read: one line saying why, as the command line would."""
+    return Response.text(" ".join(str(error).split()) + "\n", status=500)
+
+
+async def ledger_view(datasette: Any, request: Any) -> Response:
+    database, where = await _ledger(datasette, request)
+    try:
+        page = await the_ledger_page(where)
+    except LedgerError as error:
+        return _trouble(error)
+    if request.url_vars.get("format"):
+        return _json(page.report)
+    base = ledger_path(datasette, database.name)
+    tables = await database.table_names()
+    return Response.html(await datasette.render_template(
+        "gigaledger/ledger.html",
+        {"database": database.name, "page": page, "base": base, "where": where,
+         "database_url": datasette.urls.database(database.name),
+         "tables": [(name, datasette.urls.table(database.name, name)) for name in tables
+                    if name != "snapshots"]},
+        request=request))
+
+
+async def record_view(datasette: Any, request: Any) -> Response:
+    database, where = await _ledger(datasette, request)
+    seq = int(request.url_vars["seq"])
+    try:
+        page = await the_record_page(where, seq)
+    except LedgerError as error:
+        if "no record" in str(error):
+            raise NotFound(str(error)) from None
+        return _trouble(error)
+    if request.url_vars.get("format"):
+        return _json(page.explanation)
+    base = ledger_path(datasette, database.name)
+    return Response.html(await datasette.render_template(
+        "gigaledger/record.html",
+        {"database": database.name, "page": page, "base": base,
+         "record_json": json.dumps(page.record, indent=2, ensure_ascii=False),
+         "events_url": datasette.urls.row(database.name, "events", str(seq))},
+        request=request))
+
+
+@hookimpl
+def register_routes(datasette: Any) -> list[tuple[str, Any]]:
+    return [
+        (r"^/(?P<database>[^/]+)/-/ledger(?P<format>\.json)?$", ledger_view),
+        (r"^/(?P<database>[^/]+)/-/ledger/records/(?P<seq>[0-9]+)(?P<format>\.json)?$",
+         record_view),
+    ]
+
+
+def _link(datasette: Any, name: str) -> dict[str, str]:
+    return {"href": ledger_path(datasette, name), "label": f"Ledger page of {name}"}
+
+
+@hookimpl
+def menu_links(datasette: Any, actor: Any, request: Any) -> Any:
+    async def links() -> list[dict[str, str]]:
+        return [_link(datasette, name) for name, database in datasette.databases.items()
+                if await is_ledger(database)]
+
+    return links
+
+
+@hookimpl
+def database_actions(datasette: Any, actor: Any, database: str, request: Any) -> Any:
+    async def links() -> list[dict[str, str]]:
+        return [_link(datasette, database)] if await is_ledger(
+            datasette.get_database(database)) else []
+
+    return links
+
+
+@hookimpl
+def table_actions(datasette: Any, actor: Any, database: str, table: str, request: Any) -> Any:
+    return database_actions(datasette, actor, database, request)
