@@ -17,7 +17,7 @@ from typing import Any
 
 from datasette import hookimpl
 from datasette.utils import tilde_decode
-from datasette.utils.asgi import NotFound, Response
+from datasette.utils.asgi import Response
 
 from ..errors import LedgerError
 from .ledgers import Source, is_ledger, source, the_ledger_page, the_record_page
@@ -30,18 +30,29 @@ def ledger_path(datasette: Any, name: str) -> str:
     return str(datasette.urls.database(name)) + PAGE
 
 
+class Missing(Exception):
+    """A page that is not there: its status and one line saying why."""
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 async def _ledger(datasette: Any, request: Any) -> tuple[Any, Source]:
     """The database the request names, once the actor may see it and it is a ledger."""
     route = tilde_decode(request.url_vars["database"])
     try:
         database = datasette.get_database(route=route)
     except KeyError:
-        raise NotFound(f"no database {route!r}") from None
+        raise Missing(f"no database {route!r}") from None
     await datasette.ensure_permissions(request.actor, [("view-database", database.name),
                                                        "view-instance"])
     if not await is_ledger(database):
-        raise NotFound(f"{database.name} is not a gigaledger database (no events table)")
-    return database, source(datasette, database)
+        raise Missing(f"{database.name} is not a gigaledger database (no events table)")
+    try:
+        return database, source(datasette, database)
+    except LedgerError as error:
+        raise Missing(str(error), 500) from None
 
 
 def _json(value: Any) -> Response:
@@ -49,17 +60,34 @@ def _json(value: Any) -> Response:
                     "application/json; charset=utf-8")
 
 
-def _trouble(error: LedgerError) -> Response:
-    """A ledger that cannot be read: one line saying why, as the command line would."""
-    return Response.text(" ".join(str(error).split()) + "\n", status=500)
+async def _error(datasette: Any, request: Any, message: str, status: int) -> Response:
+    """Datasette's own error page, with one line saying why (a ledger that cannot be read, a
+    record that is not there)."""
+    line = " ".join(message.split())
+    if request.url_vars.get("format"):
+        return Response.json({"ok": False, "error": line, "status": status}, status=status)
+    return Response.html(await datasette.render_template(
+        "error.html", {"ok": False, "error": line, "status": status,
+                       "title": f"Error {status}"}, request=request), status=status)
+
+
+def _showing_errors(view: Any) -> Any:
+    async def shown(datasette: Any, request: Any) -> Response:
+        try:
+            response: Response = await view(datasette, request)
+        except Missing as error:
+            return await _error(datasette, request, str(error), error.status)
+        except LedgerError as error:
+            status = 404 if str(error).startswith("no record") else 500
+            return await _error(datasette, request, str(error), status)
+        return response
+
+    return shown
 
 
 async def ledger_view(datasette: Any, request: Any) -> Response:
     database, where = await _ledger(datasette, request)
-    try:
-        page = await the_ledger_page(where)
-    except LedgerError as error:
-        return _trouble(error)
+    page = await the_ledger_page(where)
     if request.url_vars.get("format"):
         return _json(page.report)
     base = ledger_path(datasette, database.name)
@@ -76,12 +104,7 @@ async def ledger_view(datasette: Any, request: Any) -> Response:
 async def record_view(datasette: Any, request: Any) -> Response:
     database, where = await _ledger(datasette, request)
     seq = int(request.url_vars["seq"])
-    try:
-        page = await the_record_page(where, seq)
-    except LedgerError as error:
-        if "no record" in str(error):
-            raise NotFound(str(error)) from None
-        return _trouble(error)
+    page = await the_record_page(where, seq)
     if request.url_vars.get("format"):
         return _json(page.explanation)
     base = ledger_path(datasette, database.name)
@@ -96,9 +119,9 @@ async def record_view(datasette: Any, request: Any) -> Response:
 @hookimpl
 def register_routes(datasette: Any) -> list[tuple[str, Any]]:
     return [
-        (r"^/(?P<database>[^/]+)/-/ledger(?P<format>\.json)?$", ledger_view),
+        (r"^/(?P<database>[^/]+)/-/ledger(?P<format>\.json)?$", _showing_errors(ledger_view)),
         (r"^/(?P<database>[^/]+)/-/ledger/records/(?P<seq>[0-9]+)(?P<format>\.json)?$",
-         record_view),
+         _showing_errors(record_view)),
     ]
 
 
