@@ -1,14 +1,12 @@
 """``gigaledger serve``: the ledger in Datasette, with its ledger page (``pip install
-'gigaledger[web]'``). Datasette runs as a child process, configured to open the ledger with the
-plugins given here; a ledger that cannot be written is served immutable, as a read-only medium
-needs."""
+'gigaledger[web]'``). Datasette's own ``serve`` runs in this process, configured to open the
+ledger with the plugins given here; a ledger that cannot be written is served immutable, as a
+read-only medium needs."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from importlib.util import find_spec
 
@@ -45,12 +43,15 @@ def serve(ctx: click.Context, db: str, plugins: tuple[str, ...], host: str, port
         metadata = os.path.join(folder, "metadata.json")
         with open(metadata, "w", encoding="utf-8") as out:
             json.dump(config, out)
-        command = [sys.executable, "-m", "datasette", "serve", "--metadata", metadata,
-                   "--host", host, "--port", str(port), "-i" if readonly else "--", db]
+        arguments = ["serve", "--metadata", metadata, "--host", host, "--port", str(port),
+                     "-i" if readonly else "--", db]
         if get is not None:
-            command[4:4] = ["--get", get]
+            arguments[1:1] = ["--get", get]
         elif readonly:
             note(f"{db} cannot be written: served immutable")
-        sys.stdout.flush()
-        status = subprocess.run(command).returncode
-    ctx.exit(status)
+        from datasette.cli import cli as datasette
+
+        try:
+            datasette.main(arguments, prog_name="gigaledger serve", standalone_mode=False)
+        except SystemExit as stop:  # Datasette's --get exits with 0 or 1
+            ctx.exit(stop.code if isinstance(stop.code, int) else 1)

@@ -109,7 +109,9 @@ def line(record: Record) -> Line:
 def ledger_page(book: Ledger) -> LedgerPage:
     """The ledger page of ``book``, at its head."""
     seq, digest = book.head()
-    view = book.replay(until=seq)
+    view = book.replay()
+    if view.seq != seq:  # another process appended in between
+        seq, digest = view.seq, next(iter(book.read(view.seq - 1, limit=1))).hash
     summaries = view.report()
     report = jsonable(summaries)
     as_of = report["as_of"]
