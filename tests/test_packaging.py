@@ -33,7 +33,9 @@ def test_the_wheel_holds_the_ledger_package_only(wheel):
     packages = {top for top in tops if not top.endswith(".dist-info")}
     assert packages == {"ledger"}
     names = set(wheel.namelist())
-    assert {"ledger/py.typed", "ledger/__init__.py", "ledger/default_plugins/investment.py"} <= names
+    assert {"ledger/py.typed", "ledger/__init__.py", "ledger/default_plugins/investment.py",
+            "ledger/web/__init__.py", "ledger/web/templates/gigaledger/ledger.html",
+            "ledger/web/templates/gigaledger/record.html"} <= names
     assert not any(name.startswith(("events/", "plugins/", "tests/")) for name in names)
 
 
@@ -47,6 +49,7 @@ def test_the_wheel_declares_the_script_and_dependencies(wheel):
     assert any(name == "sqlite-utils" and ">=4" in rest for name, rest in requires)
     scripts = wheel.read(info.replace("METADATA", "entry_points.txt")).decode()
     assert "gigaledger = ledger.cli:entry" in scripts
+    assert "[datasette]\ngigaledger = ledger.web" in scripts  # the Datasette plugin
 
 
 def test_top_level_is_the_designs():
@@ -55,7 +58,8 @@ def test_top_level_is_the_designs():
     tops = {path.split("/")[0] for path in listed.stdout.split()}
     tops -= {".gitignore"}
     assert tops <= {"ledger", "events", "plugins", "tests", "pyproject.toml", "README.md",
-                    "CHANGELOG.md", ".ci", "benchmarks"}  # benchmarks/: issue 5's runnable script
+                    "CHANGELOG.md", ".ci", "benchmarks",  # benchmarks/: issue 5's runnable script
+                    "docs"}  # docs/: the README's screenshot of the ledger page (issue 17)
     assert not os.path.exists(os.path.join(ROOT, "events", "__init__.py"))
     assert not os.path.exists(os.path.join(ROOT, "plugins", "__init__.py"))
 
