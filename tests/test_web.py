@@ -337,3 +337,49 @@ def test_gigaledger_serve_get_prints_a_page(ledgers, cli, tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and missing.stdout == ""
     assert missing.stderr.strip().count("\n") == 0 and "no such ledger file" in missing.stderr
+
+
+def test_a_ledger_tampered_with_shows_its_failed_verification(tmp_path, ledgers):
+    path = tmp_path / "plan.db"
+    shutil.copy(ledgers["plan"], path)
+    ds = Datasette([str(path)])
+    (before,) = fetch(ds, "/plan/-/ledger")
+    assert w.parse(before.text).one("dd", id="verification").attrs["class"] == "ok"
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TRIGGER events_no_update")
+    connection.execute("UPDATE events SET data = replace(data, '0.5', '0.6') WHERE seq = 17")
+    connection.commit()
+    connection.close()
+    (after,) = fetch(ds, "/plan/-/ledger")  # the same head: the page is made again all the same
+    verification = w.parse(after.text).one("dd", id="verification")
+    assert verification.attrs["class"] == "failed" and "seq 17" in verification.words()
+
+
+def test_a_chart_that_fails_costs_its_figure_not_the_page(tmp_path, ledgers):
+    plugin = tmp_path / "broken_chart.py"
+    plugin.write_text(
+        "from ledger import hookimpl\n\n"
+        "class Broken:\n"
+        "    name, title, formats = 'broken', 'A broken chart', ('svg',)\n\n"
+        "    def draw(self, ledger, path, *, format, until=None, title=None):\n"
+        "        return 1 / 0\n\n"
+        "@hookimpl\n"
+        "def register_charts(register):\n"
+        "    register(Broken())\n", encoding="utf-8")
+    ds = Datasette([ledgers["plan"]], metadata={"plugins": {"gigaledger": {
+        "plugins": [str(plugin)]}}})
+    (response,) = fetch(ds, "/plan/-/ledger")
+    assert response.status_code == 200
+    figures = {f.attrs["data-chart"]: f for f in w.parse(response.text).all("figure")}
+    assert figures["capacity"].all("svg")
+    assert "could not be drawn: ZeroDivisionError" in figures["broken"].words()
+
+
+def test_an_empty_ledger_has_a_page(tmp_path):
+    path = tmp_path / "empty.db"
+    Ledger.open(str(path), load_entrypoints=False).close()
+    (response,) = fetch(Datasette([str(path)]), "/empty/-/ledger")
+    page = w.parse(response.text)
+    assert response.status_code == 200
+    assert page.one("dd", id="verification").words().startswith("ok: 0 records")
+    assert w.linked_seqs(page.one("section", id="latest")) == []

@@ -6,7 +6,7 @@ a file on a read-only medium works), with the plugins that Datasette's configura
 (``plugins: {"gigaledger": {"plugins": [...], "builtins": false}}``, for all databases or under
 one database). A Ledger belongs to the thread that opens it, so each page is built in a worker
 thread that opens the ledger, reads it and closes it. The ledger page (which verifies the whole
-log and draws the charts) is kept while the ledger's head stays put.
+log and draws the charts) is kept while the ledger's head and its file stay as they were.
 """
 
 from __future__ import annotations
@@ -73,13 +73,27 @@ def source(datasette: Any, database: Any) -> Source:
     return Source(str(database.path), tuple(plugins), builtins)
 
 
-_kept: OrderedDict[tuple[Source, int, str], LedgerPage] = OrderedDict()
+_kept: OrderedDict[tuple[Any, ...], LedgerPage] = OrderedDict()
 _lock = threading.Lock()
+
+
+def _stamp(path: str) -> tuple[tuple[int, int], ...]:
+    """When the file and its write-ahead log last changed, and their sizes: a ledger page is
+    made again when they change, even at the same head (a file tampered with must not keep
+    showing the verification it passed before)."""
+    stamps = []
+    for name in (path, f"{path}-wal"):
+        try:
+            facts = os.stat(name)
+        except OSError:
+            continue
+        stamps.append((facts.st_mtime_ns, facts.st_size))
+    return tuple(stamps)
 
 
 def _ledger_page(where: Source) -> LedgerPage:
     with where.open() as book:
-        key = (where, *book.head())
+        key = (where, *book.head(), _stamp(where.path))
         with _lock:
             if key in _kept:
                 _kept.move_to_end(key)

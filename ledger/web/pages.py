@@ -172,8 +172,10 @@ def figures(book: Ledger) -> list[Figure]:
             path = os.path.join(folder, f"{name}.svg")
             try:
                 draw(book, chart, path)
-            except LedgerError as error:
-                drawn.append(Figure(name, title, note=" ".join(str(error).split())))
+            except Exception as error:  # a plugin's chart that fails costs its figure, not the page
+                why = str(error) if isinstance(error, LedgerError) else (
+                    f"the chart {name!r} could not be drawn: {type(error).__name__}: {error}")
+                drawn.append(Figure(name, title, note=" ".join(why.split())))
                 continue
             with open(path, encoding="utf-8") as svg:
                 drawn.append(Figure(name, title, svg=_PROLOGUE.sub("", svg.read(), count=1)))
