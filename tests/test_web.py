@@ -190,16 +190,20 @@ def test_a_tranche_page_names_the_commissioning_that_earned_it(ds, ledgers):
 
 
 def test_a_fee_page_names_the_loan_it_was_charged_for(ds, ledgers):
+    """The tool library's own finding: a late fee was charged for the tool's last loan and
+    return before it."""
+    expected = {}
     with Ledger.open(ledgers["tools"], readonly=True, **OPENING["tools"]) as book:
-        fees = [r.seq for r in book.read(types=["fee.charged"])]
-        loans = {seq: [r.seq for r in book.read(stream=book.get(book.read(seq - 1, limit=1)
-                                                                  .__next__().id).stream)]
-                 for seq in fees}
-    assert fees
-    for seq, html in zip(fees, fetch(ds, *(f"/tools/-/ledger/records/{seq}" for seq in fees))):
+        for fee in book.read(types=["fee.charged"]):
+            history = list(book.read(stream=f"tool/{fee.data['tool']}", until=fee.seq))
+            lent = [r.seq for r in history if r.type == "tool.lent"][-1]
+            returned = [r.seq for r in history if r.type == "tool.returned"][-1]
+            expected[fee.seq] = [lent, returned]
+    assert expected
+    pages = fetch(ds, *(f"/tools/-/ledger/records/{seq}" for seq in expected))
+    for (seq, loan), html in zip(expected.items(), pages):
         finding = w.parse(html.text).one("div", class_="finding", data_label="charged for")
-        lent, returned = w.linked_seqs(finding)
-        assert lent < returned < seq and {lent, returned} <= set(loans[seq]) | {lent, returned}
+        assert w.linked_seqs(finding) == loan
         assert "days late" in finding.words()
 
 
@@ -218,8 +222,8 @@ def test_datasettes_own_pages_link_to_the_ledger_page(ds, ledgers):
             actions = w.parse(responses[path].text).one("details", class_="actions-menu-links")
             assert f"/{name}/-/ledger" in [a.attrs["href"] for a in actions.all("a")], path
     for path in ("/other", "/other/notes"):
-        assert "/-/ledger\"" not in responses[path].text.replace("/plan/-/ledger\"", "") \
-            .replace("/real/-/ledger\"", "").replace("/tools/-/ledger\"", "")
+        assert responses[path].status_code == 200
+        assert "/other/-/ledger" not in responses[path].text
     assert responses["/other/-/ledger"].status_code == 404
     assert "not a gigaledger database" in responses["/other/-/ledger"].text
     assert responses["/nowhere/-/ledger"].status_code == 404
