@@ -56,8 +56,8 @@ async def _ledger(datasette: Any, request: Any) -> tuple[Any, Source]:
 
 
 def _json(value: Any) -> Response:
-    return Response(json.dumps(value, indent=2, ensure_ascii=False), content_type=
-                    "application/json; charset=utf-8")
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return Response(text, content_type="application/json; charset=utf-8")
 
 
 async def _error(datasette: Any, request: Any, message: str, status: int) -> Response:
@@ -95,9 +95,8 @@ async def ledger_view(datasette: Any, request: Any) -> Response:
     return Response.html(await datasette.render_template(
         "gigaledger/ledger.html",
         {"database": database.name, "page": page, "base": base, "where": where,
-         "database_url": datasette.urls.database(database.name),
          "tables": [(name, datasette.urls.table(database.name, name)) for name in tables
-                    if name != "snapshots"]},
+                    if name != "snapshots" and not name.startswith("_")]},
         request=request))
 
 

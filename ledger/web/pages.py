@@ -43,7 +43,7 @@ class Verification:
 
 @attrs.frozen
 class Section:
-    """One projection's report: its name, its text's blocks, and its summary for programs."""
+    """One projection's report: its name, and its text's blocks."""
 
     name: str
     blocks: list[Block]
@@ -61,7 +61,8 @@ class Figure:
 
 @attrs.frozen
 class Line:
-    """A record in a list: its seq, day, type, summary, stream and version, and its cause."""
+    """A record in a list: its seq, day, type, summary, stream and version, and the plugin that
+    derived it (if one did)."""
 
     seq: int
     day: str
