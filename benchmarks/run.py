@@ -2,11 +2,12 @@
 
     python benchmarks/run.py --events 1000000 [--rounds 3] [--out benchmarks/results.json]
                              [--rss-sizes 100000,1000000] [--workdir DIR] [--seed N]
-                             [--postgres URL|auto|none]
+                             [--postgres URL|auto|none] [--baseline GIT-REF]
 
 It generates a synthetic history (``synthetic.py``), then measures, several rounds each:
 import, full replay, incremental replay after one more event, single durable append, and the peak
-RSS of a full replay; then import, full replay and four concurrent writers on PostgreSQL beside
+RSS of a full replay, verify, export and report (each beside the same operation by the code of an
+earlier commit, ``--baseline``, measured in the same run); then import, full replay and four concurrent writers on PostgreSQL beside
 SQLite (``postgres.py``). It prints one table (Markdown) on stdout, progress on stderr, and writes every
 figure to a JSON file. See benchmarks/README.md for what each row means.
 """
@@ -54,12 +55,12 @@ ES_BATCH = 1000  # events per eventsourcing save()
 NO_ES = "n/a (pip install eventsourcing)"
 #: The issue's targets: (name, ratio key, comparison, bound).
 TARGETS = (
-    ("import vs raw executemany", "import.ours_over_raw", ">=", 0.35),
-    ("import vs eventsourcing", "import.ours_over_eventsourcing", ">=", 4.0),
-    ("full replay vs SELECT + decode", "full_replay.ours_over_raw", ">=", 0.35),
-    ("full replay vs eventsourcing", "full_replay.ours_over_eventsourcing", ">=", 2.5),
+    ("import vs raw executemany", "import.ours_over_raw", ">=", 0.3),
+    ("import vs eventsourcing", "import.ours_over_eventsourcing", ">=", 1.5),
+    ("full replay vs SELECT + decode", "full_replay.ours_over_raw", ">=", 0.75),
+    ("full replay vs eventsourcing", "full_replay.ours_over_eventsourcing", ">=", 1.5),
     ("incremental / full replay time", "incremental_replay.fraction_of_full", "<=", 0.01),
-    ("single append / raw insert+commit", "single_append.ours_over_raw", "<=", 1.5),
+    ("single append / raw insert+commit", "single_append.ours_over_raw", "<=", 1.3),
     ("peak RSS at the largest size, MB", "peak_rss.largest_mb", "<", 100.0),
     ("peak RSS largest / smallest size", "peak_rss.largest_over_smallest", "<=", 1.25),
 )
@@ -495,6 +496,15 @@ def child(argv: list[str]) -> None:
         book = open_ledger(Path(argv[2]))
         print(json.dumps({"seconds": timed(lambda: book.import_jsonl(argv[1]))}))
         return
+    if argv[0] in EVERYDAY:
+        book = open_ledger(Path(argv[1]))
+        if argv[0] == "report":
+            view = full_replay(book)
+            print(json.dumps({"seconds": timed(view.report)}))
+        else:
+            print(json.dumps({"seconds": timed(partial(EVERYDAY[argv[0]], book, *argv[2:]))}))
+        book.close()
+        return
     book = open_ledger(Path(argv[1]))
     before = peak_mb()
     seconds = timed(lambda: full_replay(book))
@@ -518,9 +528,13 @@ def peak_mb() -> float:
         return maxrss * (1 if sys.platform == "darwin" else 1024) / 1e6
 
 
-def run_child(*args: str) -> dict[str, Any]:
+def run_child(*args: str, code: Path | None = None) -> dict[str, Any]:
+    """``child(args)`` in a new process; with the ledger package of the checkout ``code``."""
+    env = dict(os.environ)
+    if code is not None:  # ahead of the installed package on the path
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
     out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
-                         text=True)
+                         text=True, env=env)
     if out.returncode:
         raise RuntimeError(f"child {args[0]} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -541,6 +555,81 @@ def peak_rss(sizes: list[int], workdir: Path, seed: int, ready: dict[int, Path])
     peaks = [result[str(s)]["peak_mb"] for s in sizes]
     result["largest_mb"] = peaks[sizes.index(max(sizes))]
     result["largest_over_smallest"] = ratio(result["largest_mb"], peaks[sizes.index(min(sizes))])
+    return result
+
+
+# --- 6. everyday operations, beside an earlier commit --------------------------------------------
+
+#: Operations timed in a child process of their own on the imported file (read-only work).
+EVERYDAY: dict[str, Callable[..., Any]] = {
+    "verify": lambda book: book.verify(),
+    "export": lambda book, out: book.export_jsonl(out),
+    "report": lambda book: None,  # the child times view.report() after a full replay
+}
+
+
+def baseline_checkout(ref: str, workdir: Path) -> tuple[Path | None, str]:
+    """A checkout of ``ref`` (``git worktree``) whose ``ledger`` package the baseline runs."""
+    root = Path(__file__).resolve().parent.parent
+    target = workdir / "baseline"
+    done = subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(target), ref],
+                          capture_output=True, text=True)
+    if done.returncode:
+        return None, f"n/a (git worktree add {ref}: {done.stderr.strip().splitlines()[-1:]})"
+    commit = subprocess.run(["git", "-C", str(target), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    return target, commit
+
+
+def remove_checkout(target: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(target)],
+                   capture_output=True)
+
+
+def measure_everyday(db: Path, history: Path, workdir: Path, rounds: int,
+                     baseline: str | None) -> dict[str, Any]:
+    """Import, full replay, verify, export and report by this code and, when ``baseline`` names
+    a git ref, by that commit's code, rounds interleaved; each in a fresh process. Each side
+    imports the history into a file of its own; the rest read this run's file, ``db``, and both
+    sides' exports of it must be the same bytes."""
+    code, commit = (None, "") if baseline is None else baseline_checkout(baseline, workdir)
+    sides = {"this": None} if code is None else {"this": None, "baseline": code}
+    samples: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
+    try:
+        for r in range(rounds):
+            for side, checkout in sides.items():
+                got = samples[side]
+                target = workdir / f"everyday-{side}.db"
+                remove_db(target)
+                got.setdefault("import", []).append(
+                    run_child("import", str(history), str(target), code=checkout)["seconds"])
+                remove_db(target)
+                got.setdefault("full_replay", []).append(
+                    run_child("replay", str(db), code=checkout)["seconds"])
+                for op in EVERYDAY:
+                    extra = [str(workdir / f"export-{side}.jsonl")] if op == "export" else []
+                    got.setdefault(op, []).append(
+                        run_child(op, str(db), *extra, code=checkout)["seconds"])
+                log(f"  everyday round {r + 1}, {side}: " + ", ".join(
+                    f"{op} {values[-1]:.2f} s" for op, values in got.items()))
+            if code is not None:
+                same = (workdir / "export-this.jsonl").read_bytes() == \
+                    (workdir / "export-baseline.jsonl").read_bytes()
+                assert same, "this code and the baseline export different bytes"
+    finally:
+        if code is not None:
+            remove_checkout(code)
+        for side in sides:
+            remove_db(workdir / f"everyday-{side}.db")
+            (workdir / f"export-{side}.jsonl").unlink(missing_ok=True)
+    medians = {side: {op: statistics.median(v) for op, v in got.items()}
+               for side, got in samples.items()}
+    result: dict[str, Any] = {"baseline_ref": baseline, "baseline_commit": commit or None,
+                              "samples_s": samples, "median_s": medians}
+    if "baseline" in medians:
+        result["this_over_baseline_time"] = {
+            op: ratio(medians["this"][op], medians["baseline"][op]) for op in medians["this"]}
     return result
 
 
@@ -625,6 +714,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     replays = measure_replays(files, args.rounds, records)
     log(f"peak RSS of a full replay at {', '.join(f'{s:,}' for s in args.rss_sizes)} events")
     rss = peak_rss(args.rss_sizes, workdir, args.seed, {args.events: files["ledger"]})
+    log("everyday operations, each in a fresh process" + (
+        f", beside {args.baseline}" if args.baseline else ""))
+    everyday = measure_everyday(files["ledger"], history, workdir, args.rounds, args.baseline)
     log("incremental replay after one more event")
     inc = incremental(files["ledger"], args.rounds, replays["gigaledger"]["median_s"])
     log(f"single durable appends, {APPENDS} per round")
@@ -639,7 +731,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                        "appends_per_round": APPENDS, "eventsourcing_batch": ES_BATCH,
                        "history_bytes": history.stat().st_size, "generation_s": generation},
         "import": imports, "full_replay": replays, "incremental_replay": inc,
-        "single_append": single, "peak_rss": rss, "postgres": pg,
+        "single_append": single, "peak_rss": rss, "everyday": everyday, "postgres": pg,
     }
     results["targets"] = check_targets(results)
     return results
@@ -749,7 +841,38 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
     rows[-1][4:] = ["peak MB", *verdict(results, "peak_rss.largest_mb")]
     rows.append(["", "", "", "", f"{max(sizes):,} / {min(sizes):,}",
                  *verdict(results, "peak_rss.largest_over_smallest")])
-    return rows + postgres_rows(results.get("postgres") or {"skipped": "n/a"}, n)
+    return rows + everyday_rows(results.get("everyday"), n) + postgres_rows(
+        results.get("postgres") or {"skipped": "n/a"}, n)
+
+
+EVERYDAY_ROWS = {
+    "import": "import in a fresh process",
+    "full_replay": "full replay in a fresh process",
+    "verify": "verify() (chain, versions, snapshots)",
+    "export": "export_jsonl() to a file",
+    "report": "report() after a full replay",
+}
+
+
+def everyday_rows(everyday: dict[str, Any] | None, n: int) -> list[list[str]]:
+    """This code's time for each everyday operation, beside the baseline commit's (the ratio is
+    of times: below 1 is faster)."""
+    if not everyday:
+        return []
+    medians = everyday["median_s"]
+    base = medians.get("baseline")
+    where = f"commit {everyday['baseline_commit']}" if base else "no --baseline"
+    rows = []
+    for op, label in EVERYDAY_ROWS.items():
+        this = medians["this"][op]
+        cells = [f"{label}, {n:,} events (median s)", f"{this:.2f} s"]
+        if base:
+            rows.append(cells + ["", "", f"time this / {where} ({base[op]:.2f} s)",
+                                 f"{this / base[op]:.2f}", "≤ 1.05",
+                                 "met" if this <= base[op] * 1.05 else "missed"])
+        else:
+            rows.append(cells + ["", "", "", "", "", ""])
+    return rows
 
 
 def postgres_rows(pg: dict[str, Any], n: int) -> list[list[str]]:
@@ -817,6 +940,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--postgres", default="auto", metavar="URL|auto|none",
                         help="PostgreSQL rows: a server URL, a throwaway local server (auto, the "
                              "default, when psycopg and the server binaries are there), or none")
+    parser.add_argument("--baseline", metavar="GIT-REF",
+                        help="time import, replay, verify, export and report by this commit's "
+                             "code as well (a git worktree in the work directory), side by side")
     args = parser.parse_args(argv)
     args.rss_sizes = sorted({int(s.replace("_", "")) for s in args.rss_sizes.split(",") if s})
     if args.events < 1000 or args.rounds < 1 or not args.rss_sizes:

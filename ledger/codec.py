@@ -20,7 +20,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from .canonical import decimal_text, dumps, loads  # noqa: F401  (re-exported)
 from .errors import Rejected
 from .event import Event
-from .fastpaths import structurer, unstructurer
+from .fastpaths import compiled_loader, structurer, unstructurer
 from .fields import WIDE, to_day, to_decimal
 from .hints import did_you_mean
 
@@ -246,26 +246,9 @@ def _trusted_loader(cls: type[Event], converter: cattrs.Converter) -> Callable[[
         else:
             default = field.default
         plan.append((field.name, _slot_setter(cls, field.name), parse, default))
-    new = object.__new__
-
-    def load(data: Mapping[str, Any]) -> Event:
-        event = new(cls)
-        get = data.get
-        for name, set_value, parse, default in plan:
-            value = get(name, _MISSING)
-            if value is _MISSING:
-                if default is attrs.NOTHING:
-                    raise Rejected(f"data.{name}: required field is missing")
-                value = default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
-            elif value is not None and parse is not None:
-                value = parse(value)
-            set_value(event, value)
-        return event
-
-    return load
+    return compiled_loader(cls, plan)
 
 
-_MISSING = object()
 
 
 def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:

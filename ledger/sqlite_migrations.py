@@ -1,0 +1,50 @@
+"""The SQLite store's tables, as sqlite-utils migrations: imported only when a file needs one
+(a new file, or one written by an older version), so that opening a current file stays quick."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from .store import COLUMNS
+
+migrations = Migrations("gigaledger")
+
+
+@migrations()
+def m001_events(db: sqlite_utils.Database) -> None:
+    db.table("events").create(
+        {
+            "seq": int, "id": str, "stream": str, "version": int, "type": str, "schema": int,
+            "occurred_at": str, "recorded_at": str, "data": str, "meta": str, "hash": str,
+        },
+        pk="seq",
+        not_null=set(COLUMNS),
+        strict=True,
+    )
+    db.table("events").create_index(["id"], unique=True, index_name="events_id")
+    db.table("events").create_index(["stream", "version"], unique=True, index_name="events_stream_version")
+    db.executescript(
+        """
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE is refused'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE is refused'); END;
+        """
+    )
+
+
+@migrations()
+def m002_snapshots(db: sqlite_utils.Database) -> None:
+    """Projection states saved at a seq: a cache that replay may use, never part of the chain."""
+    db.table("snapshots").create(
+        {"name": str, "seq": int, "fingerprint": str, "hash": str, "occurred_at": str,
+         "state": str},
+        pk=("name", "seq", "fingerprint"),
+        not_null={"name", "seq", "fingerprint", "hash", "state"},
+        strict=True,
+    )
+
+
+def apply(db: sqlite_utils.Database) -> None:
+    migrations.apply(db)
