@@ -387,3 +387,10 @@ def test_an_empty_ledger_has_a_page(tmp_path):
     assert response.status_code == 200
     assert page.one("dd", id="verification").words().startswith("ok: 0 records")
     assert w.linked_seqs(page.one("section", id="latest")) == []
+
+
+def test_serve_without_datasette_says_what_to_install(ledgers, run, monkeypatch):
+    monkeypatch.setattr("ledger.cli.serving.find_spec", lambda name: None)
+    done = run("serve", ledgers["plan"])
+    assert done.code == 1 and done.out == ""
+    assert done.err == "gigaledger: serve needs Datasette: pip install 'gigaledger[web]'\n"
