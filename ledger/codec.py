@@ -6,6 +6,7 @@ Decimals as strings), so the same event always has the same bytes and the same h
 
 from __future__ import annotations
 
+import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -21,7 +22,7 @@ from .canonical import decimal_text, dumps, loads  # noqa: F401  (re-exported)
 from .errors import Rejected
 from .event import Event
 from .fastpaths import compiled_loader, structurer, unstructurer
-from .fields import WIDE, to_day, to_decimal
+from .fields import NAME, WIDE, to_day, to_decimal
 from .hints import did_you_mean
 
 
@@ -235,6 +236,8 @@ def _trusted_loader(cls: type[Event], converter: cattrs.Converter) -> Callable[[
             parse: Any = Decimal
         elif base is date:
             parse = date.fromisoformat
+        elif base is str and field.metadata.get(NAME):
+            parse = sys.intern  # one copy of each identifier, however many records hold it
         elif base in (str, int, bool):
             parse = None
         else:

@@ -36,6 +36,9 @@ CHECKED = "gigaledger_checked"
 #: Set on a whole-number field whose bounds reach beyond 64 bits (its JSON needs the standard
 #: library's exact reading).
 WIDE = "gigaledger_wide"
+#: Set on an identifier field (``name()``): the same few values recur in every record, so a
+#: replay keeps one copy of each (``sys.intern``) instead of one per record that a view holds.
+NAME = "gigaledger_name"
 MAX_NAME = 200
 
 
@@ -195,7 +198,7 @@ def name(*, optional: bool = False, default: Any = attrs.NOTHING) -> Any:
     characters, without surrounding spaces."""
     if optional and default is attrs.NOTHING:
         default = None
-    return attrs.field(default=default, validator=_check_name, metadata={CHECKED: str})
+    return attrs.field(default=default, validator=_check_name, metadata={CHECKED: str, NAME: True})
 
 
 def _check_text(instance: Any, attribute: Field, value: str | None) -> None:

@@ -71,7 +71,7 @@ class SqliteStore(Store):
             translated = self.translate(error)
             if isinstance(translated, (ReadOnly, StoreBusy)) or "full" in translated.message:
                 raise translated from None
-            raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
+            raise self._not_a_ledger(error) from None
         except BaseException:
             self.conn.close()
             raise
@@ -121,8 +121,22 @@ class SqliteStore(Store):
                 reason = error
             except sqlite3.DatabaseError as error:
                 conn.close()
-                raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
+                raise self._not_a_ledger(error) from None
         raise LedgerError(f"{self.path}: cannot be opened read-only: {reason}")
+
+    def _not_a_ledger(self, error: BaseException) -> LedgerError:
+        """The error for a file SQLite cannot read as a database; when it holds JSON text (a
+        history given where the ledger goes), the message says so."""
+        try:
+            with open(str(self.path), "rb") as file:
+                start = file.read(64).lstrip()
+        except OSError:
+            start = b""
+        if start[:1] in (b"{", b"["):
+            return LedgerError(f"{self.path}: not a gigaledger database: it holds JSON text (a "
+                               "history?); a ledger is an SQLite file, and commands take the "
+                               "ledger first, then the history")
+        return LedgerError(f"{self.path}: not a gigaledger database ({error})")
 
     def _prepare(self, synchronous: str) -> None:
         """WAL mode, the durability setting, and the tables (created or brought up to date)."""

@@ -154,6 +154,25 @@ def test_a_history_given_as_the_ledger_names_the_swap(tmp_path, copy):
     assert history.read_text() == Path(HISTORY).read_text()
 
 
+@pytest.mark.parametrize("name", sorted(READS))
+def test_a_history_where_the_ledger_goes_is_named_as_a_history(name, tmp_path):
+    history = tmp_path / "h.jsonl"
+    shutil.copy(HISTORY, history)
+    done = gigaledger(*fill(READS[name], db=str(history)))
+    line = assert_one_clean_line(done, 1)
+    assert "not a gigaledger database: it holds JSON text (a history?)" in line, line
+    assert history.read_text() == Path(HISTORY).read_text()
+    assert sorted(os.listdir(tmp_path)) == ["h.jsonl"]
+
+
+def test_an_import_with_the_history_first_creates_nothing(tmp_path):
+    history = tmp_path / "h.jsonl"
+    shutil.copy(HISTORY, history)
+    line = assert_one_clean_line(gigaledger("import", history, tmp_path / "new.db"), 1)
+    assert "holds JSON text" in line and "ledger first" in line
+    assert sorted(os.listdir(tmp_path)) == ["h.jsonl"]
+
+
 def test_a_failed_import_into_a_new_file_leaves_no_file(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(Path(HISTORY).read_text() + '{"type": "gpu.delivered", "occurred_at": '
