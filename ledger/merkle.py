@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from hashlib import sha256
 
+from .errors import LedgerError
+
 HASH_SIZE = 32
 #: The root of the empty tree: SHA-256 of nothing.
 EMPTY_ROOT = sha256(b"").digest()
@@ -19,8 +21,8 @@ EMPTY_ROOT = sha256(b"").digest()
 NodeSource = Callable[[int, int], bytes]
 
 
-class ProofError(ValueError):
-    """A proof does not hold: the reason in a phrase."""
+class ProofError(LedgerError, ValueError):
+    """A proof does not hold, or cannot be made: the reason in a phrase."""
 
 
 def leaf_hash(leaf: bytes) -> bytes:

@@ -20,6 +20,7 @@ from sqlite_utils.migrations import Migrations
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
 from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
+from .tree import SQLITE_TABLES, grow
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -61,6 +62,13 @@ def m002_snapshots(db: sqlite_utils.Database) -> None:
         not_null={"name", "seq", "fingerprint", "hash", "state"},
         strict=True,
     )
+
+
+@migrations()
+def m003_tree(db: sqlite_utils.Database) -> None:
+    """The Merkle tree over the log and the checkpoints signed of it (``tree.py``); a ledger
+    made before them gets its tree on first use."""
+    db.executescript(SQLITE_TABLES)
 
 
 def writable(path: str) -> bool:
@@ -348,3 +356,14 @@ class SqliteStore(Store):
 
     def insert(self, rows: Sequence[StoredEvent]) -> None:
         self.conn.executemany(_INSERT, rows)
+        grow(self, rows)
+
+    @property
+    def has_tree(self) -> bool:
+        return not self.stale or "tree_blocks" in self.db.table_names()
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
