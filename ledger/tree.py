@@ -42,14 +42,25 @@ CREATE TABLE IF NOT EXISTS tree_nodes (
 CREATE TABLE IF NOT EXISTS checkpoints (
     tree_size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL, verifier TEXT NOT NULL,
     made_at TEXT NOT NULL) STRICT;
-""" + "".join(f"""
-CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE is refused'); END;
-CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE is refused'); END;
-""" for table in ("tree_blocks", "tree_nodes", "checkpoints"))
+CREATE TRIGGER IF NOT EXISTS tree_blocks_no_update BEFORE UPDATE ON tree_blocks
+BEGIN SELECT RAISE(ABORT, 'tree_blocks is append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS tree_blocks_no_delete BEFORE DELETE ON tree_blocks
+BEGIN SELECT RAISE(ABORT, 'tree_blocks is append-only: DELETE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS tree_nodes_no_update BEFORE UPDATE ON tree_nodes
+BEGIN SELECT RAISE(ABORT, 'tree_nodes is append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS tree_nodes_no_delete BEFORE DELETE ON tree_nodes
+BEGIN SELECT RAISE(ABORT, 'tree_nodes is append-only: DELETE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only: DELETE is refused'); END;
+"""
 
 POSTGRES_TABLES = """
+CREATE OR REPLACE FUNCTION gigaledger_tree_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % is refused', TG_TABLE_NAME, TG_OP;
+END $$;
 CREATE TABLE IF NOT EXISTS tree_blocks (
     block bigint NOT NULL, size integer NOT NULL, leaves bytea NOT NULL, PRIMARY KEY (block, size));
 CREATE TABLE IF NOT EXISTS tree_nodes (
@@ -57,11 +68,16 @@ CREATE TABLE IF NOT EXISTS tree_nodes (
 CREATE TABLE IF NOT EXISTS checkpoints (
     tree_size bigint NOT NULL, root bytea NOT NULL, note text NOT NULL, verifier text NOT NULL,
     made_at text NOT NULL);
-""" + "".join(f"""
-DROP TRIGGER IF EXISTS {table}_append_only ON {table};
-CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
-    FOR EACH ROW EXECUTE FUNCTION gigaledger_append_only();
-""" for table in ("tree_blocks", "tree_nodes", "checkpoints"))
+DROP TRIGGER IF EXISTS tree_blocks_append_only ON tree_blocks;
+CREATE TRIGGER tree_blocks_append_only BEFORE UPDATE OR DELETE ON tree_blocks
+    FOR EACH ROW EXECUTE FUNCTION gigaledger_tree_append_only();
+DROP TRIGGER IF EXISTS tree_nodes_append_only ON tree_nodes;
+CREATE TRIGGER tree_nodes_append_only BEFORE UPDATE OR DELETE ON tree_nodes
+    FOR EACH ROW EXECUTE FUNCTION gigaledger_tree_append_only();
+DROP TRIGGER IF EXISTS checkpoints_append_only ON checkpoints;
+CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION gigaledger_tree_append_only();
+"""
 
 _INSERT_BLOCKS = "INSERT INTO tree_blocks (block, size, leaves) VALUES (?, ?, ?)"
 _INSERT_NODES = "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)"

@@ -13,7 +13,7 @@ import click
 from ..checkpoint import Checkpoint, open_checkpoint
 from ..errors import LedgerError
 from ..proofs import check as check_proof
-from ..proofs import dumps, parse
+from ..proofs import Proof, dumps, parse
 from ..signed_note import Signer, Verifier
 from .base import cli, db_argument, open_ledger, progress_bar, quiet_option, read_ledger
 
@@ -122,11 +122,8 @@ def prove(db: str, seq: int | None, old_size: int | None, size: int | None, quie
     with read_ledger(db, entry_points=False) as book:
         with progress_bar("building the Merkle tree", quiet) as progress:
             book.build_tree(progress)
-        if seq is not None:
-            proof = book.prove(seq, size)
-        else:
-            assert old_size is not None
-            proof = book.prove_consistency(old_size, size)
+        proof: Proof = (book.prove(seq, size) if seq is not None
+                        else book.prove_consistency(old_size or 0, size))
     click.echo(dumps(proof))
 
 
