@@ -133,11 +133,10 @@ def check(proof: Proof, checkpoint: Checkpoint, old_checkpoint: Checkpoint | Non
     """Check a proof against verified checkpoints; return one line saying what holds."""
     if isinstance(proof, InclusionProof):
         check_inclusion(proof, checkpoint)
-        return (f"seq {proof.seq} is record {proof.seq} of {checkpoint.size} in "
-                f"{checkpoint.origin}")
+        return f"seq {proof.seq} is in the log {checkpoint.origin} of {checkpoint.size} records"
     if old_checkpoint is None:
         raise ProofError("a consistency proof is checked against two checkpoints: give the old "
                          "one too (--old-checkpoint)")
     check_consistency(proof, old_checkpoint, checkpoint)
-    return (f"the log {checkpoint.origin} of {checkpoint.size} records extends its "
-            f"{old_checkpoint.size} records of before")
+    return (f"the log {checkpoint.origin} of {checkpoint.size} records extends the one of "
+            f"{old_checkpoint.size} records, unchanged")
