@@ -161,3 +161,4 @@ def test_the_readme_section_runs_as_written(tmp_path):
         for line in expected:  # each shown line appears, in order
             assert any(matches(line, got) for got in lines), (
                 f"{command}\nexpected {line!r} in:\n{done.stdout}")
+

@@ -154,6 +154,8 @@ def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str |
                                      "that gigaledger head prints", param_hint="--head")
         head = head.lower()
     with read_ledger(db, entry_points=False) as book:
+        with progress_bar("building the Merkle tree", False) as progress:
+            book.build_tree(progress)  # a ledger made before the tree gets it on first use
         try:
             count, last = book.verify(head)
             if checkpoint_path is not None and pub_path is not None:
