@@ -558,6 +558,7 @@ class Ledger:
                         progress(row.seq, total)
                     chunk = []
             store.insert(chunk)
+            transparency.copy_checkpoints(self._store, store)
         target._view, target._last = None, None
         copied = target.verify()
         if copied != expected:  # another writer appended to the target right after the copy

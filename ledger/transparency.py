@@ -95,6 +95,13 @@ def kept(store: Store) -> list[str]:
     return [note for _, _, note, _, _ in iter_checkpoints(store)]
 
 
+def copy_checkpoints(source: Store, target: Store) -> None:
+    """Keep in ``target`` the checkpoints kept in ``source`` (inside a write transaction of
+    ``target``): a copy of the log is the same tree, so they hold there too."""
+    for size, digest, note, key, made in iter_checkpoints(source):
+        keep_checkpoint(target, size, digest, note, key, made)
+
+
 def check_checkpoint(store: Store, checkpoint: Checkpoint, where: str = "checkpoint") -> None:
     """Raise ``VerificationError`` unless the log's tree at the checkpoint's size has its root:
     a log rewritten since the checkpoint was signed fails here, however self-consistent."""

@@ -328,3 +328,17 @@ def test_a_proof_names_what_is_wrong_with_it():
             parse_proof(bad)
     assert Rejected is not ProofError  # a proof error is not a refused event
     assert isinstance(Checkpoint("o", 0, EMPTY_ROOT).text, str)
+
+
+def test_a_copy_or_an_exported_and_imported_log_is_the_same_tree(tmp_path, book):
+    with Ledger.open(tmp_path / "a.db", load_entrypoints=False) as source:
+        fill(source, 21)
+        published = open_checkpoint(source.checkpoint(KEY), [KEY.verifier])
+        source.copy_to(book)  # SQLite to SQLite in memory, and to PostgreSQL
+        source.export_jsonl(tmp_path / "a.jsonl")
+    assert book.root() == published.root and len(book.checkpoints()) == 1
+    book.check_checkpoint(published)
+    with Ledger.open(tmp_path / "b.db", load_entrypoints=False) as imported:
+        imported.import_jsonl(tmp_path / "a.jsonl")
+        imported.check_checkpoint(published)
+        check_proof(imported.prove(7), published)
