@@ -113,7 +113,12 @@ class Growing:
              nodes: list[tuple[int, int, bytes]]) -> None:
         """Add records; collect the rows of the blocks and nodes they complete."""
         pending, sha = self.pending, leaf_hash
+        expected = self.size + 1
         for row in rows:
+            if row.seq != expected:
+                raise VerificationError(f"seq {expected} is missing from the log (next is "
+                                        f"{row.seq})", seq=expected)
+            expected += 1
             pending.append(sha(record_line(row)[:-1].encode("utf-8")))
             if len(pending) == BLOCK:
                 index = self.blocks.size >> BLOCK_LEVEL
@@ -188,7 +193,10 @@ def catch_up(store: Store, upto: int,
     while state.size < upto:
         blocks: list[tuple[int, int, bytes]] = []
         nodes: list[tuple[int, int, bytes]] = []
+        before = state.size
         state.push(store.rows(state.size, upto=min(upto, state.size + CHUNK)), blocks, nodes)
+        if state.size == before:
+            raise VerificationError(f"seq {before + 1} is missing from the log", seq=before + 1)
         _write(store, blocks, nodes, state)
         if progress is not None:
             progress(state.size, upto)
