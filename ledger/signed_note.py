@@ -16,12 +16,14 @@ import binascii
 import hashlib
 from collections.abc import Iterable, Sequence
 
+from typing import TYPE_CHECKING
+
 import attrs
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .errors import LedgerError
+
+if TYPE_CHECKING:  # imported when first used: the command line starts without it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 #: The algorithm byte of Ed25519 keys, the only kind signed notes define.
 ALG_ED25519 = 1
@@ -95,6 +97,9 @@ class Verifier:
         return f"{self.name}+{self.id:08x}+{data}"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
         except (InvalidSignature, ValueError):
@@ -115,13 +120,14 @@ class Signer:
         """A new random key pair for ``name``."""
         if not valid_name(name):
             raise NoteError(f"key name {name!r}: expected non-empty text without spaces or '+'")
-        private = Ed25519PrivateKey.generate()
-        return cls.from_seed(name, private.private_bytes_raw())
+        return cls.from_seed(name, _private(None).private_bytes_raw())
 
     @classmethod
     def from_seed(cls, name: str, seed: bytes) -> Signer:
-        public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
-        return cls(name, key_id(name, public.public_bytes(Encoding.Raw, PublicFormat.Raw)), seed)
+        """The key of a 32-byte Ed25519 seed, under ``name``."""
+        if len(seed) != 32:
+            raise NoteError(f"an Ed25519 seed has 32 bytes, not {len(seed)}")
+        return cls(name, key_id(name, _public_bytes(seed)), seed)
 
     @classmethod
     def from_text(cls, text: str) -> Signer:
@@ -142,11 +148,25 @@ class Signer:
 
     @property
     def verifier(self) -> Verifier:
-        public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
-        return Verifier(self.name, self.id, public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return Verifier(self.name, self.id, _public_bytes(self.seed))
 
     def sign(self, message: bytes) -> bytes:
-        return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
+        return _private(self.seed).sign(message)
+
+
+def _private(seed: bytes | None) -> Ed25519PrivateKey:
+    """The Ed25519 private key of a seed (None: a new random one)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if seed is None:
+        return Ed25519PrivateKey.generate()
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def _public_bytes(seed: bytes) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return _private(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 @attrs.frozen
