@@ -13,7 +13,10 @@ Measures, on the synthetic history of ``synthetic.py``:
    random older size (``book.prove_consistency``), the root, and a signed checkpoint (which also
    writes it); medians of ``--proofs`` samples (target: a proof in under 20 ms).
 3. **the tree built for an old ledger**: the same file with its tree tables emptied, then
-   ``book.build_tree()`` (what a ledger made before the tree does on first use).
+   ``book.build_tree()`` (what a ledger made before the tree does on first use). It does all of
+   the tree's work of an import and reads every record back besides, so, as a fraction of the
+   import without the tree, it bounds the upkeep from above without the noise of two imports
+   on a busy machine.
 
 It prints one Markdown table and writes every figure to ``--out`` (JSON).
 """
@@ -123,6 +126,7 @@ def main() -> None:
         **{name: {"median": statistics.median(values), "max": max(values), "samples": len(values)}
            for name, values in figures.items()},
         "build_tree_for_an_old_ledger_s": build_s,
+        "build_over_import_without": build_s / statistics.median(without),
         "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
                     "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -144,7 +148,10 @@ def main() -> None:
               f"{'met' if figure['median'] < 20 else 'missed'} |")
     print(f"| signed checkpoint, kept in the ledger, median of 20 | "
           f"{rows['checkpoint_ms']['median']:.2f} ms | | |")
-    print(f"| tree built for an old ledger (first use) | {build_s:.1f} s | | |")
+    bound = build_s / statistics.median(without)
+    print(f"| tree built for an old ledger (first use): the whole upkeep, records read again "
+          f"included | {build_s:.1f} s ({bound:.1%} of the import without the tree) | ≤ 10% | "
+          f"{'met' if bound <= 0.10 else 'missed'} |")
 
 
 if __name__ == "__main__":
