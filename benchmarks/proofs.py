@@ -6,8 +6,10 @@ Measures, on the synthetic history of ``synthetic.py``:
 
 1. **import with and without the tree**: ``import_jsonl`` into a new SQLite file, rounds
    interleaved, once as shipped and once with the tree's upkeep switched off (the stores' call to
-   ``tree.grow`` replaced by a no-op, in this process only); the tree's cost is the difference,
-   as a fraction of the import without it (target: at most 10%).
+   ``tree.grow`` replaced by a no-op, in this process only). The tree's cost is the time spent in
+   ``tree.grow`` during the import (timed call by call, one call per 1,000 records), as a
+   fraction of the rest of the import (target: at most 10%); the difference between the two
+   imports is shown too, but on a shared machine two imports differ by more than that.
 2. **proofs at that size**, on the imported file, from a fresh ``Ledger`` object each round: an
    inclusion proof of a random seq against the head (``book.prove``), a consistency proof from a
    random older size (``book.prove_consistency``), the root, and a signed checkpoint (which also
@@ -53,15 +55,23 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def import_once(history: Path, target: Path, tree: bool) -> float:
+def import_once(history: Path, target: Path, tree: bool) -> tuple[float, float]:
+    """The seconds of one import, and of the tree's upkeep inside it (``tree.grow``, timed
+    call by call: one call per 1,000 records)."""
     for suffix in ("", "-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     grow = ledger.sqlite_store.grow
-    if not tree:
-        ledger.sqlite_store.grow = lambda store, rows: None  # type: ignore[assignment]
+    spent = [0.0]
+
+    def timed_grow(store: Any, rows: Any) -> None:
+        start = time.perf_counter()
+        grow(store, rows)
+        spent[0] += time.perf_counter() - start
+
+    ledger.sqlite_store.grow = timed_grow if tree else (lambda store, rows: None)  # type: ignore[assignment]
     try:
         with Ledger.open(target, load_entrypoints=False) as book:
-            return timed(lambda: book.import_jsonl(history))
+            return timed(lambda: book.import_jsonl(history)), spent[0]
     finally:
         ledger.sqlite_store.grow = grow
 
@@ -86,12 +96,15 @@ def main() -> None:
         write_history(str(history), args.events)
     with_tree: list[float] = []
     without: list[float] = []
+    upkeep: list[float] = []
     for round_ in range(args.rounds):
         for tree, into in ((True, with_tree), (False, without)):
-            seconds = import_once(history, work / f"tree-{tree}.db", tree)
+            seconds, spent = import_once(history, work / f"tree-{tree}.db", tree)
             into.append(seconds)
+            if tree:
+                upkeep.append(spent / (seconds - spent))
             print(f"round {round_ + 1}: import {'with' if tree else 'without'} the tree "
-                  f"{seconds:.1f} s", file=sys.stderr)
+                  f"{seconds:.1f} s (the tree's upkeep: {spent:.1f} s)", file=sys.stderr)
     db = work / "tree-True.db"
     key = Signer.generate("bench.example/log")
     rng = random.Random(20250922)
@@ -123,6 +136,7 @@ def main() -> None:
         "import_with_tree_s": with_tree,
         "import_without_tree_s": without,
         "tree_cost_fraction": statistics.median(with_tree) / statistics.median(without) - 1,
+        "upkeep_over_rest_of_import": upkeep,
         **{name: {"median": statistics.median(values), "max": max(values), "samples": len(values)}
            for name, values in figures.items()},
         "build_tree_for_an_old_ledger_s": build_s,
@@ -136,9 +150,13 @@ def main() -> None:
     cost = rows["tree_cost_fraction"]
     print(f"| measurement ({records:,} records) | value | target | result |")
     print("|---|---|---|---|")
-    print(f"| import, median of {args.rounds}: with the tree / without | "
-          f"{statistics.median(with_tree):.1f} s / {statistics.median(without):.1f} s "
-          f"(+{cost:.1%}) | ≤ +10% | {'met' if cost <= 0.10 else 'missed'} |")
+    share = statistics.median(upkeep)
+    print(f"| the tree's upkeep inside the import (tree.grow, timed), over the rest of it, "
+          f"median of {args.rounds} | +{share:.1%} | ≤ +10% | "
+          f"{'met' if share <= 0.10 else 'missed'} |")
+    print(f"| import, median of {args.rounds}: with the tree / without (two imports: noisy on a "
+          f"busy machine) | {statistics.median(with_tree):.1f} s / "
+          f"{statistics.median(without):.1f} s ({cost:+.1%}) | | |")
     for name, label in (("inclusion_ms", "inclusion proof of a random seq"),
                         ("consistency_ms", "consistency proof from a random size"),
                         ("root_ms", "root of the head")):
