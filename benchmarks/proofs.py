@@ -122,6 +122,7 @@ def main() -> None:
     with Ledger.open(db, load_entrypoints=False) as book:
         figures["checkpoint_ms"] = samples(lambda: book.checkpoint(key), 20)
     old_db = work / "old.db"
+    old_db.unlink(missing_ok=True)
     connection = sqlite3.connect(db)
     connection.execute(f"VACUUM INTO '{old_db}'")
     connection.close()
