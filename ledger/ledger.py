@@ -31,6 +31,11 @@ from .replay import View
 from .scenarios import ScenarioWarning, marks_scenario, mixed_histories
 from .store import Store, StoredEvent, open_store
 from .subscriptions import Subscription
+from . import transparency
+from .checkpoint import Checkpoint
+from .clock import format_time
+from .proofs import ConsistencyProof, InclusionProof
+from .signed_note import Signer
 
 T = TypeVar("T")
 
@@ -528,7 +533,9 @@ class Ledger:
         in the chain (this catches records cut from the tail)."""
         with closing(self._checked_rows()) as rows:
             try:
-                return verify_rows(rows, head)
+                result = verify_rows(rows, head)
+                transparency.verify(self._store)  # the Merkle tree and the kept checkpoints
+                return result
             except LedgerError as error:
                 raise error.located(self.path or "ledger") from None
 
@@ -551,6 +558,7 @@ class Ledger:
                         progress(row.seq, total)
                     chunk = []
             store.insert(chunk)
+            transparency.copy_checkpoints(self._store, store)
         target._view, target._last = None, None
         copied = target.verify()
         if copied != expected:  # another writer appended to the target right after the copy
@@ -615,6 +623,49 @@ class Ledger:
             return write_lines(self._store.rows(), target)
         with replacing(os.fspath(target)) as out:
             return write_lines(self._store.rows(), out)
+
+    # --- proofs for third parties (transparency.py) ---------------------------------------------
+
+    def build_tree(self, progress: Progress | None = None) -> int:
+        """Bring the Merkle tree up to the head (a ledger made before it gets it on first use;
+        ``progress(done, total)`` is called now and then); return how many records it covers."""
+        return transparency.build(self._store, progress)
+
+    def root(self, size: int | None = None) -> bytes:
+        """The RFC 9162 Merkle root of the first ``size`` records (default: all)."""
+        return transparency.root(self._store, size)
+
+    def checkpoint(self, key: Signer | str, size: int | None = None) -> str:
+        """Sign a checkpoint (a C2SP tlog-checkpoint signed note) of the tree of ``size`` records
+        (default: all) with ``key`` (a ``Signer`` or its ``PRIVATE+KEY+...`` text), keep it in
+        the ledger, and return it; its origin is the key's name."""
+        self.build_tree()
+        made = format_time(self._clock())
+        return transparency.make_checkpoint(self._store, key, size, made)
+
+    def checkpoints(self) -> list[str]:
+        """The signed checkpoints kept in the ledger, oldest first."""
+        return transparency.kept(self._store)
+
+    def prove(self, seq: int, size: int | None = None) -> InclusionProof:
+        """The proof that record ``seq`` is in the tree of ``size`` records (default: all)."""
+        self.build_tree()
+        return transparency.prove(self._store, seq, size)
+
+    def prove_consistency(self, old_size: int, size: int | None = None) -> ConsistencyProof:
+        """The proof that the tree of ``old_size`` records is a prefix of the tree of ``size``
+        records (default: all): nothing before ``old_size`` was changed."""
+        self.build_tree()
+        return transparency.prove_consistency(self._store, old_size, size)
+
+    def check_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Raise ``VerificationError`` unless this log's tree at the checkpoint's size has the
+        checkpoint's root (open it first with ``open_checkpoint`` and the verifier key)."""
+        self.build_tree()
+        try:
+            transparency.check_checkpoint(self._store, checkpoint)
+        except LedgerError as error:
+            raise error.located(self.path or "ledger") from None
 
     # --- folding --------------------------------------------------------------------------------
 

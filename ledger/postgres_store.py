@@ -27,6 +27,7 @@ from typing import Any
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
 from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     rows_query, snapshot_filter, stats_of, stored_event)
+from .tree import POSTGRES_TABLES, grow
 
 try:
     import psycopg
@@ -128,6 +129,9 @@ class PostgresStore(Store):
         if exists:
             if self.conn.execute("SELECT to_regclass('gigaledger_schema') IS NULL").fetchone()[0]:
                 raise LedgerError(f"{self.path}: not a gigaledger database (unknown events table)")
+            if not self.readonly and not self.has_tree:  # made before the Merkle tree
+                with self.transaction():
+                    self.conn.execute(POSTGRES_TABLES)
             return
         if not create:
             raise LedgerError(f"{self.path}: no ledger in this database (schema "
@@ -135,6 +139,7 @@ class PostgresStore(Store):
         with self.transaction():  # several processes may create the tables at once
             if self.conn.execute("SELECT to_regclass('events') IS NULL").fetchone()[0]:
                 self.conn.execute(SCHEMA)
+                self.conn.execute(POSTGRES_TABLES)
                 self.conn.execute("INSERT INTO gigaledger_schema (version) VALUES (%s)",
                                   (SCHEMA_VERSION,))
 
@@ -292,6 +297,21 @@ class PostgresStore(Store):
     def insert(self, rows: Sequence[StoredEvent]) -> None:
         with self.conn.cursor() as cursor:
             cursor.executemany(_INSERT, rows)
+        grow(self, rows)
+
+    @property
+    def has_tree(self) -> bool:
+        if not getattr(self, "_has_tree", False):  # once made, the tables stay
+            self._has_tree = bool(self.conn.execute(
+                "SELECT to_regclass('tree_blocks') IS NOT NULL").fetchone()[0])
+        return self._has_tree
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self.conn.execute(sql.replace("?", "%s"), params).fetchall())
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), rows)
 
     def save_snapshots(self, rows: Sequence[SnapshotRow], keep: int) -> None:
         with self.conn.cursor() as cursor:

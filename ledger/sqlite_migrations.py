@@ -7,6 +7,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from .store import COLUMNS
+from .tree import SQLITE_TABLES
 
 migrations = Migrations("gigaledger")
 
@@ -44,6 +45,13 @@ def m002_snapshots(db: sqlite_utils.Database) -> None:
         not_null={"name", "seq", "fingerprint", "hash", "state"},
         strict=True,
     )
+
+
+@migrations()
+def m003_tree(db: sqlite_utils.Database) -> None:
+    """The Merkle tree over the log and the checkpoints signed of it (``tree.py``); a ledger
+    made before them gets its tree on first use."""
+    db.executescript(SQLITE_TABLES)
 
 
 def apply(db: sqlite_utils.Database) -> None:

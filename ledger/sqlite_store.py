@@ -17,12 +17,13 @@ from typing import Any
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
 from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
+from .tree import grow
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 #: The migrations of ``sqlite_migrations.py``, by name, in order: a file that has applied them all
 #: opens without importing sqlite-utils (about 0.15 s, and numpy where it is installed).
-MIGRATIONS = ("m001_events", "m002_snapshots")
+MIGRATIONS = ("m001_events", "m002_snapshots", "m003_tree")
 MIGRATIONS_TABLE = "_sqlite_migrations"
 MIGRATION_SET = "gigaledger"
 # SYNCHRONOUS: in WAL mode, FULL (the default) makes each commit durable on disk before it
@@ -356,3 +357,14 @@ class SqliteStore(Store):
 
     def insert(self, rows: Sequence[StoredEvent]) -> None:
         self.conn.executemany(_INSERT, rows)
+        grow(self, rows)
+
+    @property
+    def has_tree(self) -> bool:
+        return not self.stale or "tree_blocks" in self._table_names()
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)

@@ -79,8 +79,10 @@ class Store(abc.ABC):
     GUARDED: ClassVar[tuple[str, ...]] = (
         "begin", "commit", "rollback", "try_begin", "data_version", "head", "stream_version",
         "find", "rows", "hash_at", "snapshots", "newest_snapshot", "insert", "save_snapshots",
-        "stats", "stream_names",
+        "stats", "stream_names", "fetch", "execute_many",
     )
+    #: The Merkle tree at the end of the log as this process last grew it (``tree.grow``).
+    tree_state: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -208,6 +210,22 @@ class Store(abc.ABC):
         transaction, beside the log: ``materialize``'s tables. A store that cannot says so."""
         raise LedgerError(f"{self.path}: materialize writes SQLite tables; copy the ledger to a "
                           "SQLite file first (gigaledger copy)")
+
+    # --- the Merkle tree's and the checkpoints' tables (``tree.py``) -----------------------------
+
+    @property
+    def has_tree(self) -> bool:
+        """Whether the tables of the Merkle tree exist (a read-only ledger made before them
+        has none: its tree is computed from the records)."""
+        return True
+
+    @abc.abstractmethod
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query (``?`` marks its parameters) on the tree's tables."""
+
+    @abc.abstractmethod
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run a statement (``?`` marks its parameters) once per row, inside a transaction."""
 
     def refuse_writes(self) -> None:
         """Raise ``ReadOnly`` when the store was opened read-only."""

@@ -91,7 +91,14 @@ def test_a_pinned_head_catches_a_truncated_tail(tmp_path):
     _, head = fill(path)
     tamper(path, "DELETE FROM events WHERE seq >= 5")
     with Ledger.open(path) as book:
-        assert book.verify()[0] == 4  # the chain itself is intact
+        with pytest.raises(VerificationError, match="Merkle tree covers 6") as caught:
+            book.verify()  # the chain itself is intact, but the Merkle tree remembers the tail
+        assert caught.value.seq == 5
+    sqlite3.connect(path).executescript(  # a tamperer who knows of the tree drops it too
+        "DROP TRIGGER tree_blocks_no_delete; DROP TRIGGER tree_nodes_no_delete;"
+        "DELETE FROM tree_blocks; DELETE FROM tree_nodes;")
+    with Ledger.open(path) as book:
+        assert book.verify()[0] == 4  # the chain and the tree, rebuilt from it, are intact
         with pytest.raises(VerificationError, match="pinned head") as caught:
             book.verify(head)
     assert caught.value.seq == 5

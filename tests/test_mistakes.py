@@ -45,6 +45,7 @@ READS = {
     "info": ["info", "{db}"],
     "export": ["export", "{db}"],
     "explain": ["explain", "{db}", "5"],
+    "prove": ["prove", "{db}", "5"],
 }
 #: Commands that write it.
 WRITES = {

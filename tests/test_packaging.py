@@ -45,7 +45,7 @@ def test_the_wheel_declares_the_script_and_dependencies(wheel):
     requires = re.findall(r"^Requires-Dist: ([A-Za-z0-9_-]+)(.*)$", metadata, re.M)
     runtime = {name.lower() for name, rest in requires if "extra ==" not in rest}
     assert runtime == {"pluggy", "attrs", "cattrs", "sqlite-utils", "click", "tabulate",
-                       "orjson"}
+                       "orjson", "cryptography"}
     assert any(name == "sqlite-utils" and ">=4" in rest for name, rest in requires)
     scripts = wheel.read(info.replace("METADATA", "entry_points.txt")).decode()
     assert "gigaledger = ledger.cli:entry" in scripts

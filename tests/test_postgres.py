@@ -70,6 +70,14 @@ def test_a_cut_tail_is_found_by_the_pinned_head(filled):
     sql(filled, "DROP TRIGGER events_no_update ON events")
     sql(filled, "DELETE FROM events WHERE seq > 30")
     with Ledger.open(filled, load_entrypoints=False) as book:
+        with pytest.raises(VerificationError) as caught:
+            book.verify()  # the Merkle tree remembers the tail
+        assert caught.value.seq == 31
+    sql(filled, "DROP TRIGGER tree_blocks_append_only ON tree_blocks")
+    sql(filled, "DROP TRIGGER tree_nodes_append_only ON tree_nodes")
+    sql(filled, "DELETE FROM tree_blocks")  # a tamperer who knows of the tree drops it too
+    sql(filled, "DELETE FROM tree_nodes")
+    with Ledger.open(filled, load_entrypoints=False) as book:
         assert book.verify()[0] == 30
         with pytest.raises(VerificationError):
             book.verify(head)

@@ -18,6 +18,7 @@ from ..figures import show
 from ..hints import did_you_mean
 from ..ledger import Ledger
 from ..tables import log_line, pairs, render_report, table
+from .proving import check_published
 from .base import (
     SINCE, cli, db_argument, section_option, json_option, note, plugin_option, print_json, progress_bar, quiet_option,
     read_ledger, until_option, warn_unfolded,
@@ -129,14 +130,23 @@ def explain_no_match(book: Ledger, types: tuple[str, ...], stream: str | None) -
 @cli.command()
 @db_argument
 @click.option("--head", metavar="HASH", help="A head hash pinned earlier (gigaledger head): it must be in the chain.")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
+              help="A signed checkpoint published earlier (gigaledger checkpoint): the log must still match it.")
+@click.option("--pub", "pub_path", type=click.Path(dir_okay=False),
+              help="The verifier key that signed --checkpoint.")
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, db: str, head: str | None, as_json: bool) -> None:
-    """Check the hash chain, seq order, stream versions and snapshots of DB.
+def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str | None,
+           pub_path: str | None, as_json: bool) -> None:
+    """Check the hash chain, seq order, stream versions, snapshots, Merkle tree and kept
+    checkpoints of DB.
 
     \b
     Example: gigaledger verify deals.db --head "$(gigaledger head deals.db | cut -d' ' -f2)"
+             gigaledger verify deals.db --checkpoint published.txt --pub deals.pub
     """
+    if (checkpoint_path is None) != (pub_path is None):
+        raise click.UsageError("--checkpoint and --pub go together")
     if head is not None:
         head = head.strip()
         if not _HASH.match(head):
@@ -144,8 +154,12 @@ def verify(ctx: click.Context, db: str, head: str | None, as_json: bool) -> None
                                      "that gigaledger head prints", param_hint="--head")
         head = head.lower()
     with read_ledger(db, entry_points=False) as book:
+        with progress_bar("building the Merkle tree", False) as progress:
+            book.build_tree(progress)  # a ledger made before the tree gets it on first use
         try:
             count, last = book.verify(head)
+            if checkpoint_path is not None and pub_path is not None:
+                matched = check_published(book, checkpoint_path, pub_path)
         except VerificationError as error:
             if not as_json:
                 raise
@@ -153,9 +167,12 @@ def verify(ctx: click.Context, db: str, head: str | None, as_json: bool) -> None
             note(" ".join(str(error).split()))
             ctx.exit(1)
     if as_json:
-        print_json({"ok": True, "records": count, "head": last})
+        print_json({"ok": True, "records": count, "head": last,
+                    **({"checkpoint": matched} if checkpoint_path else {})})
     else:
         click.echo(f"ok: {count} records, head {last}")
+        if checkpoint_path is not None:
+            click.echo(f"ok: {matched}")
 
 
 @cli.command()

@@ -1,0 +1,164 @@
+"""The proof commands (keygen, checkpoint, prove, check, verify --checkpoint) and the README's
+"Proofs for third parties" section, run as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, UsageReported
+from ledger.cli import main
+
+from .conftest import ROOT
+from .test_cookbook import FENCE, matches
+
+README = Path(ROOT) / "README.md"
+DATA = Path(__file__).parent / "data" / "signed_note"
+
+
+def run(capsys, *args):
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def plan(tmp_path, capsys, monkeypatch):
+    """A ledger of the plan's history, a key pair and a checkpoint of it, in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "import", "plan.db", str(Path(ROOT) / "events" / "nvidia-openai-plan.jsonl"))[0] == 0
+    assert run(capsys, "keygen", "ledger.example/plan", "-o", "plan")[0] == 0
+    status, out, _ = run(capsys, "checkpoint", "plan.db", "--key", "plan.key")
+    assert status == 0
+    (tmp_path / "today.txt").write_text(out, encoding="utf-8")
+    return tmp_path
+
+
+def test_keygen_writes_a_secret_signer_key_and_a_verifier_key(plan, capsys):
+    assert stat.S_IMODE((plan / "plan.key").stat().st_mode) == 0o600
+    assert (plan / "plan.key").read_text().startswith("PRIVATE+KEY+ledger.example/plan+")
+    assert re.fullmatch(r"ledger\.example/plan\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n",
+                        (plan / "plan.pub").read_text())
+    status, _, err = run(capsys, "keygen", "ledger.example/plan", "-o", "plan")
+    assert status == 1 and err.count("\n") == 1 and "exists" in err
+    status, _, err = run(capsys, "keygen", "bad name", "-o", "other")
+    assert status == 1 and "key name" in err and not (plan / "other.key").exists()
+
+
+def test_prove_and_check_both_kinds(plan, capsys):
+    status, out, _ = run(capsys, "prove", "plan.db", "18")
+    assert status == 0 and json.loads(out)["kind"] == "inclusion"
+    (plan / "p.json").write_text(out)
+    status, out, _ = run(capsys, "check", "p.json", "--checkpoint", "today.txt", "--pub", "plan.pub")
+    assert (status, out) == (0, "ok: seq 18 is in the log ledger.example/plan of 53 records\n")
+    status, out, _ = run(capsys, "checkpoint", "plan.db", "--key", "plan.key", "--size", "20")
+    (plan / "old.txt").write_text(out)
+    status, out, _ = run(capsys, "prove", "plan.db", "--consistency", "20")
+    (plan / "c.json").write_text(out)
+    status, out, _ = run(capsys, "check", "c.json", "--checkpoint", "today.txt", "--pub", "plan.pub",
+                         "--old-checkpoint", "old.txt")
+    assert status == 0 and "extends the one of 20 records" in out
+    status, out, _ = run(capsys, "verify", "plan.db", "--checkpoint", "old.txt", "--pub", "plan.pub")
+    assert status == 0 and "matches the checkpoint of 20 records" in out
+
+
+@pytest.mark.parametrize(("args", "status", "says"), [
+    (["prove", "plan.db", "54"], 1, "seq 54: not in the tree of 53 records"),
+    (["prove", "plan.db", "3", "--size", "99"], 1, "the log holds 53 records"),
+    (["prove", "plan.db"], 2, "either SEQ"),
+    (["prove", "plan.db", "3", "--consistency", "2"], 2, "either SEQ"),
+    (["prove", "missing.db", "3"], 1, "no such ledger file"),
+    (["checkpoint", "plan.db", "--key", "plan.pub"], 1, "plan.pub: not a signer key"),
+    (["checkpoint", "plan.db", "--key", "nothing.key"], 1, "nothing.key: cannot read the signer key"),
+    (["check", "today.txt", "--checkpoint", "today.txt", "--pub", "plan.pub"], 1, "today.txt: proof: not JSON"),
+    (["check", "p.json", "--checkpoint", "today.txt", "--pub", "plan.key"], 1, "plan.key: not a verifier key"),
+    (["check", "p.json", "--checkpoint", "p.json", "--pub", "plan.pub"], 1, "p.json: checkpoint: malformed note"),
+    (["check", "c.json", "--checkpoint", "today.txt", "--pub", "plan.pub"], 1, "--old-checkpoint"),
+    (["check", "p.json", "--checkpoint", "today.txt", "--pub", str(DATA / "PeterNeumann.pub")], 1,
+     "no verifiable signatures"),
+    (["verify", "plan.db", "--checkpoint", "today.txt"], 2, "--checkpoint and --pub go together"),
+])
+def test_bad_input_is_one_clear_line(plan, capsys, args, status, says):
+    (plan / "p.json").write_text(run(capsys, "prove", "plan.db", "3")[1])
+    (plan / "c.json").write_text(run(capsys, "prove", "plan.db", "--consistency", "3")[1])
+    code, _, err = run(capsys, *args)
+    assert code == status and says in err and err.count("\n") == 1, err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+def test_a_changed_proof_or_checkpoint_fails_with_the_reason(plan, capsys):
+    proof = json.loads(run(capsys, "prove", "plan.db", "18")[1])
+    for key, value in (("leaf", proof["leaf"].replace("10000000000", "20000000000")),
+                       ("seq", 17), ("tree_size", 52), ("hashes", proof["hashes"][:-1])):
+        (plan / "bad.json").write_text(json.dumps({**proof, key: value}))
+        status, out, err = run(capsys, "check", "bad.json", "--checkpoint", "today.txt", "--pub", "plan.pub")
+        assert status == 1 and out == "" and err.startswith("bad.json: "), (key, err)
+    text = (plan / "today.txt").read_text()
+    (plan / "forged.txt").write_text(text.replace("\n53\n", "\n54\n"))
+    (plan / "p.json").write_text(json.dumps(proof))
+    status, _, err = run(capsys, "check", "p.json", "--checkpoint", "forged.txt", "--pub", "plan.pub")
+    assert status == 1 and "forged.txt: checkpoint: invalid signature for key ledger.example/plan" in err
+
+
+def test_a_go_key_signs_checkpoints_that_its_go_verifier_opens(plan, capsys):
+    status, out, _ = run(capsys, "checkpoint", "plan.db", "--key", str(DATA / "PeterNeumann.key"))
+    assert status == 0 and out.startswith("PeterNeumann\n53\n") and "\n— PeterNeumann " in out
+    (plan / "peter.txt").write_text(out)
+    (plan / "p.json").write_text(run(capsys, "prove", "plan.db", "1")[1])
+    status, out, _ = run(capsys, "check", "p.json", "--checkpoint", "peter.txt", "--pub",
+                         str(DATA / "PeterNeumann.pub"))
+    assert status == 0 and out == "ok: seq 1 is in the log PeterNeumann of 53 records\n"
+
+
+def test_verify_catches_a_log_rewritten_since_a_published_checkpoint(plan, capsys):
+    (plan / "plan.db").unlink()
+    with Ledger.open(plan / "plan.db", load_entrypoints=False) as book:
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(60)])
+    status, out, err = run(capsys, "verify", "plan.db")
+    assert status == 0
+    status, out, err = run(capsys, "verify", "plan.db", "--checkpoint", "today.txt", "--pub", "plan.pub")
+    assert status == 1 and "does not match the log" in err and err.count("\n") == 1
+    status, out, err = run(capsys, "verify", "plan.db", "--checkpoint", "today.txt", "--pub",
+                           "plan.pub", "--json")
+    assert status == 1 and json.loads(out)["ok"] is False and json.loads(out)["seq"] == 53
+
+
+def readme_steps():
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Proofs for third parties\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [(m.group(1), m.group(2)) for m in FENCE.finditer(section)]
+    steps = []
+    for index, (language, body) in enumerate(blocks):
+        if language == "console":
+            for chunk in re.split(r"^(?=\$ )", body, flags=re.M):
+                if chunk.strip():
+                    command, *output = chunk.splitlines()
+                    steps.append((command[2:], output))
+        elif language == "python":
+            following = blocks[index + 1] if index + 1 < len(blocks) else ("", "")
+            steps.append(([sys.executable, "-c", body], following[1].splitlines()))
+    return steps
+
+
+def test_the_readme_section_runs_as_written(tmp_path):
+    os.symlink(Path(ROOT) / "events", tmp_path / "events")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    env.pop("GIGALEDGER_PLUGINS", None)
+    steps = readme_steps()
+    assert len(steps) >= 13
+    for command, expected in steps:
+        done = subprocess.run(command, shell=isinstance(command, str), cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command}\n{done.stderr}"
+        lines = iter(done.stdout.splitlines())
+        for line in expected:  # each shown line appears, in order
+            assert any(matches(line, got) for got in lines), (
+                f"{command}\nexpected {line!r} in:\n{done.stdout}")
+
