@@ -103,29 +103,28 @@ LoadStep = tuple[str, Callable[[Any, Any], None], Optional[Callable[[Any], Any]]
 
 def compiled_loader(cls: type[Event], plan: list[LoadStep]) -> Callable[[Mapping[str, Any]], Event]:
     """``load(data)``: an event of ``cls`` rebuilt from a payload the ledger stored, each field set
-    through its slot without validation (the payload was validated when appended), in code
-    written for this class's fields: one ``get``, at most one parse and one set per field."""
+    through its slot without validation (the payload was validated when appended): one ``get``,
+    at most one parse and one set per field, by a plan made once per class."""
     from .errors import Rejected
 
-    names: dict[str, Any] = {"new": object.__new__, "cls": cls, "MISSING": _MISSING,
-                             "Rejected": Rejected, "Factory": attrs.Factory}
-    lines = ["def load(data):", "    event = new(cls)", "    get = data.get"]
-    for i, (name, setter, parse, default) in enumerate(plan):
-        names[f"set_{i}"], names[f"parse_{i}"], names[f"default_{i}"] = setter, parse, default
-        lines.append(f"    value = get({name!r}, MISSING)")
-        if default is attrs.NOTHING:
-            missing = f"raise Rejected({f'data.{name}: required field is missing'!r})"
-        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            missing = f"value = default_{i}.factory()"
-        else:
-            missing = f"value = default_{i}"
-        lines.append(f"    if value is MISSING: {missing}")
-        if parse is not None:
-            lines.append(f"    elif value is not None: value = parse_{i}(value)")
-        lines.append(f"    set_{i}(event, value)")
-    lines.append("    return event")
-    exec(compile("\n".join(lines), f"<loader of {cls.__qualname__}>", "exec"), names)
-    load: Callable[[Mapping[str, Any]], Event] = names["load"]
+    new = object.__new__
+    steps = tuple((name, setter, parse, default, f"data.{name}: required field is missing")
+                  for name, setter, parse, default in plan)
+
+    def load(data: Mapping[str, Any]) -> Event:
+        event = new(cls)
+        get = data.get
+        for name, set_value, parse, default, missing in steps:
+            value = get(name, _MISSING)
+            if value is _MISSING:
+                if default is attrs.NOTHING:
+                    raise Rejected(missing)
+                value = default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
+            elif value is not None and parse is not None:
+                value = parse(value)
+            set_value(event, value)
+        return event
+
     return load
 
 

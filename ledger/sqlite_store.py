@@ -177,7 +177,7 @@ class SqliteStore(Store):
         if MIGRATIONS_TABLE not in self._table_names():
             return True
         applied = {row[0] for row in self.conn.execute(
-            f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ?", (MIGRATION_SET,))}
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,))}
         return not applied.issuperset(MIGRATIONS)
 
     def _enable_wal(self) -> None:
