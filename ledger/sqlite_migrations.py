@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from .sqlite_schema import NO_DELETE, NO_UPDATE
 from .store import COLUMNS
 
 migrations = Migrations("gigaledger")
@@ -24,14 +25,7 @@ def m001_events(db: sqlite_utils.Database) -> None:
     )
     db.table("events").create_index(["id"], unique=True, index_name="events_id")
     db.table("events").create_index(["stream", "version"], unique=True, index_name="events_stream_version")
-    db.executescript(
-        """
-        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-        BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE is refused'); END;
-        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-        BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE is refused'); END;
-        """
-    )
+    db.executescript(f"{NO_UPDATE}\n{NO_DELETE}\n")
 
 
 @migrations()

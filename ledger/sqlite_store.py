@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
+from .sqlite_schema import check_schema, harden
 from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
 
@@ -106,13 +107,16 @@ class SqliteStore(Store):
         cannot open, as on a read-only folder where SQLite cannot make its shared-memory file)."""
         if not self.readonly:
             try:
-                return sqlite3.connect(self.path or ":memory:", timeout=self.timeout)
+                conn = sqlite3.connect(self.path or ":memory:", timeout=self.timeout)
+                harden(conn)
+                return conn
             except sqlite3.Error as error:
                 raise LedgerError(f"{self.path}: cannot be opened: {error}") from None
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path or ""))
         for query in ("?mode=ro", "?mode=ro&immutable=1"):
             conn = sqlite3.connect(uri + query, uri=True, timeout=self.timeout)
             try:
+                harden(conn)
                 conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
                 conn.execute("PRAGMA query_only = 1")
                 return conn
@@ -206,6 +210,7 @@ class SqliteStore(Store):
                 time.sleep(0.01)
 
     def _check_is_ledger(self) -> None:
+        check_schema(self.conn, self.path or "ledger")  # before anything in the file runs
         tables = self._table_names()
         if tables and "events" not in tables:
             raise LedgerError(f"{self.path}: not a gigaledger database (it has other tables)")
