@@ -7,6 +7,7 @@ and never damages a file that was there before.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,9 +20,40 @@ from .errors import LedgerError
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+#: The errors of a write that found no space: a full disk, a file size limit, a quota.
+NO_SPACE = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+#: Free bytes below which a failed write is taken to be a full disk.
+NEARLY_FULL = 1 << 20
+
+
 def why(error: OSError) -> str:
     """An OSError's reason, without its errno and path."""
+    if error.errno in NO_SPACE:
+        return "the disk is full"
     return error.strerror or str(error)
+
+
+def out_of_space(path: str | None) -> str | None:
+    """Why a write near ``path`` that failed with an I/O error most likely ran out of space, or
+    None: the file system is (nearly) full, or this process has a file size limit (``ulimit
+    -f``), which SQLite reports as an I/O error rather than a full disk."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            return f"the file size limit, ulimit -f, is {limit} bytes"
+    except (ImportError, OSError, ValueError):
+        pass
+    if path is None:
+        return None
+    try:
+        facts = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except (AttributeError, OSError):
+        return None
+    if facts.f_bavail * facts.f_frsize < NEARLY_FULL:
+        return "no space is left on its file system"
+    return None
 
 
 @contextmanager

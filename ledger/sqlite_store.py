@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
+from .files import out_of_space
 from .sqlite_schema import check_schema, harden
 from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
@@ -191,6 +192,8 @@ class SqliteStore(Store):
                              f"{self.timeout:g} s")
         if "full" in low:
             return StorageError(f"{where}: the disk is full")
+        if "disk i/o" in low and (reason := out_of_space(self.path)) is not None:
+            return StorageError(f"{where}: the disk is full ({reason})")
         if isinstance(error, sqlite3.IntegrityError):
             return ConflictError(f"{where}: {text}")
         if "malformed" in low or "not a database" in low or "disk i/o" in low:
