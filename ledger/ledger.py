@@ -18,7 +18,7 @@ from .batch import Batch
 from .chain import GENESIS, verify_rows
 from .clock import When, now, since_bound, until_bound
 from .codec import Codec
-from .errors import LedgerError, PluginError, UsageError, VerificationError
+from .errors import LedgerError, PluginError, StorageError, UsageError, VerificationError
 from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
@@ -526,9 +526,34 @@ class Ledger:
         check every snapshot of the loaded projections: return (records, head hash), or raise
         ``VerificationError`` naming the first bad seq. ``head``, a hash pinned earlier, must be
         in the chain (this catches records cut from the tail)."""
+        read = [0]  # the last seq read: the records up to it verified when reading fails
+
+        def counted(rows: Iterable[StoredEvent]) -> Iterator[StoredEvent]:
+            for row in rows:
+                read[0] = row.seq
+                yield row
+
         with closing(self._checked_rows()) as rows:
             try:
-                return verify_rows(rows, head)
+                try:
+                    return verify_rows(counted(rows), head)
+                except StorageError as error:  # a damaged file: again, one record at a time,
+                    if "damaged" not in error.message:  # to find the first that cannot be read
+                        raise
+                    read[0] = 0
+                    verify_rows(counted(self._one_by_one()), head)
+                    raise
+            except StorageError as error:
+                if "damaged" not in error.message:
+                    raise
+                raise VerificationError(
+                    f"the file is damaged: the records up to seq {read[0]} verify, the next "
+                    f"cannot be read ({error.message.split(': ', 1)[-1]})", seq=read[0] + 1,
+                    where=self.path or "ledger") from None
+            except (TypeError, ValueError, AttributeError):  # a damaged value of another type
+                raise VerificationError(
+                    f"seq {read[0]}: a field holds a value of the wrong type (the file is "
+                    "damaged)", seq=read[0], where=self.path or "ledger") from None
             except LedgerError as error:
                 raise error.located(self.path or "ledger") from None
 
@@ -557,6 +582,17 @@ class Ledger:
             raise VerificationError(f"{target.path}: the copy ends at {copied}, not {expected}",
                                     seq=min(copied[0], expected[0]) + 1)
         return copied
+
+    def _one_by_one(self) -> Iterator[StoredEvent]:
+        """The stored rows, each read on its own: slow, but a damaged page fails only the row
+        on it (reading many at once fails them together)."""
+        seq = 0
+        while True:
+            found = list(self._store.rows(seq, limit=1))
+            if not found:
+                return
+            seq = found[0].seq
+            yield found[0]
 
     def _checked_rows(self) -> Generator[StoredEvent, None, None]:
         """The stored rows; when snapshots exist, each is also folded into a fresh view, which

@@ -44,7 +44,9 @@ def _in_list(types: list[str]) -> tuple[str, list[str]]:
 class SqliteStore(Store):
     """One SQLite database holding a ledger: a file (WAL mode), or in memory when ``path`` is None."""
 
-    driver_error = sqlite3.Error
+    #: SQLite's errors, and the text of a damaged file that is not UTF-8 (in a value or in
+    #: SQLite's own message quoting it).
+    driver_error = (sqlite3.Error, UnicodeDecodeError)
     GUARDED = (*Store.GUARDED, "replace_tables")
 
     def __init__(
@@ -68,10 +70,11 @@ class SqliteStore(Store):
         except LedgerError:
             self.conn.close()
             raise
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:
             self.conn.close()
             translated = self.translate(error)
-            if isinstance(translated, (ReadOnly, StoreBusy)) or "full" in translated.message:
+            if isinstance(translated, (ReadOnly, StoreBusy)) or "full" in translated.message \
+                    or "malformed" in translated.message:
                 raise translated from None
             raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
         except BaseException:
@@ -124,9 +127,11 @@ class SqliteStore(Store):
             except sqlite3.OperationalError as error:
                 conn.close()
                 reason = error
-            except sqlite3.DatabaseError as error:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
                 conn.close()
-                raise LedgerError(f"{self.path}: not a gigaledger database ({error})") from None
+                raise LedgerError(f"{self.path}: not a gigaledger database, or a damaged one "
+                                  f"({self.translate(error).message.split(': ', 1)[-1]})"
+                                  ) from None
         raise LedgerError(f"{self.path}: cannot be opened read-only: {reason}")
 
     def _prepare(self, synchronous: str) -> None:
@@ -185,6 +190,9 @@ class SqliteStore(Store):
             if "thread" in low:
                 return UsageError(f"{where}: a Ledger belongs to the thread that opened it; "
                                   "open another Ledger in this thread")
+        if isinstance(error, UnicodeDecodeError):
+            return StorageError(f"{where}: the database file is damaged or unreadable (text "
+                                "that is not UTF-8)")
         if "readonly" in low or "read-only" in low:
             return ReadOnly(f"{where}: cannot be written (a read-only file, folder or medium)")
         if "locked" in low or "busy" in low:
@@ -196,7 +204,7 @@ class SqliteStore(Store):
             return StorageError(f"{where}: the disk is full ({reason})")
         if isinstance(error, sqlite3.IntegrityError):
             return ConflictError(f"{where}: {text}")
-        if "malformed" in low or "not a database" in low or "disk i/o" in low:
+        if "malformed" in low or "not a database" in low or "disk i/o" in low or "decode" in low:
             return StorageError(f"{where}: the database file is damaged or unreadable ({text})")
         return StorageError(f"{where}: {text}")
 

@@ -1,7 +1,7 @@
 """The ``gigaledger`` command line: click commands over the Ledger API.
 
 ``base`` holds the group, the shared options and the error handling; the commands are grouped by
-what they do to a ledger: ``writing`` (import, replay, append, copy, materialize), ``reading``
+what they do to a ledger: ``writing`` (import, replay, append, copy, materialize, salvage), ``reading``
 (log, report, verify, head, info, export, explain, chart) and ``catalogue`` (types, plugins).
 """
 
