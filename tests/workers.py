@@ -58,9 +58,53 @@ def concurrent_writer(db: str, worker: int, count: int) -> None:
     print(retries, flush=True)
 
 
+#: Records in each batch of the batch writers (``read-during-writes``).
+READ_BATCH = 8
+
+
+def batch_writer(db: str, worker: int, batches: int) -> None:
+    """Append ``batches`` batches of READ_BATCH records, each id naming its writer and batch."""
+    with Ledger.open(db, load_entrypoints=False, timeout=120) as book:
+        for batch in range(batches):
+            book.append_many([NewEvent(UsageReported(product=f"w{worker}", weekly_active_users=n),
+                                       id=f"w{worker}-b{batch}-{n}") for n in range(READ_BATCH)])
+
+
+def reader(db: str, total: int, seconds: float) -> None:
+    """Read the whole log again and again until it holds ``total`` records: each read must be
+    a prefix of seqs 1..n whose chain verifies, made of whole batches, never shorter than the
+    read before. Print how many reads saw the log part-way, and the number of reads."""
+    from collections import Counter
+
+    from ledger.chain import verify_rows
+
+    deadline = time.monotonic() + seconds
+    reads = partial = last = 0
+    with Ledger.open(db, load_entrypoints=False, readonly=True, timeout=120) as book:
+        while True:
+            rows = list(book._store.rows())  # one statement: one consistent state of the file
+            count, _ = verify_rows(rows)
+            assert count == len(rows) >= last, f"read {count} records after {last}"
+            batches = Counter(row.id.rsplit("-", 1)[0] for row in rows)
+            torn = {name: n for name, n in batches.items() if n != READ_BATCH}
+            assert not torn, f"torn batches: {torn}"
+            reads += 1
+            partial += 0 < count < total
+            last = count
+            if count == total:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the log reached only {count} of {total} records")
+    print(partial, reads, flush=True)
+
+
 if __name__ == "__main__":
     kind, *args = sys.argv[1:]
     if kind == "crash":
         crash_writer(args[0], int(args[1]))
+    elif kind == "batches":
+        batch_writer(args[0], int(args[1]), int(args[2]))
+    elif kind == "reader":
+        reader(args[0], int(args[1]), float(args[2]))
     else:
         concurrent_writer(args[0], int(args[1]), int(args[2]))
