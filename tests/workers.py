@@ -98,12 +98,29 @@ def reader(db: str, total: int, seconds: float) -> None:
     print(partial, reads, flush=True)
 
 
+def materializer(db: str) -> None:
+    """Say "ready", then until killed: append a commissioning (so that every projection's
+    figures move), materialize, and save a snapshot, saying which step committed after each."""
+    print("ready", flush=True)
+    with Ledger.open(db, load_entrypoints=False, snapshot_every=0) as book:
+        for n in range(100_000):
+            book.append(CapacityCommissioned(site=f"m{n}", provider=("oracle", "coreweave")[n % 2],
+                                             vendor="nvidia", platform="gb200",
+                                             gigawatts=Decimal(n % 7 + 1)))
+            book.materialize()
+            print("materialized", n, flush=True)
+            book.snapshot()
+            print("snapshot", n, flush=True)
+
+
 if __name__ == "__main__":
     kind, *args = sys.argv[1:]
     if kind == "crash":
         crash_writer(args[0], int(args[1]))
     elif kind == "batches":
         batch_writer(args[0], int(args[1]), int(args[2]))
+    elif kind == "materialize":
+        materializer(args[0])
     elif kind == "reader":
         reader(args[0], int(args[1]), float(args[2]))
     else:
