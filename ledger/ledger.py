@@ -18,7 +18,8 @@ from .batch import Batch
 from .chain import GENESIS, verify_rows
 from .clock import When, now, since_bound, until_bound
 from .codec import Codec
-from .errors import LedgerError, PluginError, StorageError, UsageError, VerificationError
+from .errors import (LedgerError, PluginError, StorageError, StoreBusy, UsageError,
+                     VerificationError)
 from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
@@ -291,6 +292,8 @@ class Ledger:
                 for number, line, size in read_lines(path):
                     try:
                         add_line(batch, view, line)
+                    except (StorageError, StoreBusy):  # the store failed, not the line
+                        raise
                     except LedgerError as error:
                         raise error.located(f"{path}:{number}") from None
                     scenarios[os.fspath(path)] += marks_scenario(line.get("meta"))

@@ -19,6 +19,7 @@ ledgers: ``postgresql://host/db?options=-csearch_path%3Dmy_ledger``.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -33,6 +34,10 @@ try:
     from psycopg import errors as pg_errors
 except ImportError:  # pragma: no cover - the message is tested with psycopg hidden
     psycopg = None  # type: ignore[assignment]
+
+# psycopg logs a lost connection's pipeline as it is torn down; the error itself is raised (and
+# translated): without a handler, logging would print that second line on stderr.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
@@ -102,6 +107,7 @@ class PostgresStore(Store):
         self._reader: Any = None
         self._readers = 0  # server-side cursors open on the reader connection
         self._versions = itertools.count()
+        self._closed = False  # closed by close(), not by a lost connection
         self.conn = self._connect()
         try:
             self._lock_key = self.conn.execute(
@@ -150,13 +156,21 @@ class PostgresStore(Store):
             return ConflictError(f"{where}: {text}")
         if isinstance(error, pg_errors.DiskFull):
             return StorageError(f"{where}: the disk is full")
+        if isinstance(error, pg_errors.QueryCanceled):
+            return StorageError(f"{where}: a statement was cancelled by the server ({text}); "
+                                "its transaction was rolled back")
         if isinstance(error, psycopg.OperationalError) and self.conn.closed:
-            return UsageError(f"{where}: the ledger is closed, or its connection was lost")
+            if self._closed:
+                return UsageError(f"{where}: the ledger is closed")
+            return StorageError(f"{where}: the connection to the server was lost ({text}); its "
+                                "transaction was rolled back, and the next command connects "
+                                "again")
         if isinstance(error, psycopg.InterfaceError):
             return UsageError(f"{where}: the ledger is closed")
         return StorageError(f"{where}: {text}")
 
     def close(self) -> None:
+        self._closed = True
         for conn in (self._reader, self.conn):
             if conn is not None and not conn.closed:
                 conn.close()
@@ -177,6 +191,8 @@ class PostgresStore(Store):
         self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
+        if self.conn.closed:  # a lost connection: the server rolled the transaction back
+            return
         if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.conn.execute("ROLLBACK")
 
