@@ -133,3 +133,34 @@ def test_kills_during_materialize_and_snapshots_leave_all_or_nothing(tmp_path):
                               for name, summary in report.items() if name != "as_of"}
             seen.add(seq)
     assert seen, "no materialize committed before a kill"
+
+
+def test_a_killed_copy_leaves_all_or_nothing(tmp_path):
+    """``gigaledger copy`` killed at random moments: the target is missing, an empty ledger, or
+    the whole log verifying; a copy into what was left then completes."""
+    lines = [{"type": "usage.reported", "occurred_at": "2026-01-01", "id": f"u{n}",
+              "data": {"product": "chatgpt", "weekly_active_users": n}} for n in range(10_000)]
+    source = tmp_path / "source.db"
+    with Ledger.open(source, load_entrypoints=False) as book:
+        book.import_jsonl(write(tmp_path / "big.jsonl", lines))
+        expected = book.verify()
+    rng = random.Random(15)
+    outcomes = set()
+    for run in range(4):
+        target = tmp_path / f"copy{run}.db"
+        child = subprocess.Popen([sys.executable, "-m", "ledger", "copy", str(source), str(target)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.4, 1.6))
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        if not target.exists():
+            outcomes.add("missing")
+            continue
+        with Ledger.open(target, load_entrypoints=False) as book:
+            found = book.verify() if len(book) else (0, None)
+            assert found in ((0, None), expected)
+            outcomes.add(found[0])
+            if not found[0]:  # an empty ledger was left: the copy can be made again into it
+                with Ledger.open(source, load_entrypoints=False, readonly=True) as original:
+                    assert original.copy_to(book) == expected
+    assert outcomes
