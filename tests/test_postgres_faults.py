@@ -1,6 +1,7 @@
 """PostgreSQL faults: the server connection killed during an import (``pg_terminate_backend``
-from another connection) and a statement timeout. Each ends in one line and exit 1, with nothing
-of the import stored, and the next command (a new connection) works."""
+from another connection) and a statement timeout: each ends in one line and exit 1, with nothing
+of the import stored, and the next command (a new connection) works. A server restarted between
+appends: the ledger connects again at its next write."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import time
 import psycopg
 import pytest
 
-from ledger import Ledger
+from ledger import Ledger, UsageReported
 from ledger.cli import main
 
-from .conftest import ROOT
+from .conftest import ROOT, postgres_url
 
 LINES = 40_000
 
@@ -94,3 +95,37 @@ def test_a_statement_timeout_stores_nothing(postgres, big_history, capsys):
     assert main(["import", location, str(big_history), "--quiet"]) == 0  # nothing in the way
     capsys.readouterr()
     assert records(postgres) == LINES
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A PostgreSQL server of this test's own (restarting the shared one would disturb others)."""
+    postgres_url()  # skips (or fails in CI) as the other PostgreSQL tests do without a server
+    from . import postgres_server
+
+    try:
+        url = postgres_server.start(tmp_path / "pg", durable=False)
+    except postgres_server.Unavailable as error:
+        pytest.fail(f"cannot start a server of its own: {error}")
+    try:
+        yield url, lambda: postgres_server.restart(tmp_path / "pg")
+    finally:
+        postgres_server.stop(tmp_path / "pg")
+
+
+def test_a_server_restarted_between_appends(own_server, capsys):
+    """The ledger connects again at its next write; a command line started after the restart
+    works as usual; nothing is lost or doubled."""
+    url, restart = own_server
+    with Ledger.open(url, load_entrypoints=False) as book:
+        book.append(UsageReported(product="before", weekly_active_users=1))
+        restart()
+        book.append(UsageReported(product="after", weekly_active_users=2))  # connects again
+        assert [r.data["product"] for r in book.read()] == ["before", "after"]
+        restart()
+        assert main(["append", url, "usage.reported", "--data",
+                     '{"product": "cli", "weekly_active_users": 3}']) == 0
+        capsys.readouterr()
+        book.append(UsageReported(product="last", weekly_active_users=4))
+        assert book.verify()[0] == 4
+        assert [r.data["product"] for r in book.read()] == ["before", "after", "cli", "last"]
