@@ -25,7 +25,7 @@ import attrs
 from .chain import GENESIS, verify_rows
 from .errors import LedgerError, VerificationError
 from .files import SIDE_FILES, removed_on_failure
-from .sqlite_schema import check_schema, harden
+from .sqlite_schema import check_events, harden
 from .sqlite_store import SqliteStore
 from .store import BATCH, SELECT_ROWS, StoredEvent, stored_event
 
@@ -83,8 +83,11 @@ def _check_paths(source: str, target: str) -> None:
 
 
 def _open_damaged(path: str) -> sqlite3.Connection:
-    """A read-only connection to the damaged file that trusts nothing in its schema; a file
-    whose schema is hostile is refused as ``Ledger.open`` refuses it."""
+    """A read-only connection to the damaged file that trusts nothing in its schema. Only the
+    ``events`` table must be the ledger's (a table of its columns, ``seq`` its row id): reading
+    it runs nothing else of the file (no trigger fires on a read, no function of the schema is
+    trusted), and every row copied is verified, so the records of a file with objects of its
+    own can be salvaged into a clean ledger too."""
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True)
@@ -94,7 +97,11 @@ def _open_damaged(path: str) -> sqlite3.Connection:
     try:
         harden(conn)
         conn.execute("PRAGMA query_only = 1")
-        check_schema(conn, path)
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone()
+        if kind is None or kind[0] != "table":
+            raise LedgerError(f"{path}: nothing could be salvaged: it has no events table"
+                              f"{'' if kind is None else f' (events is a {kind[0]})'}")
+        check_events(conn, path)
     except (sqlite3.Error, UnicodeDecodeError) as error:
         conn.close()
         raise LedgerError(f"{path}: nothing could be salvaged: SQLite reports the file "
@@ -151,7 +158,8 @@ def _read(conn: sqlite3.Connection) -> Iterator[StoredEvent]:
     with a bad one)."""
     seq = 0
     while True:
-        row = conn.execute(f"{SELECT_ROWS} WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)).fetchone()
+        row = conn.execute(f"{SELECT_ROWS} NOT INDEXED WHERE seq > ? ORDER BY seq LIMIT 1",
+                           (seq,)).fetchone()
         if row is None:
             return
         seq = row[0]

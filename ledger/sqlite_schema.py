@@ -68,7 +68,7 @@ def check_schema(conn: sqlite3.Connection, where: str) -> None:
             raise LedgerError(f"{where}: refused: {problem}, which gigaledger did not create (a "
                               "file from an untrusted source?); nothing in it was run")
     if any(kind == "table" and name == "events" for kind, name, _, _ in objects):
-        _check_events(conn, where)
+        check_events(conn, where)
 
 
 def _problem(kind: str, name: str, table: str, sql: str | None) -> str | None:
@@ -91,7 +91,7 @@ def _problem(kind: str, name: str, table: str, sql: str | None) -> str | None:
     return None
 
 
-def _check_events(conn: sqlite3.Connection, where: str) -> None:
+def check_events(conn: sqlite3.Connection, where: str) -> None:
     """``events`` must be the ledger's table: its columns in order, none hidden or generated,
     and ``seq`` the row id (so that the log is read in the table's own order)."""
     columns = conn.execute("PRAGMA table_xinfo(events)").fetchall()

@@ -243,3 +243,29 @@ def test_the_genuine_log_passes_its_pinned_head(genuine_rows, tmp_path, capsys):
     for row in genuine_rows:
         status, out, _ = run(capsys, "verify", db, "--head", row.hash)
         assert status == 0 and out.startswith(f"ok: {len(genuine_rows)} records")
+
+
+@pytest.mark.parametrize("crafted", sorted(CRAFTED))
+def test_salvage_copies_the_verified_records_of_a_crafted_file_into_a_clean_ledger(
+        genuine, crafted, tmp_path, capsys):
+    """Reading ``events`` runs nothing of the file, and every record copied is verified: the
+    records come out into a ledger with only the ledger's own schema."""
+    craft(genuine, CRAFTED[crafted])
+    target = tmp_path / "clean.db"
+    status, out, err = run(capsys, "salvage", genuine, target)
+    assert status == 0 and out.startswith("saved 5 records") and "no damage found" in out, err
+    assert pwned(genuine) == 0
+    status, out, _ = run(capsys, "verify", target)
+    assert status == 0 and out.startswith("ok: 5 records")
+
+
+def test_salvage_refuses_an_events_view(genuine, tmp_path, capsys):
+    connection = sqlite3.connect(genuine)
+    connection.executescript(
+        "PRAGMA legacy_alter_table = ON; DROP TRIGGER events_no_update; "
+        "DROP TRIGGER events_no_delete; ALTER TABLE events RENAME TO kept; "
+        "CREATE VIEW events AS SELECT * FROM kept")
+    connection.close()
+    status, _, err = run(capsys, "salvage", genuine, tmp_path / "clean.db")
+    assert status == 1 and "no events table (events is a view)" in one_line(err)
+    assert not (tmp_path / "clean.db").exists()
