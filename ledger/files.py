@@ -24,6 +24,9 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 NO_SPACE = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 #: Free bytes below which a failed write is taken to be a full disk.
 NEARLY_FULL = 1 << 20
+#: How near a file size limit a file of the ledger must be for a failed write to be put down to
+#: it: two of SQLite's largest pages.
+PAGES_NEAR = 2 * 65536
 
 
 def why(error: OSError) -> str:
@@ -37,16 +40,25 @@ def out_of_space(path: str | None) -> str | None:
     """Why a write near ``path`` that failed with an I/O error most likely ran out of space, or
     None: the file system is (nearly) full, or this process has a file size limit (``ulimit
     -f``), which SQLite reports as an I/O error rather than a full disk."""
+    if path is None:
+        return None
     try:
         import resource
 
         limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-        if limit != resource.RLIM_INFINITY:
+        if limit == resource.RLIM_INFINITY:
+            limit = -1
+    except (ImportError, OSError, ValueError):  # no such limit here (Windows)
+        limit = -1
+    if limit != -1:
+        sizes = [0]
+        for name in (path, *(path + suffix for suffix in SIDE_FILES)):
+            try:
+                sizes.append(os.path.getsize(name))
+            except OSError:
+                pass
+        if max(sizes) + PAGES_NEAR >= limit:  # a file of the ledger reached it
             return f"the file size limit, ulimit -f, is {limit} bytes"
-    except (ImportError, OSError, ValueError):
-        pass
-    if path is None:
-        return None
     try:
         facts = os.statvfs(os.path.dirname(os.path.abspath(path)))
     except (AttributeError, OSError):

@@ -191,3 +191,25 @@ def test_a_full_disk_is_one_line_and_changes_nothing(ledger_file, ballast, tmp_p
         assert verifies(out) == verifies(db)
     if command == "export":
         assert sum(1 for _ in open(out, encoding="utf-8")) == verifies(db)
+
+
+def test_an_io_error_is_put_down_to_a_size_limit_only_near_it(tmp_path):
+    """With a file size limit far above the ledger's files, an I/O error is not called a full
+    disk (unless the file system is nearly full, which the test's is not)."""
+    from ledger.files import NEARLY_FULL, out_of_space
+
+    db = tmp_path / "small.db"
+    db.write_bytes(b"x" * 1000)
+    statvfs = os.statvfs(tmp_path)
+    assert statvfs.f_bavail * statvfs.f_frsize > NEARLY_FULL
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    try:
+        for limit, expected in ((1 << 40, None),
+                                (5000, "the file size limit, ulimit -f, is 5000 bytes")):
+            if hard != resource.RLIM_INFINITY and limit > hard:
+                limit = hard
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+            assert out_of_space(str(db)) == expected
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert out_of_space(None) is None
