@@ -19,7 +19,7 @@ from .chain import GENESIS, verify_rows
 from .clock import When, now, since_bound, until_bound
 from .codec import Codec
 from .errors import (LedgerError, PluginError, StorageError, StoreBusy, UsageError,
-                     VerificationError)
+                     VerificationError, decoding, undecodable)
 from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
@@ -204,6 +204,10 @@ class Ledger:
         counts (the plugins the log needs)."""
         seq, head = self.head()
         stats = self._store.stats()
+        if not all(isinstance(name, str) for name in stats["by_type"]):
+            raise StorageError(f"{self.path or 'ledger'}: a stored record's type is not text: "
+                               "the file may be damaged; gigaledger verify names the first bad "
+                               "seq")
         unknown = {name: count for name, count in stats["by_type"].items()
                    if name not in self._codec.types}
         size = None
@@ -447,15 +451,25 @@ class Ledger:
             types = [types]
         upto, before_time = bounds(until)
         since_time = None if since is None else since_bound(since)
+        decode = self._folder.decode
         for row in self._store.rows(after, types=types, stream=stream, since_time=since_time,
                                     before_time=before_time, upto=upto, limit=limit,
                                     reverse=reverse):
-            yield self._folder.decode(row)
+            try:
+                record = decode(row)
+            except LedgerError:
+                raise
+            except (ValueError, TypeError) as error:
+                raise undecodable(f"{self.path or 'ledger'}: seq {row.seq}", error) from None
+            yield record
 
     def get(self, id: str) -> Record | None:
         """The record with this id, or None."""
         row = self._store.find([id]).get(id)
-        return None if row is None else self._folder.decode(row)
+        if row is None:
+            return None
+        with decoding(f"{self.path or 'ledger'}: seq {row.seq}"):
+            return self._folder.decode(row)
 
     def replay(
         self,
@@ -473,6 +487,11 @@ class Ledger:
         false) and folds only the records after it. ``progress(seq, head)`` is called now and
         then while records are folded.
         """
+        with decoding(self.path or "ledger"):
+            return self._replay(until, use_snapshots, progress)
+
+    def _replay(self, until: When | int | None, use_snapshots: bool,
+                progress: Progress | None) -> View:
         if until is None and use_snapshots:
             head = self._store.head()[0]
             if self._view is None or self._view.seq > head:
@@ -513,7 +532,8 @@ class Ledger:
         """
         if view.until_day is not None:
             raise LedgerError(f"a view as of {view.until} cannot catch up; replay it to a seq")
-        self._folder.fold(view, self._store.rows(view.seq, upto=until))
+        with decoding(self.path or "ledger"):
+            self._folder.fold(view, self._store.rows(view.seq, upto=until))
         view.until = None if until is None else str(until)
         return view
 
@@ -650,10 +670,11 @@ class Ledger:
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
         """Write every record, as stored, one JSON object a line; return how many. A file is
         written whole or not at all (it appears under its name only once complete)."""
-        if not isinstance(target, (str, os.PathLike)):
-            return write_lines(self._store.rows(), target)
-        with replacing(os.fspath(target)) as out:
-            return write_lines(self._store.rows(), out)
+        with decoding(self.path or "ledger"):  # a damaged value in the file: one line
+            if not isinstance(target, (str, os.PathLike)):
+                return write_lines(self._store.rows(), target)
+            with replacing(os.fspath(target)) as out:
+                return write_lines(self._store.rows(), out)
 
     # --- folding --------------------------------------------------------------------------------
 
@@ -676,6 +697,10 @@ class Ledger:
     def _live_view(self, seq: int) -> View:
         """The view used to validate appends, caught up to ``seq`` (another process may have
         appended since)."""
+        with decoding(self.path or "ledger"):
+            return self._catch_up_live(seq)
+
+    def _catch_up_live(self, seq: int) -> View:
         self._detach()
         view = self._view
         if view is None or view.seq > seq:

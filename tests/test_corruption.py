@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sqlite3
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,8 @@ from hypothesis import strategies as st
 from ledger import Ledger, LedgerError, NewEvent, UsageReported
 from ledger.cli import main
 from ledger.salvage import salvage
+
+from .conftest import EVENTS
 
 RECORDS = 400
 
@@ -193,3 +196,37 @@ def test_salvage_of_a_whole_ledger_copies_every_record(pristine, tmp_path, capsy
     status, out, err = run(capsys, "salvage", pristine_db, tmp_path / "new.db")
     assert status == 0 and out.startswith(f"saved {RECORDS} records") and "no damage found" in out
     assert rows(tmp_path / "new.db") == genuine
+
+
+READS = (["log"], ["report"], ["info"], ["head"], ["export"], ["verify", "--json"])
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory):
+    """A ledger of both shipped histories (records every projection folds) and usage reports."""
+    db = tmp_path_factory.mktemp("rich") / "rich.db"
+    with Ledger.open(db, load_entrypoints=False) as book, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the plan's scenario beside the reported history
+        book.import_jsonl(*(os.path.join(EVENTS, name) for name in (
+            "nvidia-openai-plan.jsonl", "openai-compute-2025-2026.jsonl")))
+        book.append_many([NewEvent(UsageReported(product=f"p{n % 5}", weekly_active_users=n),
+                                   id=f"u{n}") for n in range(200)])
+    return Pristine((db, ()))
+
+
+@settings(max_examples=int(os.environ.get("GIGALEDGER_CORRUPTIONS", "40")) // 2,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=FLIPS)
+def test_every_read_command_on_a_damaged_file_is_one_line_at_worst(rich, tmp_path_factory,
+                                                                  flips, capsys):
+    """A damaged value (bad JSON, a bad time, a NULL, a blob) read by log, report, info, head,
+    export or verify --json: the output it can give, or one line and exit 1, never
+    "internal error"."""
+    bad = damaged_copy(rich[0], tmp_path_factory.mktemp("bad"), flips)
+    for command, *options in READS:
+        status, out, err = run(capsys, command, bad, *options)
+        assert status in (0, 1), (command, err)
+        assert "internal error" not in err and "Traceback" not in err, (command, err)
+        if status == 1:
+            one_line("\n".join(line for line in err.splitlines()
+                               if not line.startswith("warning:")))
