@@ -549,6 +549,25 @@ class Ledger:
         check every snapshot of the loaded projections: return (records, head hash), or raise
         ``VerificationError`` naming the first bad seq. ``head``, a hash pinned earlier, must be
         in the chain (this catches records cut from the tail)."""
+        where = self.path or "ledger"
+        with closing(self._checked_rows()) as rows:
+            try:
+                return verify_rows(rows, head)
+            except StorageError as error:
+                if "damaged" not in error.message:
+                    raise
+                damage: LedgerError = error
+            except LedgerError as error:
+                raise error.located(where) from None
+            except (TypeError, ValueError) as error:  # a damaged value of another type
+                damage = StorageError(f"{where}: the file is damaged ({error})")
+        self._find_damage(head)
+        raise damage  # the log reads whole: the damage is elsewhere (in the snapshots)
+
+    def _find_damage(self, head: str | None) -> None:
+        """Verify again one record at a time, to say where a damaged file stops verifying:
+        raise ``VerificationError`` at the first record that fails or cannot be read."""
+        where = self.path or "ledger"
         read = [0]  # the last seq read: the records up to it verified when reading fails
 
         def counted(rows: Iterable[StoredEvent]) -> Iterator[StoredEvent]:
@@ -556,29 +575,21 @@ class Ledger:
                 read[0] = row.seq
                 yield row
 
-        with closing(self._checked_rows()) as rows:
-            try:
-                try:
-                    return verify_rows(counted(rows), head)
-                except StorageError as error:  # a damaged file: again, one record at a time,
-                    if "damaged" not in error.message:  # to find the first that cannot be read
-                        raise
-                    read[0] = 0
-                    verify_rows(counted(self._one_by_one()), head)
-                    raise
-            except StorageError as error:
-                if "damaged" not in error.message:
-                    raise
-                raise VerificationError(
-                    f"the file is damaged: the records up to seq {read[0]} verify, the next "
-                    f"cannot be read ({error.message.split(': ', 1)[-1]})", seq=read[0] + 1,
-                    where=self.path or "ledger") from None
-            except (TypeError, ValueError, AttributeError):  # a damaged value of another type
-                raise VerificationError(
-                    f"seq {read[0]}: a field holds a value of the wrong type (the file is "
-                    "damaged)", seq=read[0], where=self.path or "ledger") from None
-            except LedgerError as error:
-                raise error.located(self.path or "ledger") from None
+        try:
+            verify_rows(counted(self._one_by_one()), head)
+        except StorageError as error:
+            if "damaged" not in error.message:
+                raise
+            raise VerificationError(
+                f"the file is damaged: the records up to seq {read[0]} verify, the next cannot "
+                f"be read ({error.message.split(': ', 1)[-1]})", seq=read[0] + 1,
+                where=where) from None
+        except LedgerError as error:
+            raise error.located(where) from None
+        except (TypeError, ValueError):
+            raise VerificationError(
+                f"seq {read[0]}: a field holds a value of the wrong type (the file is damaged)",
+                seq=read[0], where=where) from None
 
     def copy_to(self, target: Ledger, progress: Progress | None = None) -> tuple[int, str]:
         """Copy this log into ``target``, an empty ledger on any store, record for record (ids,
@@ -697,8 +708,12 @@ class Ledger:
     def _live_view(self, seq: int) -> View:
         """The view used to validate appends, caught up to ``seq`` (another process may have
         appended since)."""
-        with decoding(self.path or "ledger"):
+        try:  # no context manager here: this runs at every write
             return self._catch_up_live(seq)
+        except LedgerError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise undecodable(self.path or "ledger", error) from None
 
     def _catch_up_live(self, seq: int) -> View:
         self._detach()
