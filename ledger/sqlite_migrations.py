@@ -10,6 +10,9 @@ from .sqlite_schema import NO_DELETE, NO_UPDATE
 from .store import COLUMNS
 
 migrations = Migrations("gigaledger")
+# A file is refused on open when its schema holds a trigger, or an index on the ledger's own
+# tables, that ``sqlite_schema.KNOWN`` does not list: list there every one a migration creates
+# (and its table in ``sqlite_schema.LEDGER_TABLES``).
 
 
 @migrations()

@@ -269,3 +269,25 @@ def test_salvage_refuses_an_events_view(genuine, tmp_path, capsys):
     status, _, err = run(capsys, "salvage", genuine, tmp_path / "clean.db")
     assert status == 1 and "no events table (events is a view)" in one_line(err)
     assert not (tmp_path / "clean.db").exists()
+
+
+def test_every_object_a_new_ledger_creates_is_known(tmp_path):
+    """Each trigger and index the migrations create is listed in ``sqlite_schema.KNOWN`` (a
+    migration that adds one must list it, or every file it touched would be refused)."""
+    from ledger.sqlite_schema import KNOWN, LEDGER_TABLES, check_schema
+
+    db = tmp_path / "fresh.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.append(book.event_from("usage.reported", {"product": "p", "weekly_active_users": 1}))
+        book.snapshot()
+        book.materialize()
+    connection = sqlite3.connect(db)
+    try:
+        objects = connection.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE sql IS NOT NULL AND "
+            "type IN ('trigger', 'index')").fetchall()
+        ours = {(kind, name) for kind, name, table in objects if table in LEDGER_TABLES}
+        assert ours == set(KNOWN)
+        check_schema(connection, str(db))  # raises if anything is unknown
+    finally:
+        connection.close()
