@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class LedgerError(Exception):
     """Base of every error the ledger raises on purpose.
@@ -67,3 +70,23 @@ class StorageError(LedgerError):
 class UsageError(LedgerError):
     """The API was used in a way it does not allow: a closed ledger, a ledger used from another
     thread than the one that opened it."""
+
+
+def undecodable(where: str, error: Exception) -> StorageError:
+    """The error for a stored record that cannot be decoded (damaged on disk: bad JSON, a bad
+    time, a value of the wrong type): one line, not a bare ``ValueError`` or ``TypeError``."""
+    return StorageError(f"{where}: a stored record cannot be decoded ("
+                        f"{' '.join(str(error).split())}): the file may be damaged; "
+                        "gigaledger verify names the first bad seq")
+
+
+@contextmanager
+def decoding(where: str) -> Iterator[None]:
+    """Turn a ``ValueError`` or ``TypeError`` raised while decoding stored records into
+    ``undecodable`` (a plugin's own exceptions are ``PluginError`` already)."""
+    try:
+        yield
+    except LedgerError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise undecodable(where, error) from None

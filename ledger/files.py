@@ -7,6 +7,7 @@ and never damages a file that was there before.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,9 +20,52 @@ from .errors import LedgerError
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+#: The errors of a write that found no space: a full disk, a file size limit, a quota.
+NO_SPACE = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+#: Free bytes below which a failed write is taken to be a full disk.
+NEARLY_FULL = 1 << 20
+#: How near a file size limit a file of the ledger must be for a failed write to be put down to
+#: it: two of SQLite's largest pages.
+PAGES_NEAR = 2 * 65536
+
+
 def why(error: OSError) -> str:
     """An OSError's reason, without its errno and path."""
+    if error.errno in NO_SPACE:
+        return "the disk is full"
     return error.strerror or str(error)
+
+
+def out_of_space(path: str | None) -> str | None:
+    """Why a write near ``path`` that failed with an I/O error most likely ran out of space, or
+    None: the file system is (nearly) full, or this process has a file size limit (``ulimit
+    -f``), which SQLite reports as an I/O error rather than a full disk."""
+    if path is None:
+        return None
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit == resource.RLIM_INFINITY:
+            limit = -1
+    except (ImportError, OSError, ValueError):  # no such limit here (Windows)
+        limit = -1
+    if limit != -1:
+        sizes = [0]
+        for name in (path, *(path + suffix for suffix in SIDE_FILES)):
+            try:
+                sizes.append(os.path.getsize(name))
+            except OSError:
+                pass
+        if max(sizes) + PAGES_NEAR >= limit:  # a file of the ledger reached it
+            return f"the file size limit, ulimit -f, is {limit} bytes"
+    try:
+        facts = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except (AttributeError, OSError):
+        return None
+    if facts.f_bavail * facts.f_frsize < NEARLY_FULL:
+        return "no space is left on its file system"
+    return None
 
 
 @contextmanager

@@ -18,7 +18,8 @@ from .batch import Batch
 from .chain import GENESIS, verify_rows
 from .clock import When, now, since_bound, until_bound
 from .codec import Codec
-from .errors import LedgerError, PluginError, UsageError, VerificationError
+from .errors import (LedgerError, PluginError, StorageError, StoreBusy, UsageError,
+                     VerificationError, decoding, undecodable)
 from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
@@ -208,6 +209,10 @@ class Ledger:
         counts (the plugins the log needs)."""
         seq, head = self.head()
         stats = self._store.stats()
+        if not all(isinstance(name, str) for name in stats["by_type"]):
+            raise StorageError(f"{self.path or 'ledger'}: a stored record's type is not text: "
+                               "the file may be damaged; gigaledger verify names the first bad "
+                               "seq")
         unknown = {name: count for name, count in stats["by_type"].items()
                    if name not in self._codec.types}
         size = None
@@ -296,6 +301,8 @@ class Ledger:
                 for number, line, size in read_lines(path):
                     try:
                         add_line(batch, view, line)
+                    except (StorageError, StoreBusy):  # the store failed, not the line
+                        raise
                     except LedgerError as error:
                         raise error.located(f"{path}:{number}") from None
                     scenarios[os.fspath(path)] += marks_scenario(line.get("meta"))
@@ -449,15 +456,25 @@ class Ledger:
             types = [types]
         upto, before_time = bounds(until)
         since_time = None if since is None else since_bound(since)
+        decode = self._folder.decode
         for row in self._store.rows(after, types=types, stream=stream, since_time=since_time,
                                     before_time=before_time, upto=upto, limit=limit,
                                     reverse=reverse):
-            yield self._folder.decode(row)
+            try:
+                record = decode(row)
+            except LedgerError:
+                raise
+            except (ValueError, TypeError) as error:
+                raise undecodable(f"{self.path or 'ledger'}: seq {row.seq}", error) from None
+            yield record
 
     def get(self, id: str) -> Record | None:
         """The record with this id, or None."""
         row = self._store.find([id]).get(id)
-        return None if row is None else self._folder.decode(row)
+        if row is None:
+            return None
+        with decoding(f"{self.path or 'ledger'}: seq {row.seq}"):
+            return self._folder.decode(row)
 
     def replay(
         self,
@@ -475,6 +492,11 @@ class Ledger:
         false) and folds only the records after it. ``progress(seq, head)`` is called now and
         then while records are folded.
         """
+        with decoding(self.path or "ledger"):
+            return self._replay(until, use_snapshots, progress)
+
+    def _replay(self, until: When | int | None, use_snapshots: bool,
+                progress: Progress | None) -> View:
         if until is None and use_snapshots:
             head = self._store.head()[0]
             if self._view is None or self._view.seq > head:
@@ -515,7 +537,8 @@ class Ledger:
         """
         if view.until_day is not None:
             raise LedgerError(f"a view as of {view.until} cannot catch up; replay it to a seq")
-        self._folder.fold(view, self._store.rows(view.seq, upto=until))
+        with decoding(self.path or "ledger"):
+            self._folder.fold(view, self._store.rows(view.seq, upto=until))
         view.until = None if until is None else str(until)
         return view
 
@@ -531,13 +554,49 @@ class Ledger:
         check every snapshot of the loaded projections: return (records, head hash), or raise
         ``VerificationError`` naming the first bad seq. ``head``, a hash pinned earlier, must be
         in the chain (this catches records cut from the tail)."""
+        where = self.path or "ledger"
         with closing(self._checked_rows()) as rows:
             try:
                 result = verify_rows(rows, head)
                 transparency.verify(self._store)  # the Merkle tree and the kept checkpoints
                 return result
+            except StorageError as error:
+                if "damaged" not in error.message:
+                    raise
+                damage: LedgerError = error
             except LedgerError as error:
-                raise error.located(self.path or "ledger") from None
+                raise error.located(where) from None
+            except (TypeError, ValueError) as error:  # a damaged value of another type
+                damage = StorageError(f"{where}: the file is damaged ({error})")
+        self._find_damage(head)
+        raise damage  # the log reads whole: the damage is elsewhere (in the snapshots)
+
+    def _find_damage(self, head: str | None) -> None:
+        """Verify again one record at a time, to say where a damaged file stops verifying:
+        raise ``VerificationError`` at the first record that fails or cannot be read."""
+        where = self.path or "ledger"
+        read = [0]  # the last seq read: the records up to it verified when reading fails
+
+        def counted(rows: Iterable[StoredEvent]) -> Iterator[StoredEvent]:
+            for row in rows:
+                read[0] = row.seq
+                yield row
+
+        try:
+            verify_rows(counted(self._one_by_one()), head)
+        except StorageError as error:
+            if "damaged" not in error.message:
+                raise
+            raise VerificationError(
+                f"the file is damaged: the records up to seq {read[0]} verify, the next cannot "
+                f"be read ({error.message.split(': ', 1)[-1]})", seq=read[0] + 1,
+                where=where) from None
+        except LedgerError as error:
+            raise error.located(where) from None
+        except (TypeError, ValueError):
+            raise VerificationError(
+                f"seq {read[0]}: a field holds a value of the wrong type (the file is damaged)",
+                seq=read[0], where=where) from None
 
     def copy_to(self, target: Ledger, progress: Progress | None = None) -> tuple[int, str]:
         """Copy this log into ``target``, an empty ledger on any store, record for record (ids,
@@ -565,6 +624,17 @@ class Ledger:
             raise VerificationError(f"{target.path}: the copy ends at {copied}, not {expected}",
                                     seq=min(copied[0], expected[0]) + 1)
         return copied
+
+    def _one_by_one(self) -> Iterator[StoredEvent]:
+        """The stored rows, each read on its own: slow, but a damaged page fails only the row
+        on it (reading many at once fails them together)."""
+        seq = 0
+        while True:
+            found = list(self._store.rows(seq, limit=1))
+            if not found:
+                return
+            seq = found[0].seq
+            yield found[0]
 
     def _checked_rows(self) -> Generator[StoredEvent, None, None]:
         """The stored rows; when snapshots exist, each is also folded into a fresh view, which
@@ -619,10 +689,11 @@ class Ledger:
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
         """Write every record, as stored, one JSON object a line; return how many. A file is
         written whole or not at all (it appears under its name only once complete)."""
-        if not isinstance(target, (str, os.PathLike)):
-            return write_lines(self._store.rows(), target)
-        with replacing(os.fspath(target)) as out:
-            return write_lines(self._store.rows(), out)
+        with decoding(self.path or "ledger"):  # a damaged value in the file: one line
+            if not isinstance(target, (str, os.PathLike)):
+                return write_lines(self._store.rows(), target)
+            with replacing(os.fspath(target)) as out:
+                return write_lines(self._store.rows(), out)
 
     # --- proofs for third parties (transparency.py) ---------------------------------------------
 
@@ -688,6 +759,14 @@ class Ledger:
     def _live_view(self, seq: int) -> View:
         """The view used to validate appends, caught up to ``seq`` (another process may have
         appended since)."""
+        try:  # no context manager here: this runs at every write
+            return self._catch_up_live(seq)
+        except LedgerError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise undecodable(self.path or "ledger", error) from None
+
+    def _catch_up_live(self, seq: int) -> View:
         self._detach()
         view = self._view
         if view is None or view.seq > seq:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .clock import format_time, now
-from .errors import PluginError
+from .errors import PluginError, decoding
 from .replay import View, jsonable
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def materialize(book: Ledger, plugin_tables: Callable[[View], Iterable[tuple[str
     table."""
     seq, head_hash = book.head()
     view = book.replay(until=seq)
-    report = view.report()
+    with decoding(book.path or "ledger"):  # a damaged time in the file: one line
+        report = view.report()
     day = view.position().day
     tables = [
         Table("materialized", {"seq": int, "hash": str, "materialized_at": str, "as_of_date": str,

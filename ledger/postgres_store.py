@@ -19,6 +19,7 @@ ledgers: ``postgresql://host/db?options=-csearch_path%3Dmy_ledger``.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -34,6 +35,10 @@ try:
     from psycopg import errors as pg_errors
 except ImportError:  # pragma: no cover - the message is tested with psycopg hidden
     psycopg = None  # type: ignore[assignment]
+
+# psycopg logs a lost connection's pipeline as it is torn down; the error itself is raised (and
+# translated): without a handler, logging would print that second line on stderr.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
@@ -103,17 +108,29 @@ class PostgresStore(Store):
         self._reader: Any = None
         self._readers = 0  # server-side cursors open on the reader connection
         self._versions = itertools.count()
-        self.conn = self._connect()
+        self._closed = False  # closed by close(), not by a lost connection
+        self._transaction = False  # a transaction is open on the connection
+        self._conn = self._connect()
         try:
             self._lock_key = self.conn.execute(
                 "SELECT hashtext(current_schema() || '.gigaledger')").fetchone()[0]
             self._create(create and not readonly)
         except psycopg.Error as error:
-            self.conn.close()
+            self._conn.close()
             raise self.translate(error) from None
         except BaseException:
-            self.conn.close()
+            self._conn.close()
             raise
+
+    @property
+    def conn(self) -> Any:
+        """The connection; one lost between transactions (the server restarted, or ended it)
+        is made again, as nothing was in flight on it. A connection lost inside a transaction
+        fails that transaction (the server rolled it back) and is made again after it."""
+        conn = self._conn
+        if conn.closed and not self._closed and not self._transaction:
+            conn = self._conn = self._connect()
+        return conn
 
     def _connect(self) -> Any:
         try:
@@ -155,23 +172,33 @@ class PostgresStore(Store):
             return ConflictError(f"{where}: {text}")
         if isinstance(error, pg_errors.DiskFull):
             return StorageError(f"{where}: the disk is full")
-        if isinstance(error, psycopg.OperationalError) and self.conn.closed:
-            return UsageError(f"{where}: the ledger is closed, or its connection was lost")
+        if isinstance(error, pg_errors.QueryCanceled):
+            return StorageError(f"{where}: a statement was cancelled by the server ({text}); "
+                                "its transaction was rolled back")
+        if isinstance(error, psycopg.OperationalError) and self._conn.closed:
+            if self._closed:
+                return UsageError(f"{where}: the ledger is closed")
+            return StorageError(f"{where}: the connection to the server was lost ({text}); its "
+                                "transaction was rolled back, and the next command connects "
+                                "again")
         if isinstance(error, psycopg.InterfaceError):
             return UsageError(f"{where}: the ledger is closed")
         return StorageError(f"{where}: {text}")
 
     def close(self) -> None:
-        for conn in (self._reader, self.conn):
+        self._closed = True
+        for conn in (self._reader, self._conn):
             if conn is not None and not conn.closed:
                 conn.close()
 
     # --- transactions ---------------------------------------------------------------------------
 
     def begin(self) -> None:
-        """Start a transaction and take this ledger's write lock, waiting up to the timeout."""
+        """Start a transaction and take this ledger's write lock, waiting up to the timeout. A
+        connection lost since the last transaction (the server restarted, or ended it) is made
+        again first: nothing was in flight on it."""
         self.refuse_writes()
-        self.conn.execute("BEGIN")
+        self._start()
         try:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
         except BaseException:
@@ -179,19 +206,38 @@ class PostgresStore(Store):
             raise
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        finally:
+            self._transaction = False
 
     def rollback(self) -> None:
-        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            self.conn.execute("ROLLBACK")
+        try:
+            if self._conn.closed:  # a lost connection: the server rolled the transaction back
+                return
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._transaction = False
+
+    def _start(self) -> None:
+        """Open a transaction, connecting again once when the connection turns out to have
+        been lost since the last one (nothing is in flight yet: that is safe)."""
+        try:
+            self.conn.execute("BEGIN")
+        except psycopg.OperationalError:
+            if not self._conn.closed or self._closed:
+                raise
+            self.conn.execute("BEGIN")
+        self._transaction = True
 
     def try_begin(self) -> bool:
         if self.readonly:
             return False
-        self.conn.execute("BEGIN")
+        self._start()
         if self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (self._lock_key,)).fetchone()[0]:
             return True
-        self.conn.execute("ROLLBACK")
+        self.rollback()
         return False
 
     @property
@@ -243,7 +289,19 @@ class PostgresStore(Store):
         reader = self._reading()
         self._readers += 1
         try:
-            yield from self._stream(reader, query, params)
+            streamed = self._stream(reader, query, params)
+            try:
+                first = next(streamed, None)  # runs the query
+            except psycopg.OperationalError:  # a reader connection lost while idle: again
+                if not reader.closed or self._readers != 1 or self._closed:
+                    raise
+                reader = self._reading()
+                streamed = self._stream(reader, query, params)
+                first = next(streamed, None)
+            if first is None:
+                return
+            yield first
+            yield from streamed
         finally:
             self._readers -= 1
             if self._readers == 0 and not reader.closed:

@@ -6,10 +6,14 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from .sqlite_schema import NO_DELETE, NO_UPDATE
 from .store import COLUMNS
 from .tree import SQLITE_TABLES
 
 migrations = Migrations("gigaledger")
+# A file is refused on open when its schema holds a trigger, or an index on the ledger's own
+# tables, that ``sqlite_schema.KNOWN`` does not list: list there every one a migration creates
+# (and its table in ``sqlite_schema.LEDGER_TABLES``).
 
 
 @migrations()
@@ -25,14 +29,7 @@ def m001_events(db: sqlite_utils.Database) -> None:
     )
     db.table("events").create_index(["id"], unique=True, index_name="events_id")
     db.table("events").create_index(["stream", "version"], unique=True, index_name="events_stream_version")
-    db.executescript(
-        """
-        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-        BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE is refused'); END;
-        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-        BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE is refused'); END;
-        """
-    )
+    db.executescript(f"{NO_UPDATE}\n{NO_DELETE}\n")
 
 
 @migrations()

@@ -15,6 +15,8 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
+from .files import out_of_space
+from .sqlite_schema import check_schema, harden
 from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
 from .tree import grow
@@ -43,7 +45,9 @@ def _in_list(types: list[str]) -> tuple[str, list[str]]:
 class SqliteStore(Store):
     """One SQLite database holding a ledger: a file (WAL mode), or in memory when ``path`` is None."""
 
-    driver_error = sqlite3.Error
+    #: SQLite's errors, and the text of a damaged file that is not UTF-8 (in a value or in
+    #: SQLite's own message quoting it).
+    driver_error = (sqlite3.Error, UnicodeDecodeError)
     GUARDED = (*Store.GUARDED, "replace_tables")
 
     def __init__(
@@ -67,10 +71,11 @@ class SqliteStore(Store):
         except LedgerError:
             self.conn.close()
             raise
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:
             self.conn.close()
             translated = self.translate(error)
-            if isinstance(translated, (ReadOnly, StoreBusy)) or "full" in translated.message:
+            if isinstance(translated, (ReadOnly, StoreBusy)) or "full" in translated.message \
+                    or "malformed" in translated.message:
                 raise translated from None
             raise self._not_a_ledger(error) from None
         except BaseException:
@@ -107,20 +112,23 @@ class SqliteStore(Store):
         cannot open, as on a read-only folder where SQLite cannot make its shared-memory file)."""
         if not self.readonly:
             try:
-                return sqlite3.connect(self.path or ":memory:", timeout=self.timeout)
+                conn = sqlite3.connect(self.path or ":memory:", timeout=self.timeout)
+                harden(conn)
+                return conn
             except sqlite3.Error as error:
                 raise LedgerError(f"{self.path}: cannot be opened: {error}") from None
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path or ""))
         for query in ("?mode=ro", "?mode=ro&immutable=1"):
             conn = sqlite3.connect(uri + query, uri=True, timeout=self.timeout)
             try:
+                harden(conn)
                 conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
                 conn.execute("PRAGMA query_only = 1")
                 return conn
             except sqlite3.OperationalError as error:
                 conn.close()
                 reason = error
-            except sqlite3.DatabaseError as error:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
                 conn.close()
                 raise self._not_a_ledger(error) from None
         raise LedgerError(f"{self.path}: cannot be opened read-only: {reason}")
@@ -137,7 +145,9 @@ class SqliteStore(Store):
             return LedgerError(f"{self.path}: not a gigaledger database: it holds JSON text (a "
                                "history?); a ledger is an SQLite file, and commands take the "
                                "ledger first, then the history")
-        return LedgerError(f"{self.path}: not a gigaledger database ({error})")
+        reason = self.translate(error).message.split(": ", 1)[-1] \
+            if isinstance(error, sqlite3.Error) else str(error)
+        return LedgerError(f"{self.path}: not a gigaledger database, or a damaged one ({reason})")
 
     def _prepare(self, synchronous: str) -> None:
         """WAL mode, the durability setting, and the tables (created or brought up to date)."""
@@ -195,6 +205,9 @@ class SqliteStore(Store):
             if "thread" in low:
                 return UsageError(f"{where}: a Ledger belongs to the thread that opened it; "
                                   "open another Ledger in this thread")
+        if isinstance(error, UnicodeDecodeError):
+            return StorageError(f"{where}: the database file is damaged or unreadable (text "
+                                "that is not UTF-8)")
         if "readonly" in low or "read-only" in low:
             return ReadOnly(f"{where}: cannot be written (a read-only file, folder or medium)")
         if "locked" in low or "busy" in low:
@@ -202,9 +215,11 @@ class SqliteStore(Store):
                              f"{self.timeout:g} s")
         if "full" in low:
             return StorageError(f"{where}: the disk is full")
+        if "disk i/o" in low and (reason := out_of_space(self.path)) is not None:
+            return StorageError(f"{where}: the disk is full ({reason})")
         if isinstance(error, sqlite3.IntegrityError):
             return ConflictError(f"{where}: {text}")
-        if "malformed" in low or "not a database" in low or "disk i/o" in low:
+        if "malformed" in low or "not a database" in low or "disk i/o" in low or "decode" in low:
             return StorageError(f"{where}: the database file is damaged or unreadable ({text})")
         return StorageError(f"{where}: {text}")
 
@@ -221,6 +236,7 @@ class SqliteStore(Store):
                 time.sleep(0.01)
 
     def _check_is_ledger(self) -> None:
+        check_schema(self.conn, self.path or "ledger")  # before anything in the file runs
         tables = self._table_names()
         if tables and "events" not in tables:
             raise LedgerError(f"{self.path}: not a gigaledger database (it has other tables)")

@@ -74,7 +74,7 @@ class Store(abc.ABC):
     #: True when the store refuses every write (opened read-only).
     readonly: bool = False
     #: The driver's exception base class, caught at every public method and translated.
-    driver_error: ClassVar[type[BaseException] | tuple[()]] = ()
+    driver_error: ClassVar[type[BaseException] | tuple[type[BaseException], ...]] = ()
     #: The public methods whose driver errors are translated.
     GUARDED: ClassVar[tuple[str, ...]] = (
         "begin", "commit", "rollback", "try_begin", "data_version", "head", "stream_version",

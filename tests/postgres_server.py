@@ -109,6 +109,17 @@ def stop(folder: str | os.PathLike[str]) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def restart(folder: str | os.PathLike[str]) -> None:
+    """Restart the server started for ``folder`` (on the same port), ending every connection."""
+    home = _home(Path(folder).resolve())
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    done = subprocess.run(run_as + [_binary("pg_ctl"), "-D", str(home / "data"), "-l",
+                                    str(home / "server.log"), "-m", "fast", "-w", "-t", "60",
+                                    "restart"], capture_output=True, text=True)
+    if done.returncode:
+        raise Unavailable(f"the server did not restart: {done.stderr.strip()}")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or argv[1] not in ("start", "stop"):
         print(__doc__, file=sys.stderr)

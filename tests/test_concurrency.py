@@ -73,3 +73,34 @@ def test_a_held_lock_makes_writers_wait_then_fail_clearly_and_readers_carry_on(t
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_readers_see_a_verifying_prefix_of_whole_batches_while_four_processes_append(tmp_path):
+    """Two reader processes read the whole log again and again while four processes append
+    batches: every read is seqs 1..n whose chain verifies, of whole batches only, never shorter
+    than the read before (the checks are in ``workers.reader``)."""
+    from .workers import READ_BATCH
+
+    db = str(tmp_path / "read.db")
+    with Ledger.open(db, load_entrypoints=False):
+        pass  # the tables exist before anyone reads
+    batches = int(os.environ.get("GIGALEDGER_READ_BATCHES", "60"))
+    total = WRITERS * batches * READ_BATCH
+    readers = [subprocess.Popen([sys.executable, WORKER, "reader", db, str(total), "240"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    writers = [subprocess.Popen([sys.executable, WORKER, "batches", db, str(w), str(batches)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for w in range(WRITERS)]
+    for process in writers:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    partial_reads = 0
+    for process in readers:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        partial, reads = map(int, out.split())
+        partial_reads += partial
+    assert partial_reads > 0, "no read happened while the writers were part-way"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        assert book.verify()[0] == total

@@ -88,3 +88,79 @@ def test_a_killed_import_is_all_or_nothing(tmp_path):
         if count:
             break
     assert outcomes  # at least one kill happened; the ledger held all or nothing every time
+
+
+def test_kills_during_materialize_and_snapshots_leave_all_or_nothing(tmp_path):
+    """A process appending, materializing and saving snapshots in turn is killed at random
+    moments: every time the file verifies (which checks each stored snapshot against the log),
+    each snapshot seq holds every projection's state or none, and the materialized tables are
+    those of one run, all of them as of the seq they name."""
+    import json
+
+    from ledger.replay import jsonable
+
+    db = tmp_path / "tables.db"
+    rng = random.Random(16)
+    kills = int(os.environ.get("GIGALEDGER_TABLE_KILLS", "8"))
+    seen = set()
+    for _ in range(kills):
+        child = subprocess.Popen([sys.executable, WORKER, "materialize", str(db)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(rng.uniform(0.3, 1.5))
+        child.send_signal(signal.SIGKILL)
+        out, err = child.communicate()
+        assert child.returncode == -signal.SIGKILL, err
+        with Ledger.open(db, load_entrypoints=False, readonly=True) as book:
+            book.verify()
+            names = set(book.projections) | {"as_of"}
+            connection = sqlite3.connect(db)
+            try:
+                by_seq = {}
+                for name, seq in connection.execute("SELECT name, seq FROM snapshots"):
+                    by_seq.setdefault(seq, set()).add(name)
+                assert all(found == names for found in by_seq.values()), by_seq
+                tables = {row[0] for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "materialized" not in tables:
+                    continue
+                (seq,), = connection.execute("SELECT seq FROM materialized").fetchall()
+                stored = dict(connection.execute("SELECT name, summary FROM projections"))
+            finally:
+                connection.close()
+            report = book.replay(until=seq).report()
+            assert stored == {name: json.dumps(jsonable(summary), ensure_ascii=False)
+                              for name, summary in report.items() if name != "as_of"}
+            seen.add(seq)
+    assert seen, "no materialize committed before a kill"
+
+
+def test_a_killed_copy_leaves_all_or_nothing(tmp_path):
+    """``gigaledger copy`` killed at random moments: the target is missing, an empty ledger, or
+    the whole log verifying; a copy into what was left then completes."""
+    lines = [{"type": "usage.reported", "occurred_at": "2026-01-01", "id": f"u{n}",
+              "data": {"product": "chatgpt", "weekly_active_users": n}} for n in range(10_000)]
+    source = tmp_path / "source.db"
+    with Ledger.open(source, load_entrypoints=False) as book:
+        book.import_jsonl(write(tmp_path / "big.jsonl", lines))
+        expected = book.verify()
+    rng = random.Random(15)
+    outcomes = set()
+    for run in range(4):
+        target = tmp_path / f"copy{run}.db"
+        child = subprocess.Popen([sys.executable, "-m", "ledger", "copy", str(source), str(target)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.4, 1.6))
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        if not target.exists():
+            outcomes.add("missing")
+            continue
+        with Ledger.open(target, load_entrypoints=False) as book:
+            found = book.verify() if len(book) else (0, None)
+            assert found in ((0, None), expected)
+            outcomes.add(found[0])
+            if not found[0]:  # an empty ledger was left: the copy can be made again into it
+                with Ledger.open(source, load_entrypoints=False, readonly=True) as original:
+                    assert original.copy_to(book) == expected
+    assert outcomes

@@ -12,10 +12,10 @@ from typing import Any
 import click
 
 from ..charts import draw, pick
-from ..errors import VerificationError
 from ..explain import render as render_explanation
 from ..figures import show
 from ..hints import did_you_mean
+from ..errors import VerificationError, decoding
 from ..ledger import Ledger
 from ..tables import log_line, pairs, render_report, table
 from .proving import check_published
@@ -38,7 +38,8 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
                 f"{', '.join(names)}", param_hint="--section")
     with progress_bar("replaying", quiet) as progress:
         view = book.replay(until=until, progress=progress)
-    report = view.report()
+    with decoding(book.path or "ledger"):  # a damaged time in the file: one line
+        report = view.report()
     warn_unfolded(view.unknown_types)
     if sections:
         report = {**{name: report[name] for name in sections}, "as_of": report["as_of"]}

@@ -1,5 +1,5 @@
-"""Commands that write a ledger: import, replay, append, copy and materialize. Each stores all of
-its work or none of it, and a failed command leaves no new file behind."""
+"""Commands that write a ledger: import, replay, append, copy, materialize and salvage. Each
+stores all of its work or none of it, and a failed command leaves no new file behind."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from ..canonical import loads
 from ..errors import Rejected
+from ..salvage import salvage as salvage_ledger
 from ..tables import table
 from .base import (
     cli, db_argument, json_option, new_file_guard, open_ledger, plugin_option, print_json, progress_bar,
@@ -165,3 +166,17 @@ def materialize(db: str, plugins: tuple[str, ...], as_json: bool) -> None:
     else:
         click.echo(table(counts.items(), ["table", "rows"]))
         click.echo(f"materialized {len(counts)} tables in {db} as of seq {seq}")
+
+
+@cli.command()
+@click.argument("damaged", metavar="BAD.db", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="NEW.db", type=click.Path(dir_okay=False))
+def salvage(damaged: str, target: str) -> None:
+    """Copy the longest prefix of BAD.db's records that still verifies into NEW.db, a new
+    ledger (never an existing file), and say how many were saved and where the damage starts.
+
+    \b
+    Example: gigaledger salvage deals.db deals-saved.db && gigaledger verify deals-saved.db
+    """
+    result = salvage_ledger(damaged, target)
+    click.echo(result.line(target))

@@ -1,0 +1,232 @@
+"""Corrupt ledger files: bytes flipped in random pages (hypothesis chooses where). ``verify``
+names what it can in one line (the first bad seq, or that SQLite reports the file damaged),
+never a traceback; ``salvage`` copies the longest prefix that still verifies, record for record,
+into a new ledger and says how many records it saved and where the damage starts.
+
+A Merkle tree and its checkpoints, when they come, add a check to what a salvaged prefix must
+pass (``ledger/salvage.py``); these tests then also compare the tree of the copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import Ledger, LedgerError, NewEvent, UsageReported
+from ledger.cli import main
+from ledger.salvage import salvage
+
+from .conftest import EVENTS
+
+RECORDS = 400
+
+
+class Pristine(tuple):
+    """(path, rows as stored), with a short repr for hypothesis's reports."""
+
+    def __repr__(self) -> str:
+        return f"Pristine({self[0]})"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """A ledger of RECORDS records over many pages, checkpointed into its file (no WAL left),
+    and its rows as stored."""
+    db = tmp_path_factory.mktemp("pristine") / "pristine.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.append_many([NewEvent(UsageReported(product=f"product-{n % 11}",
+                                                 weekly_active_users=n), id=f"usage-{n:04d}",
+                                   meta={"note": f"record {n} " + "·" * (n % 40)})
+                          for n in range(1, RECORDS + 1)])
+    assert not os.path.exists(f"{db}-wal")
+    return Pristine((db, rows(db)))
+
+
+def rows(db) -> list[tuple]:
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return connection.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    finally:
+        connection.close()
+
+
+def damaged_copy(pristine_db, folder, flips) -> str:
+    """A copy of the file with ``flips`` (page, offset, xor) applied."""
+    db = os.path.join(folder, "bad.db")
+    shutil.copy(pristine_db, db)
+    size = os.path.getsize(db)
+    with open(db, "r+b") as handle:
+        page_size = int.from_bytes(handle.read(18)[16:18], "big") or 65536
+        pages = size // page_size
+        for page, offset, xor in flips:
+            handle.seek((page % pages) * page_size + offset % page_size)
+            byte = handle.read(1)[0]
+            handle.seek(-1, os.SEEK_CUR)
+            handle.write(bytes([byte ^ xor]))
+    return db
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    return lines[0]
+
+
+FLIPS = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 65_535), st.integers(1, 255)),
+                 min_size=1, max_size=3)
+
+
+@settings(max_examples=int(os.environ.get("GIGALEDGER_CORRUPTIONS", "40")),
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=FLIPS)
+def test_flipped_bytes_are_named_in_one_line_and_salvaged(pristine, tmp_path_factory, flips,
+                                                        capsys):
+    pristine_db, genuine = pristine
+    folder = tmp_path_factory.mktemp("bad")
+    bad = damaged_copy(pristine_db, folder, flips)
+    status, out, err = run(capsys, "verify", bad)
+    if status == 0:  # the flips hit no record (free space, an index): the log verifies
+        count = int(re.match(r"ok: (\d+) records, head ([0-9a-f]{64})", out).group(1))
+        assert out.split()[-1] == genuine[count - 1][-1]  # a prefix of the genuine log at least
+    else:
+        line = one_line(err)
+        assert status == 1, err
+        assert re.search(r"seq \d+|damaged|not a (gigaledger )?database|refused", line), line
+    target = os.path.join(folder, "new.db")
+    status, out, err = run(capsys, "salvage", bad, target)
+    if status != 0:
+        assert status == 1 and "nothing could be salvaged" in one_line(err) or "refused" in err
+        assert not os.path.exists(target)
+        return
+    saved = int(re.match(r"saved (\d+) records? \(seq 1 to \d+\)", out).group(1))
+    assert rows(target) == genuine[:saved], "the salvaged records are not the genuine prefix"
+    if saved < RECORDS:
+        assert f"the damage starts at seq {saved + 1}: " in out, out
+    else:
+        assert "no damage found" in out
+    with Ledger.open(target, load_entrypoints=False, readonly=True) as book:
+        assert book.verify() == (saved, genuine[saved - 1][-1])
+
+
+def offset_of(db, text: str) -> int:
+    with open(db, "rb") as handle:
+        content = handle.read()
+    assert content.count(text.encode()) == 1
+    return content.index(text.encode())
+
+
+@pytest.mark.parametrize("seq", [1, 2, 200, RECORDS])
+def test_a_damaged_record_is_named_and_the_records_before_it_saved(pristine, tmp_path, seq,
+                                                                   capsys):
+    pristine_db, genuine = pristine
+    bad = tmp_path / "bad.db"
+    shutil.copy(pristine_db, bad)
+    at = offset_of(bad, f"record {seq} ")
+    with open(bad, "r+b") as handle:
+        handle.seek(at)
+        handle.write(b"R")  # "record" becomes "Record": the same length, another hash
+    status, out, err = run(capsys, "verify", bad)
+    assert status == 1 and f"seq {seq}: hash does not match the record" in one_line(err)
+    status, out, err = run(capsys, "salvage", bad, tmp_path / "new.db")
+    if seq == 1:
+        assert status == 1 and "nothing could be salvaged: the damage starts at seq 1" in \
+            one_line(err)
+        assert not (tmp_path / "new.db").exists()
+        return
+    assert status == 0, err
+    assert out.startswith(f"saved {seq - 1} record{'s' if seq > 2 else ''} (seq 1 to {seq - 1})")
+    assert f"the damage starts at seq {seq}: hash does not match the record" in out
+    assert rows(tmp_path / "new.db") == genuine[:seq - 1]
+
+
+def test_an_unreadable_page_is_named_after_the_last_good_seq(pristine, tmp_path, capsys):
+    """A table page whose header is garbage: SQLite reports the file malformed part-way; verify
+    names the seq after the last one it read, and salvage keeps what came before."""
+    pristine_db, genuine = pristine
+    bad = tmp_path / "bad.db"
+    shutil.copy(pristine_db, bad)
+    at = offset_of(bad, "record 250 ")
+    page_size = 4096
+    with open(bad, "r+b") as handle:
+        handle.seek(at - at % page_size)
+        handle.write(b"\xff" * 12)  # the page's type and cell count
+    status, out, err = run(capsys, "verify", bad)
+    line = one_line(err)
+    found = re.search(r"the file is damaged: the records up to seq (\d+) verify, the next cannot "
+                      r"be read", line)
+    assert status == 1 and found, line
+    assert 200 < int(found.group(1)) < 250
+    status, out, err = run(capsys, "salvage", bad, tmp_path / "new.db")
+    assert status == 0, err
+    saved = int(re.match(r"saved (\d+) records", out).group(1))
+    assert saved == int(found.group(1))
+    assert f"the damage starts at seq {saved + 1}: SQLite cannot read it" in out
+    assert rows(tmp_path / "new.db") == genuine[:saved]
+
+
+def test_salvage_never_overwrites_a_file(pristine, tmp_path, capsys):
+    pristine_db, _ = pristine
+    existing = tmp_path / "new.db"
+    existing.write_text("mine")
+    status, out, err = run(capsys, "salvage", pristine_db, existing)
+    assert status == 1 and "exists" in one_line(err) and existing.read_text() == "mine"
+    status, out, err = run(capsys, "salvage", tmp_path / "missing.db", tmp_path / "other.db")
+    assert status == 1 and "no such ledger file" in one_line(err)
+    assert not (tmp_path / "other.db").exists()
+    with pytest.raises(LedgerError, match="exists"):
+        salvage(pristine_db, existing)
+
+
+def test_salvage_of_a_whole_ledger_copies_every_record(pristine, tmp_path, capsys):
+    pristine_db, genuine = pristine
+    status, out, err = run(capsys, "salvage", pristine_db, tmp_path / "new.db")
+    assert status == 0 and out.startswith(f"saved {RECORDS} records") and "no damage found" in out
+    assert rows(tmp_path / "new.db") == genuine
+
+
+READS = (["log"], ["report"], ["info"], ["head"], ["export"], ["verify", "--json"])
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory):
+    """A ledger of both shipped histories (records every projection folds) and usage reports."""
+    db = tmp_path_factory.mktemp("rich") / "rich.db"
+    with Ledger.open(db, load_entrypoints=False) as book, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the plan's scenario beside the reported history
+        book.import_jsonl(*(os.path.join(EVENTS, name) for name in (
+            "nvidia-openai-plan.jsonl", "openai-compute-2025-2026.jsonl")))
+        book.append_many([NewEvent(UsageReported(product=f"p{n % 5}", weekly_active_users=n),
+                                   id=f"u{n}") for n in range(200)])
+    return Pristine((db, ()))
+
+
+@settings(max_examples=int(os.environ.get("GIGALEDGER_CORRUPTIONS", "40")) // 2,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=FLIPS)
+def test_every_read_command_on_a_damaged_file_is_one_line_at_worst(rich, tmp_path_factory,
+                                                                  flips, capsys):
+    """A damaged value (bad JSON, a bad time, a NULL, a blob) read by log, report, info, head,
+    export or verify --json: the output it can give, or one line and exit 1, never
+    "internal error"."""
+    bad = damaged_copy(rich[0], tmp_path_factory.mktemp("bad"), flips)
+    for command, *options in READS:
+        status, out, err = run(capsys, command, bad, *options)
+        assert status in (0, 1), (command, err)
+        assert "internal error" not in err and "Traceback" not in err, (command, err)
+        if status == 1:
+            one_line("\n".join(line for line in err.splitlines()
+                               if not line.startswith("warning:")))
