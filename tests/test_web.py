@@ -276,6 +276,24 @@ def test_the_ledger_page_follows_the_ledger(tmp_path, ledgers):
     assert (before.json()["as_of"]["seq"], after.json()["as_of"]["seq"]) == (53, 54)
 
 
+def test_the_ledger_page_shows_the_latest_checkpoint(tmp_path, ledgers):
+    from ledger import Signer
+
+    path = str(tmp_path / "plan.db")
+    shutil.copy(ledgers["plan"], path)
+    ds = Datasette([path])
+    (page,) = fetch(ds, "/plan/-/ledger")
+    assert "none kept" in w.parse(page.text).one(id="checkpoint").words()
+    key = Signer.generate("example.org/plan")
+    with Ledger.open(path, load_entrypoints=False) as book:
+        book.checkpoint(key, size=50)
+        root = book.checkpoints()[-1].split("\n")[2]
+    (page,) = fetch(ds, "/plan/-/ledger")
+    shown = w.parse(page.text).one(id="checkpoint").words()
+    assert shown == (f"50 records, root {root}, signed by example.org/plan; the log holds 3 "
+                     "records more (origin example.org/plan)")
+
+
 def fingerprint(folder) -> dict[str, str]:
     return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
             for name in sorted(os.listdir(folder))}

@@ -82,6 +82,7 @@ class LedgerPage:
     head_line: str
     scenario_line: Optional[str]
     verification: Verification
+    checkpoint: str  # the latest signed checkpoint kept in the ledger, in words
     sections: list[Section]
     figures: list[Figure]
     latest: list[Line]
@@ -130,10 +131,27 @@ def ledger_page(book: Ledger) -> LedgerPage:
     return LedgerPage(
         seq=seq, hash=digest, head_line=head_line,
         scenario_line=scenario_line(scenarios) if scenarios else None,
-        verification=verification(book), sections=sections, figures=figures(book),
+        verification=verification(book), checkpoint=latest_checkpoint(book, seq),
+        sections=sections, figures=figures(book),
         latest=[line(record) for record in book.read(reverse=True, limit=LATEST)],
         unknown_types=dict(view.unknown_types), report=report,
     )
+
+
+def latest_checkpoint(book: Ledger, seq: int) -> str:
+    """The newest signed checkpoint kept in the ledger: its size, root and signers, and how many
+    records the log holds beyond it; or how to make one."""
+    kept = book.checkpoints()
+    if not kept:
+        return "none kept (gigaledger checkpoint LEDGER --key KEY signs one)"
+    body, _, signatures = kept[-1].partition("\n\n")
+    origin, size, root = (body.split("\n") + ["", "", ""])[:3]
+    signers = [part.split(" ")[1] for part in signatures.splitlines()
+               if part.startswith("\u2014 ") and len(part.split(" ")) == 3]
+    text = f"{int(size):,} records, root {root}, signed by {', '.join(signers) or 'no one'}"
+    beyond = seq - int(size)
+    return text + (f"; the log holds {beyond:,} records more" if beyond > 0 else "") + \
+        f" (origin {origin})"
 
 
 def _without_heading(found: list[Block], name: str) -> list[Block]:
