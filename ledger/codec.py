@@ -281,7 +281,8 @@ def first_problem(error: BaseException, path: str) -> str:
         for sub in left:
             return first_problem(sub, path)
     if isinstance(error, ForbiddenExtraKeysError):
-        extra = ", ".join(sorted(error.extra_fields))
+        extra = ", ".join(name if name.isprintable() and name.strip() == name and name
+                          else repr(name) for name in sorted(error.extra_fields))
         return f"{path}: unknown field {extra} (check the spelling)"
     if isinstance(error, KeyError):
         return f"{path}: required field is missing"

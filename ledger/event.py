@@ -79,7 +79,8 @@ def _constructor_problem(cls: Any, error: TypeError) -> str:
     if unexpected:
         field = unexpected.group(1)
         hint = did_you_mean(field, [f.name for f in attrs.fields(cls)])
-        return f"{name}: unknown field {field}{hint}"
+        shown = field if field.isprintable() and field.strip() == field and field else repr(field)
+        return f"{name}: unknown field {shown}{hint}"
     if "positional argument" in text:
         return f"{name}: give the fields by name ({', '.join(f.name for f in attrs.fields(cls))})"
     return f"{name}: {text}"

@@ -83,6 +83,8 @@ def _commissioned(**changes):
         (_commissioned(site=12), "data.site: expected a string"),
         (_commissioned(site=""), "data.site: must be a non-empty name"),
         (_commissioned(sight="x"), "data: unknown field sight"),
+        (_commissioned(**{"\n": 1}), "data: unknown field '\\n' (check"),
+        (_commissioned(**{" site": "x"}), "data: unknown field ' site' (check"),
         ({"site": "a", "provider": "b", "vendor": "c", "platform": "d"}, "data.gigawatts: required"),
     ],
 )
