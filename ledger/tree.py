@@ -295,6 +295,8 @@ def _compare_blocks(store: Store, blocks: list[tuple[int, int, bytes]]) -> None:
     computed = {index: leaves for index, _, leaves in blocks}
     for index, size, leaves in rows:
         expected = computed.get(index, b"")
+        if bytes(leaves) == expected[:size * HASH] and len(leaves) == size * HASH:
+            continue  # the whole block matches: the usual case, checked at C speed
         for at in range(size):
             if bytes(leaves[at * HASH:(at + 1) * HASH]) != expected[at * HASH:(at + 1) * HASH]:
                 seq = index * BLOCK + at + 1
