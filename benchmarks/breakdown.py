@@ -29,6 +29,8 @@ from ledger import Ledger  # noqa: E402
 PARTS = (
     ("SQLite (sqlite3 calls: insert, select, commit)", ("sqlite3.", "'execute", "'executemany",
                                                          "'fetchmany", "'commit")),
+    ("the Merkle tree's upkeep (leaves, nodes)", ("ledger/tree.py", "ledger/merkle.py",
+                                                  "record_line")),
     ("SHA-256 of the chain", ("sha256", "hexdigest", "ledger/chain.py")),
     ("JSON (orjson and json)", ("orjson", "_json", "json/", "ledger/canonical.py")),
     ("reading history lines", ("ledger/history.py", "readline")),
