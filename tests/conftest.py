@@ -13,6 +13,9 @@ from ledger.cli import main
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", parent=settings.get_profile("default"), max_examples=1000)
+#: tests/mutation/run.py: the same examples on every run, so a mutant's verdict is repeatable.
+settings.register_profile("mutation", parent=settings.get_profile("default"), max_examples=50,
+                          derandomize=True, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,0 +1,177 @@
+"""Mutation testing of the rule and integrity modules with mutmut (not run in CI: it is slow).
+
+    nice -n 15 .venv/bin/python tests/mutation/run.py [MODULE ...] [--children N]
+
+MODULE is a key of ``TARGETS`` (``shares``, ``chain``, ``investment``, ...); none means all of
+them. For each module the script copies the working tree to ``.mutation/<module>/`` (ignored by
+git), runs ``mutmut run`` there on that one module with only the tests that guard it, and prints
+the counts and every surviving mutant's diff; ``--summary`` prints the table of every module run
+so far. mutmut leaves decorated functions alone, so in the copy each decorator of a module-level
+function or method (``@hookimpl``, ``@for_types(...)``, ``@property``) is moved below the function
+as an assignment (``f = hookimpl(f)``), which does the same thing and lets mutmut mutate the body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / ".mutation"
+
+#: Fast tests that guard each module (mutmut then runs, for each mutant, only those of them that
+#: call the mutated function). No test here starts processes or takes more than a few seconds.
+PLUGIN_TESTS = ["tests/test_builtin_plugins.py", "tests/test_rules.py", "tests/test_pipeline.py",
+                "tests/test_histories.py", "tests/test_explain.py", "tests/test_timeline.py",
+                "tests/test_unfolded.py"]
+TARGETS: dict[str, tuple[str, list[str]]] = {
+    "shares": ("ledger/shares.py", ["tests/test_rules.py", "tests/test_builtin_plugins.py",
+                                    "tests/test_report_text.py"]),
+    "chain": ("ledger/chain.py", ["tests/test_chain.py", "tests/test_rules.py"]),
+    "clock": ("ledger/clock.py", ["tests/test_rules.py", "tests/test_codec.py",
+                                  "tests/test_ledger.py", "tests/test_everyday.py",
+                                  "tests/test_pipeline.py"]),
+    "snapshots": ("ledger/snapshots.py", ["tests/test_snapshots.py", "tests/test_rules.py",
+                                          "tests/test_connections.py"]),
+    "appending": ("ledger/appending.py", ["tests/test_ledger.py", "tests/test_rules.py",
+                                          "tests/test_plugins.py", "tests/test_hooks.py",
+                                          "tests/test_bad_input.py", "tests/test_connections.py"]),
+    "catalogue": ("ledger/default_plugins/catalogue.py",
+                  ["tests/test_codec.py", "tests/test_bad_input.py", *PLUGIN_TESTS]),
+    "chart": ("ledger/default_plugins/chart.py", ["tests/test_chart.py"]),
+    "explanations": ("ledger/default_plugins/explanations.py", ["tests/test_explain.py"]),
+    "funds": ("ledger/default_plugins/funds.py", PLUGIN_TESTS),
+    "gpu_inventory": ("ledger/default_plugins/gpu_inventory.py", PLUGIN_TESTS),
+    "investment": ("ledger/default_plugins/investment.py", PLUGIN_TESTS),
+    "materialized": ("ledger/default_plugins/materialized.py", ["tests/test_materialize.py"]),
+    "pipeline": ("ledger/default_plugins/pipeline.py", PLUGIN_TESTS),
+    "provider_mix": ("ledger/default_plugins/provider_mix.py", PLUGIN_TESTS),
+    "quantities": ("ledger/default_plugins/quantities.py", PLUGIN_TESTS),
+    "sites": ("ledger/default_plugins/sites.py", PLUGIN_TESTS),
+    "timeline": ("ledger/default_plugins/timeline.py", ["tests/test_timeline.py", *PLUGIN_TESTS]),
+}
+IGNORED = shutil.ignore_patterns(".venv", ".git", ".mutation", "mutants", "__pycache__",
+                                 ".hypothesis", ".mypy_cache", ".pytest_cache", "*.egg-info")
+
+
+def undecorate(source: str) -> str:
+    """``@deco\\ndef f(...): body`` → ``def f(...): body\\nf = deco(f)`` for every decorated
+    function (not class) in ``source``; staticmethod and classmethod are left to mutmut."""
+    lines = source.splitlines(keepends=True)
+    edits = []  # (first decorator line, last line of the body, indent, name, decorators)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.decorator_list:
+            names = [ast.get_source_segment(source, d) for d in node.decorator_list]
+            if any(n in ("staticmethod", "classmethod") for n in names):
+                continue
+            first = min(d.lineno for d in node.decorator_list) - 1
+            indent = " " * node.col_offset
+            edits.append((first, node.lineno - 1, node.end_lineno, indent, node.name, names))
+    for first, header, end, indent, name, names in sorted(edits, reverse=True):
+        wrapped = name
+        for decorator in reversed(names):
+            wrapped = f"({decorator})({wrapped})"
+        lines[end:end] = [f"{indent}{name} = {wrapped}\n"]
+        del lines[first:header]
+    return "".join(lines)
+
+
+def prepare(name: str) -> Path:
+    module, tests = TARGETS[name]
+    copy = WORK / name
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(ROOT, copy, ignore=IGNORED)
+    target = copy / module
+    target.write_text(undecorate(target.read_text(encoding="utf-8")), encoding="utf-8")
+    pyproject = copy / "pyproject.toml"
+    config = (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["ledger"]\n'
+        f"only_mutate = [{json.dumps(module)}]\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-k", "not postgres and not Postgres"]\n'
+        'also_copy = ["events", "plugins", "tests"]\n'
+        "timeout_multiplier = 5.0\n"
+        "timeout_constant = 10.0\n"
+    )
+    pyproject.write_text(pyproject.read_text(encoding="utf-8") + config, encoding="utf-8")
+    return copy
+
+
+def counts(copy: Path) -> dict[str, int]:
+    subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=copy,
+                   check=True, capture_output=True)
+    return json.loads((copy / "mutants" / "mutmut-cicd-stats.json").read_text())
+
+
+def survivors(copy: Path) -> list[str]:
+    shown = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=copy,
+                           capture_output=True, text=True, check=True).stdout
+    return [line.split(":")[0].strip() for line in shown.splitlines()
+            if line.strip().endswith(("survived", "no tests", "timeout", "suspicious"))]
+
+
+def run(name: str, children: int) -> dict[str, int]:
+    copy = prepare(name)
+    env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "mutation")}
+    env.pop("GIGALEDGER_TEST_POSTGRES", None)  # the SQLite tests guard the same rules
+    with open(WORK / f"{name}.log", "w", encoding="utf-8") as log:
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+                       cwd=copy, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
+    figures = counts(copy)
+    print(f"{name}: {figures}", flush=True)
+    (WORK / f"{name}.json").write_text(json.dumps(figures), encoding="utf-8")
+    lost = survivors(copy)
+    with open(WORK / f"{name}.survivors.txt", "w", encoding="utf-8") as out:
+        for mutant in lost:
+            diff = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=copy,
+                                  capture_output=True, text=True).stdout
+            out.write(f"## {mutant}\n{diff}\n")
+    return figures
+
+
+def score(figures: dict[str, int]) -> tuple[int, int]:
+    killed = figures.get("killed", 0) + figures.get("timeout", 0)
+    return killed, figures.get("total", 0) - figures.get("skipped", 0)
+
+
+def summary() -> None:
+    print(f"{'module':<15} {'killed':>7} {'of':>5} {'score':>7}  survived  no tests")
+    all_killed = all_total = 0
+    for name in TARGETS:
+        path = WORK / f"{name}.json"
+        if not path.exists():
+            continue
+        figures = json.loads(path.read_text())
+        killed, total = score(figures)
+        all_killed, all_total = all_killed + killed, all_total + total
+        print(f"{name:<15} {killed:>7} {total:>5} {100 * killed / max(total, 1):>6.1f}%"
+              f"  {figures.get('survived', 0):>8}  {figures.get('no_tests', 0):>8}")
+    print(f"{'all':<15} {all_killed:>7} {all_total:>5} {100 * all_killed / max(all_total, 1):>6.1f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(TARGETS))
+    parser.add_argument("--children", type=int, default=2)
+    parser.add_argument("--summary", action="store_true", help="only print the table so far")
+    args = parser.parse_args()
+    unknown = [name for name in args.modules if name not in TARGETS]
+    if unknown:
+        parser.error(f"unknown module {unknown[0]!r}: choose from {', '.join(TARGETS)}")
+    WORK.mkdir(exist_ok=True)
+    if not args.summary:
+        for name in args.modules or list(TARGETS):
+            run(name, args.children)
+    summary()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,405 @@
+"""Rules at their boundaries: the cases where a wrong rule gives a different answer.
+
+Each test here is there because a small, realistic bug (a rounding mode, a tie rule, a check left
+out, a cache not reset) passed the rest of the suite: exact halves for half-up rounding, equal
+remainders with unequal amounts, money checked on the projection itself, ``verify`` checks that
+the hash check would shadow, snapshot fingerprints, ``expected_version=0``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger import (
+    AgreementRevised,
+    CapacityDecommissioned,
+    ConflictError,
+    InvestmentReleased,
+    Ledger,
+    NewEvent,
+    Rejected,
+    UsageReported,
+    VerificationError,
+)
+from ledger.chain import GENESIS, verify_rows
+from ledger.shares import hhi, percentages, shares
+from ledger.store import StoredEvent
+
+from .test_builtin_plugins import B, agreement, commission, signed
+
+# --- shares and HHI: ties and halves, and an exact model in whole numbers -----------------------
+
+
+def test_equal_remainders_go_to_the_larger_amount():
+    # ×10 units: a 0.5, b 1.5, c 8: one unit left, a and b tie on .5, b is larger
+    assert shares({"a": Decimal(1), "b": Decimal(3), "c": Decimal(16)}, 1) == {
+        "a": "0.0", "b": "0.2", "c": "0.8"}
+    assert shares({"a": Decimal(1), "b": Decimal(3), "c": Decimal(19996)}) == {
+        "a": "0.0000", "b": "0.0002", "c": "0.9998"}
+    # the larger remainder wins over the larger amount: 9 → 0.45 of 0.2-units, 1 → 0.05
+    assert shares({"big": Decimal(16), "mid": Decimal(3), "small": Decimal(1)}, 1) == {
+        "big": "0.8", "mid": "0.2", "small": "0.0"}
+    assert shares({"a": Decimal(1), "b": Decimal(2)}, 1) == {"a": "0.3", "b": "0.7"}
+
+
+def test_equal_remainders_and_amounts_go_in_alphabetical_order():
+    assert shares({"z": Decimal(1), "m": Decimal(1), "a": Decimal(1)}) == {
+        "a": "0.3334", "m": "0.3333", "z": "0.3333"}
+    assert shares({"y": Decimal(2), "x": Decimal(2), "w": Decimal(2)}, 1) == {
+        "w": "0.4", "x": "0.3", "y": "0.3"}
+
+
+def test_zero_and_empty_amounts_have_no_share():
+    assert shares({"a": Decimal(0), "b": Decimal(5)}) == {"b": "1.0000"}
+    assert shares({"a": Decimal(0)}) == {} and shares({}) == {}
+    assert hhi({"a": Decimal(0)}) is None and hhi({}) is None
+    assert hhi({"a": Decimal(0), "b": Decimal(5)}) == 10_000
+    assert percentages({"a": Decimal(0)}) == {}
+
+
+def test_hhi_rounds_an_exact_half_up():
+    # (1² + 199²) / 200² × 10,000 = 9900.5 exactly: half-up gives 9901 (half-even 9900, floor 9900)
+    assert hhi({"a": Decimal(1), "b": Decimal(199)}) == 9901
+    # 7 and 1: 50/64 × 10,000 = 7812.5 → 7813 (half-even would give 7812)
+    assert hhi({"a": Decimal(7), "b": Decimal(1)}) == 7813
+    # just below and above a half: 3 and 1 → 6250 exactly, 2 and 1 → 5555.6 → 5556
+    assert hhi({"a": Decimal(3), "b": Decimal(1)}) == 6250
+    assert hhi({"a": Decimal(2), "b": Decimal(1)}) == 5556
+    assert hhi({"a": Decimal(1), "b": Decimal(1), "c": Decimal(1)}) == 3333
+
+
+def test_percentages_round_at_their_places_by_largest_remainder():
+    # thirds to one place: 33.4 + 33.3 + 33.3
+    assert percentages({"a": Decimal(1), "b": Decimal(1), "c": Decimal(1)}) == {
+        "a": "33.4 %", "b": "33.3 %", "c": "33.3 %"}
+    assert percentages({"a": Decimal(1), "b": Decimal(3), "c": Decimal(16)}, 0) == {
+        "a": "5 %", "b": "15 %", "c": "80 %"}
+    assert percentages({"a": Decimal(1), "b": Decimal(2)}, 2) == {"a": "33.33 %", "b": "66.67 %"}
+
+
+def model_shares(amounts, places):
+    """Largest remainder in whole numbers: amounts over a common denominator, units as integer
+    quotients, remainders as integer residues, ties to the larger amount then the name."""
+    positive = {name: Fraction(value) for name, value in amounts.items() if value > 0}
+    if not positive:
+        return {}
+    denominator = 1
+    for value in positive.values():
+        denominator = denominator * value.denominator // _gcd(denominator, value.denominator)
+    whole = {name: int(value * denominator) for name, value in positive.items()}
+    total, units = sum(whole.values()), 10**places
+    quotient = {name: w * units // total for name, w in whole.items()}
+    residue = {name: w * units % total for name, w in whole.items()}
+    left = units - sum(quotient.values())
+    order = sorted(whole, key=lambda name: (-residue[name], -whole[name], name))
+    for name in order[:left]:
+        quotient[name] += 1
+    return {name: f"{Decimal(quotient[name]).scaleb(-places):.{places}f}" for name in quotient}
+
+
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+def model_hhi(amounts):
+    """Σ a² × 10,000 / T² rounded half up, in whole numbers."""
+    positive = [Fraction(value) for value in amounts.values() if value > 0]
+    if not positive:
+        return None
+    numerator = sum(a * a for a in positive) * 10_000
+    denominator = sum(positive) ** 2
+    ratio = numerator / denominator
+    return (2 * ratio.numerator + ratio.denominator) // (2 * ratio.denominator)
+
+
+amounts = st.dictionaries(st.sampled_from("abcdef"),
+                          st.integers(0, 40).map(Decimal) | st.decimals(0, 1000, places=2),
+                          max_size=6)
+
+
+@given(amounts, st.integers(0, 4))
+def test_shares_are_the_whole_number_model(values, places):
+    expected = model_shares(values, places)
+    got = shares(values, places)
+    assert {name: Decimal(text) for name, text in got.items()} == {
+        name: Decimal(text) for name, text in expected.items()}
+    assert all(len(text.split(".")[1]) == places for text in got.values() if places)
+
+
+@given(amounts)
+def test_hhi_is_the_whole_number_model(values):
+    assert hhi(values) == model_hhi(values)
+
+
+# --- investment: money on the projection itself ---------------------------------------------------
+
+
+def test_forfeited_money_of_an_agreement_that_earned_more_than_its_cap(book):
+    # cap 10, tranches of 4 per GW: 3 GW earn 12, but within the cap only 4 + 4 + 2
+    book.append(signed(status="intent", cap="10", tranche="4"))
+    book.append(commission("3", "a"))
+    assert agreement(book)["forfeited_usd"] == "0"  # not ended: nothing is forfeited yet
+    book.append(AgreementRevised(agreement="a", status="cancelled"))
+    a = agreement(book)
+    assert (a["tranches_earned"], a["released_usd"], a["forfeited_usd"]) == (3, "0", str(10 * B))
+    assert book.view.report()["investment"]["agreements"]["a"]["forfeited_usd"] == str(10 * B)
+
+
+def test_forfeited_money_counts_only_what_the_cap_leaves_after_releases(book):
+    book.append(signed(status="definitive", cap="10", tranche="4"))
+    book.append(commission("1", "a"))  # tranche 1: 4 released
+    book.append(InvestmentReleased(investor="nvidia", investee="openai", usd=5 * B, agreement="a"))
+    book.append(AgreementRevised(agreement="a", status="completed"))
+    book.append(commission("5", "a"))  # after the end: earns nothing
+    a = agreement(book)
+    assert (a["released_usd"], a["tranches_earned"], a["forfeited_usd"]) == (str(9 * B), 1, "0")
+    assert a["commissioned_gigawatts"] == "6"
+
+
+def test_forfeited_money_of_tranches_earned_under_intent_then_ended(book):
+    book.append(signed(name="x", status="intent", cap="100", tranche="10", per="0.5"))
+    book.append(commission("1.75", "x"))  # 3 tranches of 0.5 GW
+    book.append(AgreementRevised(agreement="x", status="superseded"))
+    book.append(commission("1", "x"))
+    x = agreement(book, "x")
+    assert (x["tranches_earned"], x["forfeited_usd"], x["released_usd"]) == (3, str(30 * B), "0")
+    assert x["commissioned_gigawatts"] == "2.75"
+
+
+def test_a_capped_last_tranche_pays_what_the_cap_leaves(book):
+    book.append(signed(cap="25", tranche="10"))
+    book.append(commission("5", "a"))
+    a = agreement(book)
+    assert [t["usd"] for t in a["tranches"]] == [str(10 * B), str(10 * B), str(5 * B)]
+    assert (a["released_usd"], a["tranches_released"], a["forfeited_usd"]) == (str(25 * B), 3, "0")
+
+
+def test_gross_gigawatts_after_decommissioning(book):
+    book.append(signed(cap="100", tranche="10"))
+    book.append(commission("2.5", "a"))
+    book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal("2"), provider="oracle",
+                                       platform="gb200"))
+    book.append(commission("0.5", "a"))  # 3 GW gross: a third tranche
+    a = agreement(book)
+    assert (a["commissioned_gigawatts"], a["tranches_earned"], a["tranches_released"]) == ("3", 3, 3)
+    mix = book.view.report()["provider_mix"]["commissioned_gigawatts"]
+    assert mix["gigawatts_by_provider"] == {"oracle": "1"}  # the mix is net
+
+
+# --- verify: the checks the hash check would shadow -----------------------------------------------
+
+
+def body(seq, id, stream, version, type, schema, occurred, recorded, data, meta):
+    """The record's canonical JSON, written here apart from ledger.chain (checked against
+    json.dumps in test_chain.py)."""
+    text = lambda value: json.dumps(value, ensure_ascii=False)  # noqa: E731
+    return (f'{{"data":{data},"id":{text(id)},"meta":{meta},"occurred_at":{text(occurred)},'
+            f'"recorded_at":{text(recorded)},"schema":{schema},"seq":{seq},'
+            f'"stream":{text(stream)},"type":{text(type)},"version":{version}}}')
+
+
+def rechain(rows):
+    """The rows with every hash recomputed: a forger who knows the chain."""
+    import hashlib
+
+    previous, result = GENESIS, []
+    for row in rows:
+        digest = hashlib.sha256((previous + body(*row[:10])).encode()).hexdigest()
+        result.append(StoredEvent(*row[:10], digest))
+        previous = digest
+    return result
+
+
+def rows_of(path):
+    connection = sqlite3.connect(path)
+    rows = connection.execute("SELECT seq, id, stream, version, type, schema, occurred_at, "
+                              "recorded_at, data, meta, hash FROM events ORDER BY seq").fetchall()
+    connection.close()
+    return rows
+
+
+def forge(path, *statements):
+    """Run ``statements`` with the triggers dropped, then recompute every hash after them."""
+    connection = sqlite3.connect(path)
+    connection.executescript("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;"
+                             + ";".join(statements))
+    rows = connection.execute("SELECT seq, id, stream, version, type, schema, occurred_at, "
+                              "recorded_at, data, meta FROM events ORDER BY seq").fetchall()
+    with connection:
+        for row in rechain(rows):
+            connection.execute("UPDATE events SET hash = ? WHERE seq = ?", (row[10], row[0]))
+    connection.close()
+
+
+def filled(tmp_path):
+    path = tmp_path / "x.db"
+    with Ledger.open(path, load_entrypoints=False, snapshot_every=0) as book:
+        for n in range(6):  # streams usage/p0 (seq 1, 3, 5) and usage/p1 (seq 2, 4, 6)
+            book.append(UsageReported(product=f"p{n % 2}", weekly_active_users=n),
+                        occurred_at="2025-09-22")
+    return path
+
+
+FORGERIES = {
+    "a version skipped": (["UPDATE events SET version = 7 WHERE seq = 4"], 4, "version 7 does not follow 1"),
+    "a stream starting past 1": (["UPDATE events SET version = version + 10 WHERE stream = 'usage/p1'"], 2,
+                                 "version 11 does not follow 0"),
+    "a row moved to another stream": (["UPDATE events SET stream = 'usage/p2' WHERE seq = 6"], 6,
+                                      "version 3 does not follow 0"),
+    "a row taken out of its stream": (["UPDATE events SET stream = 'usage/q' WHERE seq = 4"], 4,
+                                      "version 2 does not follow 0"),
+    "a row deleted": (["DELETE FROM events WHERE seq = 3"], 3, "seq 3 is missing (next is 4)"),
+    "the first row deleted": (["DELETE FROM events WHERE seq = 1"], 1, "seq 1 is missing (next is 2)"),
+    "a row added after a gap": (["INSERT INTO events SELECT 8, 'forged', 'usage/new', 1, type, schema, "
+                                 "occurred_at, recorded_at, data, meta, hash FROM events WHERE seq = 6"],
+                                7, "seq 7 is missing (next is 8)"),
+}
+
+
+@pytest.mark.parametrize("kind", FORGERIES)
+def test_verify_finds_a_forgery_whose_hashes_were_recomputed(tmp_path, kind):
+    statements, bad, why = FORGERIES[kind]
+    path = filled(tmp_path)
+    forge(path, *statements)
+    stored = rows_of(path)
+    assert rechain(stored) == [StoredEvent(*row) for row in stored]  # every hash is right
+    with Ledger.open(path, load_entrypoints=False) as book, pytest.raises(VerificationError) as caught:
+        book.verify()
+    assert caught.value.seq == bad
+    assert why in str(caught.value)
+
+
+def unchained(*rows):
+    """Rows (seq, stream, version) as stored events with correct hashes."""
+    return rechain([(seq, f"id{n}", stream, version, "t", 1, "2025-01-01T00:00:00.000000Z",
+                     "2025-01-01T00:00:00.000000Z", "{}", "{}")
+                    for n, (seq, stream, version) in enumerate(rows)])
+
+
+def test_verify_rows_checks_seq_order_before_the_hash():
+    with pytest.raises(VerificationError, match=r"seq 2 is out of order \(expected 3\)") as caught:
+        verify_rows(unchained((1, "s", 1), (2, "s", 2), (2, "s", 3)))
+    assert caught.value.seq == 2
+    with pytest.raises(VerificationError, match=r"seq 1 is missing \(next is 2\)") as caught:
+        verify_rows(unchained((2, "s", 1)))
+    assert caught.value.seq == 1
+    with pytest.raises(VerificationError, match="seq 0 is out of order") as caught:
+        verify_rows(unchained((0, "s", 1)))
+    assert caught.value.seq == 0
+
+
+def test_verify_rows_counts_versions_per_stream():
+    rows = unchained((1, "a", 1), (2, "b", 1), (3, "a", 2), (4, "b", 2), (5, "c", 1))
+    assert verify_rows(rows) == (5, rows[-1][10])
+    assert verify_rows([]) == (0, GENESIS)
+    for bad in ([(1, "a", 1), (2, "b", 2)], [(1, "a", 1), (2, "a", 1)], [(1, "a", 0)]):
+        with pytest.raises(VerificationError, match="does not follow") as caught:
+            verify_rows(unchained(*bad))
+        assert caught.value.seq == len(bad)
+
+
+def test_verify_rows_finds_the_pinned_head_anywhere_in_the_chain():
+    rows = unchained((1, "a", 1), (2, "a", 2), (3, "a", 3))
+    for row in rows:
+        assert verify_rows(rows, row[10]) == (3, rows[-1][10])
+    assert verify_rows([], GENESIS) == (0, GENESIS)
+    assert verify_rows(rows, GENESIS) == (3, rows[-1][10])
+    with pytest.raises(VerificationError, match="pinned head .* ends at seq 2") as caught:
+        verify_rows(rows[:2], rows[2][10])
+    assert caught.value.seq == 3
+    with pytest.raises(VerificationError, match="hash does not match") as caught:
+        verify_rows([rows[0], rows[1]._replace(hash="f" * 64), rows[2]])
+    assert caught.value.seq == 2
+
+
+# --- expected versions ------------------------------------------------------------------------------
+
+
+def test_expected_version_zero_on_an_existing_stream_is_refused(book):
+    book.append(UsageReported(product="p", weekly_active_users=1), expected_version=0)
+    with pytest.raises(ConflictError, match="stream 'usage/p' is at version 1, not the expected 0"):
+        book.append(UsageReported(product="p", weekly_active_users=2), expected_version=0)
+    with pytest.raises(ConflictError, match="at version 1, not the expected 2"):
+        book.append(UsageReported(product="p", weekly_active_users=2), expected_version=2)
+    with pytest.raises(ConflictError, match="at version 0, not the expected 1"):
+        book.append(UsageReported(product="q", weekly_active_users=2), expected_version=1)
+    assert len(book) == 1
+    book.append(UsageReported(product="p", weekly_active_users=2), expected_version=1)
+    assert book.stream_version("usage/p") == 2
+
+
+def test_expected_version_in_a_batch_counts_the_batchs_own_appends(book):
+    with pytest.raises(ConflictError, match="at version 1, not the expected 0"):
+        book.append_many([NewEvent(UsageReported(product="p", weekly_active_users=1), expected_version=0),
+                          NewEvent(UsageReported(product="p", weekly_active_users=2), expected_version=0)])
+    assert len(book) == 0
+
+
+# --- snapshots: a projection whose source changed is folded again ----------------------------------
+
+PLUGIN = '''
+from ledger import hookimpl
+
+
+class Tally:
+    """Counts the usage reports it folds."""
+
+    name = "tally"
+    handles = ("usage.reported",)
+    state_type = dict[str, int]
+
+    def initial(self):
+        return {}
+
+    def apply(self, state, event, record):
+        state["n"] = state.get("n", 0) + 1
+
+    def summary(self, state):
+        return dict(state)
+
+
+@hookimpl
+def register_projections(register):
+    register(Tally())
+'''
+
+
+def test_a_snapshot_of_a_projection_whose_source_was_edited_is_not_reused(tmp_path):
+    plugin = tmp_path / "tally.py"
+    plugin.write_text(textwrap.dedent(PLUGIN), encoding="utf-8")
+    path = tmp_path / "x.db"
+
+    def report():
+        with Ledger.open(path, plugins=[str(plugin)], load_entrypoints=False, snapshot_every=0) as book:
+            return book.replay().report()["tally"]
+
+    with Ledger.open(path, plugins=[str(plugin)], load_entrypoints=False, snapshot_every=0) as book:
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(10)])
+        assert book.snapshot() == 10
+    connection = sqlite3.connect(path)
+    with connection:  # a forged state, to see whether the snapshot is used
+        assert connection.execute("UPDATE snapshots SET state = '{\"n\": 999}' WHERE name = 'tally'").rowcount
+    connection.close()
+    assert report() == {"n": 999}  # same source: the snapshot is used
+    plugin.write_text(textwrap.dedent(PLUGIN) + "# edited\n", encoding="utf-8")
+    assert report() == {"n": 10}  # the source changed: folded from the log
+
+
+def test_refused_appends_leave_the_live_view_as_a_replay(book):
+    book.append(signed(cap="10", tranche="10"))
+    with pytest.raises(Rejected):
+        book.append_many([commission("1", "a"), InvestmentReleased(
+            investor="nvidia", investee="openai", usd=1 * B, agreement="a")])  # passes the cap
+    assert len(book) == 1
+    assert book.view.report() == book.replay(use_snapshots=False).report()
+    assert agreement(book)["commissioned_gigawatts"] == "0"
