@@ -97,7 +97,7 @@ def prepare(name: str) -> Path:
         f"only_mutate = [{json.dumps(module)}]\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-k", "not postgres and not Postgres"]\n'
-        'also_copy = ["events", "plugins", "tests"]\n'
+        'also_copy = ["events", "plugins", "tests", "benchmarks", "README.md", "CHANGELOG.md"]\n'
         "timeout_multiplier = 5.0\n"
         "timeout_constant = 10.0\n"
     )
