@@ -9,6 +9,7 @@ the hash check would shadow, snapshot fingerprints, ``expected_version=0``.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import textwrap
 from decimal import Decimal
@@ -403,3 +404,98 @@ def test_refused_appends_leave_the_live_view_as_a_replay(book):
     assert len(book) == 1
     assert book.view.report() == book.replay(use_snapshots=False).report()
     assert agreement(book)["commissioned_gigawatts"] == "0"
+
+
+# --- times: the boundaries of years, months, days and the stored form ----------------------------
+
+
+def test_times_are_parsed_to_utc_and_refused_outside_the_years_and_without_an_offset():
+    from datetime import date, datetime, timedelta, timezone
+
+    from ledger.clock import parse_time
+
+    assert parse_time(date(2027, 6, 30)) == datetime(2027, 6, 30, tzinfo=timezone.utc)
+    assert parse_time(" 2027-06-30 ") == datetime(2027, 6, 30, tzinfo=timezone.utc)
+    assert parse_time("2027-06-30T02:00:00+02:00") == datetime(2027, 6, 30, tzinfo=timezone.utc)
+    assert parse_time("2027-06-30T00:00:00z") == datetime(2027, 6, 30, tzinfo=timezone.utc)
+    east = datetime(2027, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    assert parse_time(east).tzinfo is timezone.utc and parse_time(east).hour == 0
+    assert parse_time("1900-01-01").year == 1900 and parse_time("9998-12-31").year == 9998
+    for bad, why in [("1899-12-31", "year 1899 is outside 1900-9998"),
+                     ("9999-01-01", "year 9999 is outside 1900-9998"),
+                     ("2027-02-30", "is not a valid date (YYYY-MM-DD)"),
+                     ("2027-06-30T00:00:00", "has no UTC offset"),
+                     ("30/06/2027 12:00", "is not an ISO-8601 date or time"),
+                     (datetime(2027, 1, 1), "has no UTC offset"),
+                     (20270630, "expected a date or an ISO-8601 time, got int")]:
+        with pytest.raises(Rejected, match=re.escape(why)):
+            parse_time(bad, "occurred_at")
+    with pytest.raises(Rejected, match="^due: "):
+        parse_time("nope", "due")
+
+
+def test_the_stored_form_is_fixed_width_utc_text():
+    from datetime import datetime, timedelta, timezone
+
+    from ledger.clock import format_time, load_time, stored_time
+
+    assert stored_time("2027-06-30") == "2027-06-30T00:00:00.000000Z"
+    assert stored_time("1900-01-01T00:00:00.5+00:00") == "1900-01-01T00:00:00.500000Z"
+    west = datetime(2027, 6, 30, 20, tzinfo=timezone(timedelta(hours=-5)))
+    assert format_time(west) == "2027-07-01T01:00:00.000000Z" == stored_time(west)
+    assert load_time("2027-07-01T01:00:00.000000Z") == datetime(2027, 7, 1, 1, tzinfo=timezone.utc)
+    for n in range(5000):  # past the caches' size: still the same answers
+        assert stored_time(f"2027-01-01T00:00:{n % 60:02d}.{n:06d}Z").endswith(f".{n:06d}Z")
+    assert load_time(stored_time("2027-06-30")) == datetime(2027, 6, 30, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("until, bound, day", [
+    ("2027", "2028-01-01T00:00:00.000000Z", "2027-12-31"),
+    ("2027-12", "2028-01-01T00:00:00.000000Z", "2027-12-31"),
+    ("2027-02", "2027-03-01T00:00:00.000000Z", "2027-02-28"),
+    ("2028-02", "2028-03-01T00:00:00.000000Z", "2028-02-29"),
+    ("2027-06-30", "2027-07-01T00:00:00.000000Z", "2027-06-30"),
+    ("2027-06-30T00:00:00Z", "2027-06-30T00:00:00.000001Z", "2027-06-30"),
+    ("2027-06-30T23:59:59.999999Z", "2027-07-01T00:00:00.000000Z", "2027-06-30"),
+])
+def test_until_covers_its_whole_year_month_or_day(until, bound, day):
+    from datetime import date
+
+    from ledger.clock import bound_day, until_bound, until_day
+
+    assert until_bound(until) == bound
+    assert until_day(until) == date.fromisoformat(day) == bound_day(bound)
+
+
+def test_since_starts_at_the_first_moment_of_its_period():
+    from datetime import date
+
+    from ledger.clock import since_bound, until_bound
+
+    assert since_bound("2027") == "2027-01-01T00:00:00.000000Z"
+    assert since_bound("2027-06") == "2027-06-01T00:00:00.000000Z"
+    assert since_bound(" 2027-06-30 ") == "2027-06-30T00:00:00.000000Z"
+    assert since_bound("2027-06-30T12:00:00Z") == "2027-06-30T12:00:00.000000Z"
+    assert until_bound(date(2027, 6, 30)) == "2027-07-01T00:00:00.000000Z"
+    for bad, why in [("2027-13", "not a valid month"), ("2027-00", "not a valid month"),
+                     ("1899", "year 1899 is outside"), ("9999", "year 9999 is outside"),
+                     ("2027-02-30", "until: '2027-02-30' is not a valid date"),
+                     ("2027-06-30T25:00Z", "or an ISO-8601 time")]:
+        with pytest.raises(Rejected, match=re.escape(why)):
+            until_bound(bad)
+    with pytest.raises(Rejected, match="not a valid month"):
+        since_bound("2027-13")
+    assert until_bound("9998") == "9999-01-01T00:00:00.000000Z"
+    assert until_bound("1900-01") == "1900-02-01T00:00:00.000000Z"
+
+
+def test_new_ids_are_version_7_uuids_in_creation_order():
+    import uuid
+
+    from ledger.clock import new_id
+
+    ids = [new_id() for _ in range(6000)]  # more than 4,096 in some millisecond, likely
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    for text in ids[:50] + ids[-50:]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 7 and parsed.variant == uuid.RFC_4122
