@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 import textwrap
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -21,11 +22,21 @@ from hypothesis import strategies as st
 
 from ledger import (
     AgreementRevised,
+    AgreementSigned,
+    CapacityCommissioned,
     CapacityDecommissioned,
+    CapacityPlanned,
+    CapacityUnquantified,
     ConflictError,
+    FundingCommitted,
+    FundingResolved,
+    GpusDelivered,
+    GpusRetired,
     InvestmentReleased,
     Ledger,
     NewEvent,
+    PlatformSpecified,
+    ProviderContracted,
     Rejected,
     UsageReported,
     VerificationError,
@@ -499,3 +510,99 @@ def test_new_ids_are_version_7_uuids_in_creation_order():
     for text in ids[:50] + ids[-50:]:
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+
+
+# --- the built-in events: their log lines, streams and the checks at construction ----------------
+
+D = Decimal
+
+LOG_LINES = [
+    (AgreementSigned(agreement="a", investor="nvidia", investee="openai", status="intent", gigawatts=D(10), cap_usd=100*B, tranche_usd=10*B),
+     'a: nvidia -> openai, intent, $10 B per 1 GW up to $100 B for 10 GW', 'agreement/a'),
+    (AgreementSigned(agreement="a", investor="nvidia", investee="openai", status="definitive", gigawatts=D("2.5"), cap_usd=10*B, tranche_usd=10*B, tranche_gigawatts=D("0.5"), vendor="nvidia", platform="gb200"),
+     'a: nvidia -> openai, definitive, $10 B per 0.5 GW up to $10 B for 2.5 GW', 'agreement/a'),
+    (AgreementRevised(agreement="a", status="definitive"),
+     'a: definitive', 'agreement/a'),
+    (AgreementRevised(agreement="a", status="superseded", superseded_by="b"),
+     'a: superseded by b', 'agreement/a'),
+    (AgreementRevised(agreement="a", cap_usd=50*B, tranche_gigawatts=D("1.5")),
+     'a: cap_usd $50 B, tranche_gigawatts 1.5 GW', 'agreement/a'),
+    (AgreementRevised(agreement="a", status="completed", gigawatts=D(3), tranche_usd=5*B),
+     'a: completed, gigawatts 3 GW, tranche_usd $5 B', 'agreement/a'),
+    (CapacityPlanned(site="abilene", provider="oracle", vendor="nvidia", platform="gb200", gigawatts=D("1.2"), due=date(2026, 6, 30)),
+     '1.2 GW at abilene (oracle, nvidia gb200), due 2026-06-30', 'site/abilene'),
+    (CapacityPlanned(site="abilene", provider="oracle", vendor="nvidia", platform="gb200", gigawatts=D("1.2"), due=date(2026, 6, 30), agreement="a"),
+     '1.2 GW at abilene (oracle, nvidia gb200), due 2026-06-30 under a', 'site/abilene'),
+    (CapacityCommissioned(site="abilene", provider="oracle", vendor="nvidia", platform="gb200", gigawatts=D("0.2")),
+     '0.2 GW at abilene (oracle, nvidia gb200)', 'site/abilene'),
+    (CapacityCommissioned(site="abilene", provider="oracle", vendor="nvidia", platform="gb200", gigawatts=D("0.2"), agreement="a"),
+     '0.2 GW at abilene (oracle, nvidia gb200) under a', 'site/abilene'),
+    (CapacityDecommissioned(site="abilene", gigawatts=D("0.1")),
+     '0.1 GW off abilene', 'site/abilene'),
+    (CapacityDecommissioned(site="abilene", gigawatts=D("0.1"), platform="gb200"),
+     '0.1 GW off abilene (gb200)', 'site/abilene'),
+    (CapacityDecommissioned(site="abilene", gigawatts=D("0.1"), provider="oracle", platform="gb200", reason="fire"),
+     '0.1 GW off abilene (oracle, gb200): fire', 'site/abilene'),
+    (FundingCommitted(investor="softbank", investee="openai", usd=30*B),
+     'softbank -> openai $30 B committed', 'funding/softbank'),
+    (FundingCommitted(investor="softbank", investee="openai", usd=D("22.5")*B, conditional=True),
+     'softbank -> openai $22.5 B committed, conditional', 'funding/softbank'),
+    (FundingCommitted(investor="softbank", investee="openai", usd=20*B, conditional=True, condition="restructuring", agreement="a"),
+     'softbank -> openai $20 B committed, conditional (restructuring) under a', 'funding/softbank'),
+    (FundingResolved(commitment="c1", outcome="met"),
+     'conditional commitment c1: met', 'commitment/c1'),
+    (FundingResolved(commitment="c1", outcome="lapsed", note="deadline passed", investor="softbank", investee="openai", usd=20*B),
+     'softbank -> openai $20 B conditional commitment c1: lapsed (deadline passed)', 'commitment/c1'),
+    (FundingResolved(commitment="c1", outcome="met", investor="softbank", usd=20*B),
+     '$20 B conditional commitment c1: met', 'commitment/c1'),
+    (InvestmentReleased(investor="nvidia", investee="openai", usd=10*B),
+     'nvidia -> openai $10 B released', 'funding/nvidia'),
+    (InvestmentReleased(investor="nvidia", investee="openai", usd=10*B, agreement="a"),
+     'nvidia -> openai $10 B released under a', 'funding/nvidia'),
+    (InvestmentReleased(investor="nvidia", investee="openai", usd=10*B, agreement="a", tranche=3),
+     'nvidia -> openai $10 B released, tranche 3 of a', 'funding/nvidia'),
+    (ProviderContracted(contract="c", buyer="openai", provider="oracle", usd=300*B),
+     'c: openai contracts oracle for $300 B', 'contract/c'),
+    (ProviderContracted(contract="c", buyer="openai", provider="oracle", usd=300*B, gigawatts=D("4.5"), term_years=D(5)),
+     'c: openai contracts oracle for $300 B, 4.5 GW, over 5 years', 'contract/c'),
+    (ProviderContracted(contract="c", buyer="openai", provider="oracle", usd=300*B, term_years=D("2.5")),
+     'c: openai contracts oracle for $300 B, over 2.5 years', 'contract/c'),
+    (CapacityUnquantified(provider="microsoft", vendor="nvidia"),
+     'capacity running at microsoft (nvidia), amount not published', 'provider/microsoft'),
+    (CapacityUnquantified(provider="microsoft", vendor="nvidia", site="fairwater", platform="gb200"),
+     'capacity running at microsoft (nvidia gb200) at fairwater, amount not published', 'provider/microsoft'),
+    (GpusDelivered(site="abilene", platform="gb200", count=12000),
+     '12,000 gb200 GPUs (packages) delivered to abilene', 'site/abilene'),
+    (GpusRetired(site="abilene", platform="gb200", count=5, unit="die"),
+     '5 gb200 GPUs (dies) retired from abilene', 'site/abilene'),
+    (PlatformSpecified(platform="gb200", vendor="nvidia", gpus_per_gigawatt_low=350000, gpus_per_gigawatt_high=500000, unit="package"),
+     'gb200 (nvidia): 350,000-500,000 GPUs (packages) per GW', 'platform/gb200'),
+    (UsageReported(product="chatgpt", weekly_active_users=800_000_000),
+     'chatgpt: 800,000,000 weekly active users', 'usage/chatgpt'),
+]
+
+
+@pytest.mark.parametrize("event, line, stream", LOG_LINES)
+def test_each_event_has_its_log_line_and_stream(event, line, stream):
+    assert (event.summary(), event.default_stream()) == (line, stream)
+
+
+def test_construction_refuses_inconsistent_terms_at_their_boundaries():
+    terms = dict(agreement="a", investor="n", investee="o", status="intent", gigawatts=D(1))
+    assert AgreementSigned(**terms, cap_usd=B, tranche_usd=B).tranche_usd == B  # equal is fine
+    with pytest.raises(Rejected, match="tranche_usd: 1000000001 is more than cap_usd 1000000000"):
+        AgreementSigned(**terms, cap_usd=B, tranche_usd=B + 1)
+    with pytest.raises(Rejected, match="superseded_by: only goes with status 'superseded'"):
+        AgreementRevised(agreement="a", status="cancelled", superseded_by="b")
+    with pytest.raises(Rejected, match="an agreement cannot supersede itself"):
+        AgreementRevised(agreement="a", status="superseded", superseded_by="a")
+    with pytest.raises(Rejected, match="a revision changes the status or at least one term"):
+        AgreementRevised(agreement="a")
+    assert AgreementRevised(agreement="a", tranche_usd=B).terms() == {"tranche_usd": B}
+    assert AgreementRevised(agreement="a", status="definitive").terms() == {}
+    with pytest.raises(Rejected, match="tranche: a tranche belongs to an agreement; name it"):
+        InvestmentReleased(investor="n", investee="o", usd=B, tranche=1)
+    spec = dict(platform="p", vendor="v", unit="die")
+    assert PlatformSpecified(**spec, gpus_per_gigawatt_low=5, gpus_per_gigawatt_high=5).gpus_per_gigawatt_low == 5
+    with pytest.raises(Rejected, match="gpus_per_gigawatt_low: 6 is more than gpus_per_gigawatt_high 5"):
+        PlatformSpecified(**spec, gpus_per_gigawatt_low=6, gpus_per_gigawatt_high=5)

@@ -124,6 +124,12 @@ def run(name: str, children: int) -> dict[str, int]:
     with open(WORK / f"{name}.log", "w", encoding="utf-8") as log:
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
                        cwd=copy, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
+    return collect(name)
+
+
+def collect(name: str) -> dict[str, int]:
+    """The counts and the survivors' diffs of the last run of ``name``, saved beside its copy."""
+    copy = WORK / name
     figures = counts(copy)
     print(f"{name}: {figures}", flush=True)
     (WORK / f"{name}.json").write_text(json.dumps(figures), encoding="utf-8")
@@ -161,6 +167,8 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(TARGETS))
     parser.add_argument("--children", type=int, default=2)
     parser.add_argument("--summary", action="store_true", help="only print the table so far")
+    parser.add_argument("--collect", action="store_true",
+                        help="only collect the results of the last run of each MODULE")
     args = parser.parse_args()
     unknown = [name for name in args.modules if name not in TARGETS]
     if unknown:
@@ -168,7 +176,7 @@ def main() -> None:
     WORK.mkdir(exist_ok=True)
     if not args.summary:
         for name in args.modules or list(TARGETS):
-            run(name, args.children)
+            collect(name) if args.collect else run(name, args.children)
     summary()
 
 
