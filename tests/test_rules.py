@@ -668,3 +668,73 @@ def test_a_tranche_released_by_hand_is_the_next_one_and_counts_once(book):
     a = agreement(book)
     assert [t["tranche"] for t in a["tranches"]] == [1, 2, 3]
     assert (a["tranches_released"], a["released_usd"]) == (3, str(30 * B))
+
+
+# --- pipeline: due today, a day either side, done exactly, and the text --------------------------
+
+
+def planned(site, due, gigawatts="1", provider="oracle", vendor="nvidia"):
+    return CapacityPlanned(site=site, provider=provider, vendor=vendor, platform="gb200",
+                           gigawatts=D(gigawatts), due=date.fromisoformat(due))
+
+
+def commissioned(site, gigawatts):
+    return CapacityCommissioned(site=site, provider="oracle", vendor="nvidia", platform="gb200",
+                                gigawatts=D(gigawatts))
+
+
+PIPELINE_TEXT = '''\
+as of 2026-06-30: 6.5 GW planned, 1.5 GW delivered, 5 GW remaining; 2.5 GW late (2 of 6 plans)
+
+status    due         when              site    provider    platform    vendor      planned GW    commissioned GW    remaining GW
+--------  ----------  ----------------  ------  ----------  ----------  --------  ------------  -----------------  --------------
+late      2026-06-20  10 days past due  b       oracle      gb200       nvidia               2                0.5             1.5
+late      2026-06-29  1 day past due    a       oracle      gb200       nvidia               1                  0               1
+on track  2026-06-30  due today         c       oracle      gb200       nvidia               1                  0               1
+on track  2026-07-01  1 day left        d       aws         gb200       amd                  1                  0               1
+on track  2027-06-30  365 days left     e       oracle      gb200       nvidia             0.5                  0             0.5
+done      2026-01-01  -                 f       oracle      gb200       nvidia               1                1.5               0
+
+provider      planned GW    delivered GW    remaining GW    late GW    late plans
+----------  ------------  --------------  --------------  ---------  ------------
+aws                    1               0               1          0             0
+oracle               5.5             1.5               4        2.5             2
+total                6.5             1.5               5        2.5             2
+
+vendor      planned GW    delivered GW    remaining GW    late GW    late plans
+--------  ------------  --------------  --------------  ---------  ------------
+amd                  1               0               1          0             0
+nvidia             5.5             1.5               4        2.5             2
+total              6.5             1.5               5        2.5             2
+'''
+
+
+def test_the_pipeline_around_its_due_days_and_its_text(book):
+    from ledger.default_plugins.pipeline import PROJECTION
+
+    assert PROJECTION.render(book.view.report()["pipeline"]) == "no capacity planned"
+    for event in [planned("a", "2026-06-29"), planned("b", "2026-06-20", "2"),
+                  planned("c", "2026-06-30"), planned("d", "2026-07-01", provider="aws", vendor="amd"),
+                  planned("e", "2027-06-30", "0.5"), planned("f", "2026-01-01")]:
+        book.append(event, occurred_at="2026-01-01")
+    book.append(commissioned("f", "1.5"), occurred_at="2026-06-30")
+    book.append(commissioned("b", "0.5"), occurred_at="2026-06-30")
+    pipeline = book.view.report()["pipeline"]
+    assert {plan["site"]: plan["status"] for plan in pipeline["plans"]} == {
+        "a": "late", "b": "late", "c": "on_track", "d": "on_track", "e": "on_track", "f": "done"}
+    assert PROJECTION.render(pipeline) == PIPELINE_TEXT.rstrip("\n")
+
+
+def test_a_plan_met_exactly_is_done_and_one_plan_is_named_so(book):
+    from ledger.default_plugins.pipeline import PROJECTION
+
+    book.append(planned("a", "2026-01-01", "1.25"), occurred_at="2026-01-01")
+    book.append(commissioned("a", "1.25"), occurred_at="2026-03-01")
+    pipeline = book.view.report()["pipeline"]
+    plan = pipeline["plans"][0]
+    assert (plan["status"], plan["remaining_gigawatts"], pipeline["totals"]["late_keys"]) == ("done", "0", 0)
+    assert PROJECTION.render(pipeline).splitlines()[0] == (
+        "as of 2026-03-01: 1.25 GW planned, 1.25 GW delivered, 0 GW remaining; 0 GW late (0 of 1 plan)")
+    book.append(planned("b", "2026-03-02", "1"), occurred_at="2026-03-01")
+    text = PROJECTION.render(book.view.report()["pipeline"])
+    assert "1 day left" in text and "(0 of 2 plans)" in text

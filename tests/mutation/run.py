@@ -28,7 +28,7 @@ WORK = ROOT / ".mutation"
 #: Fast tests that guard each module (mutmut then runs, for each mutant, only those of them that
 #: call the mutated function). No test here starts processes or takes more than a few seconds.
 PLUGIN_TESTS = ["tests/test_builtin_plugins.py", "tests/test_rules.py", "tests/test_pipeline.py",
-                "tests/test_histories.py", "tests/test_explain.py"]
+                "tests/test_histories.py", "tests/test_explain.py", "tests/test_report_text.py"]
 TARGETS: dict[str, tuple[str, list[str]]] = {
     "shares": ("ledger/shares.py", ["tests/test_rules.py", "tests/test_builtin_plugins.py",
                                     "tests/test_report_text.py"]),
