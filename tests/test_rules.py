@@ -738,3 +738,75 @@ def test_a_plan_met_exactly_is_done_and_one_plan_is_named_so(book):
     book.append(planned("b", "2026-03-02", "1"), occurred_at="2026-03-01")
     text = PROJECTION.render(book.view.report()["pipeline"])
     assert "1 day left" in text and "(0 of 2 plans)" in text
+
+
+# --- snapshots: what the fingerprint covers, and the copies of states ------------------------------
+
+
+class _Plain:
+    name = "plain"
+    handles = ("usage.reported",)
+    state_type = dict[str, int]
+
+
+class _Everything(_Plain):
+    name = "everything"
+    handles = "*"
+
+
+def test_the_fingerprint_covers_name_version_source_and_for_every_type_the_types():
+    from ledger.snapshots import fingerprint
+
+    plain, everything = _Plain(), _Everything()
+    assert fingerprint(plain) == fingerprint(_Plain()) and len(fingerprint(plain)) == 32
+    assert fingerprint(plain, ["a"]) == fingerprint(plain, ["a", "b"])  # it sees its types only
+    assert fingerprint(everything, ["a"]) != fingerprint(everything, ["a", "b"])
+    assert fingerprint(everything, ["b", "a"]) == fingerprint(everything, ["a", "b"])
+    listed = _Plain()
+    listed.handles = ("usage.reported", "*")
+    assert fingerprint(listed, ["a"]) != fingerprint(listed, ["a", "b"])
+    versioned = _Plain()
+    versioned.version = "2"
+    assert fingerprint(versioned) != fingerprint(plain)
+    renamed = _Plain()
+    renamed.name = "other"
+    assert fingerprint(renamed) != fingerprint(plain)
+
+
+def test_which_projections_can_be_snapshotted_and_their_states_copied_apart():
+    import gc
+
+    from ledger.snapshots import Fingerprints, can_snapshot, copy_state, dump_state, load_state
+
+    class Both:
+        name, handles = "both", ("x",)
+
+        def snapshot(self, state):
+            return {"n": state["n"]}
+
+        def restore(self, data):
+            return {"n": data["n"]}
+
+    class Half:
+        name, handles = "half", ("x",)
+
+        def snapshot(self, state):
+            return state
+
+    assert can_snapshot(Both()) and can_snapshot(_Plain()) and not can_snapshot(Half())
+    assert set(Fingerprints({"both": Both(), "plain": _Plain(), "half": Half()}).of) == {"both", "plain"}
+    assert "both" in Fingerprints({"both": Both()}) and "half" not in Fingerprints({"half": Half()})
+    for projection, state in ((Both(), {"n": 3}), (_Plain(), {"n": 3})):
+        copy = copy_state(projection, state)
+        copy["n"] += 1
+        assert state == {"n": 3} and copy == {"n": 4}
+        assert load_state(projection, dump_state(projection, state)) == state
+    assert dump_state(_Plain(), {"b": 1, "a": 2}) == '{"a":2,"b":1}'
+    gc.disable()
+    try:
+        load_state(_Plain(), "{}")
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()
+    load_state(_Plain(), "{}")
+    assert gc.isenabled()
