@@ -47,6 +47,11 @@ from ledger.store import StoredEvent
 
 from .test_builtin_plugins import B, agreement, commission, signed
 
+def exactly(text):
+    """A pattern for ``pytest.raises(match=...)`` that matches the whole message, no more."""
+    return "^" + re.escape(text) + "$"
+
+
 # --- shares and HHI: ties and halves, and an exact model in whole numbers -----------------------
 
 
@@ -590,21 +595,21 @@ def test_each_event_has_its_log_line_and_stream(event, line, stream):
 def test_construction_refuses_inconsistent_terms_at_their_boundaries():
     terms = dict(agreement="a", investor="n", investee="o", status="intent", gigawatts=D(1))
     assert AgreementSigned(**terms, cap_usd=B, tranche_usd=B).tranche_usd == B  # equal is fine
-    with pytest.raises(Rejected, match="tranche_usd: 1000000001 is more than cap_usd 1000000000"):
+    with pytest.raises(Rejected, match=exactly("tranche_usd: 1000000001 is more than cap_usd 1000000000")):
         AgreementSigned(**terms, cap_usd=B, tranche_usd=B + 1)
-    with pytest.raises(Rejected, match="superseded_by: only goes with status 'superseded'"):
+    with pytest.raises(Rejected, match=exactly("superseded_by: only goes with status 'superseded'")):
         AgreementRevised(agreement="a", status="cancelled", superseded_by="b")
-    with pytest.raises(Rejected, match="an agreement cannot supersede itself"):
+    with pytest.raises(Rejected, match=exactly("superseded_by: an agreement cannot supersede itself")):
         AgreementRevised(agreement="a", status="superseded", superseded_by="a")
-    with pytest.raises(Rejected, match="a revision changes the status or at least one term"):
+    with pytest.raises(Rejected, match=exactly("status: a revision changes the status or at least one term")):
         AgreementRevised(agreement="a")
     assert AgreementRevised(agreement="a", tranche_usd=B).terms() == {"tranche_usd": B}
     assert AgreementRevised(agreement="a", status="definitive").terms() == {}
-    with pytest.raises(Rejected, match="tranche: a tranche belongs to an agreement; name it"):
+    with pytest.raises(Rejected, match=exactly("tranche: a tranche belongs to an agreement; name it")):
         InvestmentReleased(investor="n", investee="o", usd=B, tranche=1)
     spec = dict(platform="p", vendor="v", unit="die")
     assert PlatformSpecified(**spec, gpus_per_gigawatt_low=5, gpus_per_gigawatt_high=5).gpus_per_gigawatt_low == 5
-    with pytest.raises(Rejected, match="gpus_per_gigawatt_low: 6 is more than gpus_per_gigawatt_high 5"):
+    with pytest.raises(Rejected, match=exactly("gpus_per_gigawatt_low: 6 is more than gpus_per_gigawatt_high 5")):
         PlatformSpecified(**spec, gpus_per_gigawatt_low=6, gpus_per_gigawatt_high=5)
 
 
@@ -620,14 +625,14 @@ def test_agreement_terms_at_their_limits(book):
     # exactly 10,000 tranches is allowed, one more is not
     book.append(AgreementSigned(agreement="a", investor="nvidia", investee="openai", status="intent",
                                 gigawatts=D(1), cap_usd=D(10_000), tranche_usd=D(1)))
-    with pytest.raises(Rejected, match="cap_usd allows more than 10000 tranches of tranche_usd"):
+    with pytest.raises(Rejected, match=exactly("investment: cap_usd allows more than 10000 tranches of tranche_usd")):
         book.append(AgreementSigned(agreement="b", investor="nvidia", investee="openai",
                                     status="intent", gigawatts=D(1), cap_usd=D(10_001),
                                     tranche_usd=D(1)))
-    with pytest.raises(Rejected, match="cap_usd allows more than 10000 tranches of tranche_usd"):
+    with pytest.raises(Rejected, match=exactly("investment: cap_usd allows more than 10000 tranches of tranche_usd")):
         book.append(AgreementRevised(agreement="a", cap_usd=D(10_001)))
     book.append(AgreementRevised(agreement="a", cap_usd=D(20_000), tranche_usd=D(2)))
-    with pytest.raises(Rejected, match="tranche_usd 20001 is more than cap_usd 20000"):
+    with pytest.raises(Rejected, match=exactly("investment: tranche_usd 20001 is more than cap_usd 20000")):
         book.append(AgreementRevised(agreement="a", tranche_usd=D(20_001)))
     book.append(AgreementRevised(agreement="a", tranche_usd=D(20_000)))  # one tranche: the cap
     a = agreement(book)
@@ -636,21 +641,22 @@ def test_agreement_terms_at_their_limits(book):
 
 def test_releases_by_hand_at_the_cap_and_on_agreements_that_release_nothing(book):
     book.append(signed(status="intent", cap="10", tranche="10"))
-    with pytest.raises(Rejected, match="agreement 'a' is intent: it releases nothing"):
+    with pytest.raises(Rejected, match=exactly("investment: agreement 'a' is intent: it releases nothing")):
         book.append(release(B))
     book.append(AgreementRevised(agreement="a", status="definitive"))
-    with pytest.raises(Rejected, match="agreement 'a' is between nvidia and openai, not amd and openai"):
+    with pytest.raises(Rejected, match=exactly("investment: agreement 'a' is between nvidia and openai, not amd and openai")):
         book.append(release(B, investor="amd"))
     book.append(release(4 * B))
     book.append(release(6 * B))  # exactly the cap
-    with pytest.raises(Rejected, match=r"releasing 1 would pass the cap of agreement 'a', 10000000000 "
-                                       r"\(10000000000 released already\)"):
+    with pytest.raises(Rejected, match=exactly(
+            "investment: releasing 1 would pass the cap of agreement 'a', 10000000000 "
+            "(10000000000 released already)")):
         book.append(release(1))
-    with pytest.raises(Rejected, match="cap_usd 9999999999 is below the 10000000000 released already"):
+    with pytest.raises(Rejected, match=exactly("investment: cap_usd 9999999999 is below the 10000000000 released already")):
         book.append(AgreementRevised(agreement="a", cap_usd=10 * B - 1))
     book.append(AgreementRevised(agreement="a", cap_usd=10 * B))  # equal to what was released
     book.append(AgreementRevised(agreement="a", status="cancelled"))
-    with pytest.raises(Rejected, match="agreement 'a' is cancelled: it releases nothing"):
+    with pytest.raises(Rejected, match=exactly("investment: agreement 'a' is cancelled: it releases nothing")):
         book.append(release(1))
     assert agreement(book)["released_usd"] == str(10 * B)
     assert book.view.report()["investment"]["released_usd"] == str(10 * B)
@@ -660,9 +666,9 @@ def test_a_tranche_released_by_hand_is_the_next_one_and_counts_once(book):
     book.append(signed(cap="100", tranche="10", status="intent"))
     book.append(commission("2", "a"))
     book.append(AgreementRevised(agreement="a", status="definitive"))  # releases tranches 1 and 2
-    with pytest.raises(Rejected, match="tranche 2 of 'a' is released already"):
+    with pytest.raises(Rejected, match=exactly("investment: tranche 2 of 'a' is released already")):
         book.append(release(10 * B, tranche=2))
-    with pytest.raises(Rejected, match=r"tranche 3 of 'a' is not earned \(2 earned\)"):
+    with pytest.raises(Rejected, match=exactly("investment: tranche 3 of 'a' is not earned (2 earned)")):
         book.append(release(10 * B, tranche=3))
     book.append(commission("1", "a"))
     a = agreement(book)
