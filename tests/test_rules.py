@@ -816,3 +816,54 @@ def test_which_projections_can_be_snapshotted_and_their_states_copied_apart():
         gc.enable()
     load_state(_Plain(), "{}")
     assert gc.isenabled()
+
+
+# --- appending: names, metadata and what derived events carry ------------------------------------
+
+
+def test_ids_and_streams_are_short_printable_text(book):
+    def add(**where):
+        return book.append(UsageReported(product="p", weekly_active_users=1), **where)
+
+    assert add(id="x" * 200).id == "x" * 200 and add(stream="s" * 200).stream == "s" * 200
+    why = "{}: expected non-empty printable text of at most 200 characters, got {}"
+    for where, shown in [({"id": "x" * 201}, "'" + "x" * 56 + "..."), ({"id": ""}, "''"),
+                         ({"id": "a\nb"}, "'a\\nb'"), ({"id": 5}, "5"), ({"stream": ""}, "''"),
+                         ({"stream": "s" * 201}, "'" + "s" * 56 + "..."),
+                         ({"id": "\t" * 29}, "'" + "\\t" * 29 + "'"),  # a repr of 60: whole
+                         ({"id": "\t" * 30}, "'" + "\\t" * 28 + "..."),  # of 62: cut
+                         ({"id": "\t"}, "'\\t'")]:
+        with pytest.raises(Rejected, match=exactly(why.format(next(iter(where)), shown))):
+            add(**where)
+    assert len(book) == 2
+
+
+def test_metadata_is_stored_and_returned_as_the_stored_json_reads_back(book):
+    meta = {"nested": {"exact": Decimal("1.50"), "list": [1, (2, 3)]}, "pair": (1, 2),
+            "float": 2.5, "none": None, "flag": True, "text": "t", "day": date(2026, 1, 2)}
+    record = book.append(UsageReported(product="p", weekly_active_users=1), meta=meta)
+    stored = book.get(record.id)
+    assert record.meta == stored.meta == {
+        "nested": {"exact": "1.50", "list": [1, [2, 3]]}, "pair": [1, 2], "float": "2.5",
+        "none": None, "flag": True, "text": "t", "day": "2026-01-02"}
+    assert record == stored
+    flat = {"a": 1, "b": "x", "c": None, "d": False}
+    assert book.append(UsageReported(product="p", weekly_active_users=2), meta=flat).meta == flat
+    for bad, why in [({"a": {1: 2}}, "meta: expected an object with string keys"),
+                     ({1: 2}, "meta: expected an object with string keys"),
+                     ({"a": object()}, "meta: not JSON: object cannot be written as JSON"),
+                     ({"derived_by": "me"}, "meta.derived_by: set by the ledger on derived events only")]:
+        with pytest.raises(Rejected, match=exactly(why)):
+            book.append(UsageReported(product="p", weekly_active_users=3), meta=bad)
+    assert len(book) == 2
+
+
+def test_derived_events_carry_the_correlation_of_their_cause(book):
+    book.append(signed(cap="100", tranche="10"))
+    cause = book.append(commission("1", "a"), meta={"correlation_id": "deal", "source": "s"})
+    derived = list(book.read(after=cause.seq))
+    assert len(derived) == 1 and derived[0].meta == {
+        "causation_id": cause.id, "correlation_id": "deal", "derived_by": "investment", "source": "s"}
+    again = book.append(commission("1", "a"))
+    assert list(book.read(after=again.seq))[0].meta == {
+        "causation_id": again.id, "correlation_id": again.id, "derived_by": "investment"}
