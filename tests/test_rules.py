@@ -867,3 +867,61 @@ def test_derived_events_carry_the_correlation_of_their_cause(book):
     again = book.append(commission("1", "a"))
     assert list(book.read(after=again.seq))[0].meta == {
         "causation_id": again.id, "correlation_id": again.id, "derived_by": "investment"}
+
+
+# --- gpu_inventory: bands rounded outward, retirements to zero, the text ----------------------------
+
+GPU_TEXT = '''\
+GPUs counted:   0 packages, 15 dies
+GPUs estimated: 116,655 - 166,651 packages, 1 - 3 dies
+unestimated:    0.25 GW (platforms with no specification)
+
+site    platform    unit      GPUs counted
+------  ----------  ------  --------------
+s1      gb200       die                 10
+s2      mi450       die                  5
+
+platform      net GW    GPUs low    GPUs high  unit
+----------  --------  ----------  -----------  ----------------
+gb200         0.3333     116,655      166,651  package
+mi450            0.5           1            3  die
+tpu             0.25           -            -  no specification
+'''
+
+
+def test_gpu_bands_round_outward_and_retirements_count_down_to_zero(book):
+    from ledger.default_plugins.gpu_inventory import PROJECTION
+
+    def capacity(gigawatts, platform, site="s1"):
+        return CapacityCommissioned(site=site, provider="oracle", vendor="nvidia", platform=platform,
+                                    gigawatts=D(gigawatts))
+
+    book.append(PlatformSpecified(platform="gb200", vendor="nvidia", gpus_per_gigawatt_low=350_001,
+                                  gpus_per_gigawatt_high=500_001, unit="package"))
+    book.append(PlatformSpecified(platform="mi450", vendor="amd", gpus_per_gigawatt_low=3,
+                                  gpus_per_gigawatt_high=5, unit="die"))
+    book.append(capacity("0.3333", "gb200"))  # 116,655.33 - 166,650.33 packages
+    book.append(capacity("0.5", "mi450", "s2"))  # 1.5 - 2.5 dies
+    book.append(capacity("0.25", "tpu", "s2"))  # no specification
+    book.append(GpusDelivered(site="s1", platform="gb200", count=100))
+    book.append(GpusDelivered(site="s1", platform="gb200", count=10, unit="die"))
+    book.append(GpusDelivered(site="s2", platform="mi450", count=7, unit="die"))
+    book.append(GpusRetired(site="s1", platform="gb200", count=100))  # all of them
+    book.append(GpusRetired(site="s2", platform="mi450", count=2, unit="die"))
+    with pytest.raises(Rejected, match=exactly("gpu_inventory: retires 1 packages of gb200 at 's1', but only 0 are counted there")):
+        book.append(GpusRetired(site="s1", platform="gb200", count=1))
+    with pytest.raises(Rejected, match=exactly("gpu_inventory: retires 11 dies of gb200 at 's1', but only 10 are counted there")):
+        book.append(GpusRetired(site="s1", platform="gb200", count=11, unit="die"))
+    book.append(GpusRetired(site="s1", platform="gb200", count=10, unit="die"))
+    book.append(GpusDelivered(site="s1", platform="gb200", count=10, unit="die"))
+    gpus = book.view.report()["gpu_inventory"]
+    assert (gpus["counted"], gpus["counted_dies"]) == (0, 15)
+    assert gpus["counted_by"] == {"s1": {"gb200": {"die": 10}}, "s2": {"mi450": {"die": 5}}}
+    assert (gpus["estimated_low"], gpus["estimated_high"]) == (116_655, 166_651)
+    assert (gpus["estimated_dies_low"], gpus["estimated_dies_high"]) == (1, 3)
+    assert gpus["estimated_by_platform"] == {
+        "gb200": {"gigawatts": "0.3333", "unit": "package", "low": 116_655, "high": 166_651},
+        "mi450": {"gigawatts": "0.5", "unit": "die", "low": 1, "high": 3}}
+    assert (gpus["unestimated_gigawatts"], gpus["unestimated_by_platform"]) == ("0.25", {"tpu": "0.25"})
+    assert PROJECTION.render(gpus) == GPU_TEXT.rstrip("\n")
+    assert book.replay(use_snapshots=False).report()["gpu_inventory"] == gpus
