@@ -925,3 +925,59 @@ def test_gpu_bands_round_outward_and_retirements_count_down_to_zero(book):
     assert (gpus["unestimated_gigawatts"], gpus["unestimated_by_platform"]) == ("0.25", {"tpu": "0.25"})
     assert PROJECTION.render(gpus) == GPU_TEXT.rstrip("\n")
     assert book.replay(use_snapshots=False).report()["gpu_inventory"] == gpus
+
+
+# --- sites: which capacity a decommissioning takes from -------------------------------------------
+
+
+def test_a_decommissioning_names_its_capacity_or_is_refused(book):
+    def capacity(site, provider, platform, gigawatts, day):
+        book.append(CapacityCommissioned(site=site, provider=provider, vendor="nvidia", platform=platform,
+                                         gigawatts=D(gigawatts)), occurred_at=day)
+
+    def off(gigawatts, day="2026-06-01", site="s1", **which):
+        return book.append(CapacityDecommissioned(site=site, gigawatts=D(gigawatts), **which),
+                           occurred_at=day)
+
+    capacity("s1", "oracle", "gb200", "1", "2026-01-01")
+    capacity("s1", "aws", "mi450", "2", "2026-01-01")
+    for which, why in [
+        ({"gigawatts": "0.5"}, "site 's1' holds several (provider/platform: aws/mi450, oracle/gb200); "
+                               "name the platform and the provider"),
+        ({"gigawatts": "1.5", "platform": "gb200"},
+         "decommissions 1.5 GW, but site 's1' has only 1 GW commissioned on platform 'gb200'"),
+        ({"gigawatts": "1", "site": "s9"}, "site 's9' has no capacity commissioned"),
+        ({"gigawatts": "1", "provider": "oracle", "platform": "mi450"},
+         "site 's1' has no capacity commissioned for provider 'oracle' on platform 'mi450'"),
+    ]:
+        with pytest.raises(Rejected, match=exactly(f"provider_mix: {why}")):
+            off(**which)
+    off("1", platform="gb200")  # all of it
+    off("0.5")  # one capacity left at the site: it needs no name
+    mix = book.view.report()["provider_mix"]["commissioned_gigawatts"]
+    assert mix["gigawatts_by_provider"] == {"aws": "1.5"} and mix["by_provider"] == {"aws": "1.0000"}
+    capacity("s1", "oracle", "gb200", "0.25", "2026-07-01")  # back after it was all taken off
+    assert book.view.report()["provider_mix"]["commissioned_gigawatts"]["gigawatts_by_provider"] == {
+        "aws": "1.5", "oracle": "0.25"}
+
+
+def test_a_decommissioning_dated_before_its_capacity_takes_what_is_there_as_of_a_date(book):
+    def capacity(gigawatts, day, site="s4"):
+        book.append(CapacityCommissioned(site=site, provider="oracle", vendor="nvidia", platform="gb200",
+                                         gigawatts=D(gigawatts)), occurred_at=day)
+
+    capacity("1", "2026-01-01")
+    capacity("1", "2026-03-01")
+    book.append(CapacityDecommissioned(site="s4", gigawatts=D("1.5")), occurred_at="2026-02-01")
+    capacity("1", "2026-05-01", site="s5")
+    book.append(CapacityDecommissioned(site="s5", gigawatts=D("0.5")), occurred_at="2026-04-01")
+
+    def net(until=None):
+        view = book.replay(until=until) if until else book.view
+        return view.report()["provider_mix"]["commissioned_gigawatts"]["gigawatts"
+                                                                       "_by_provider"].get("oracle")
+
+    assert net() == "1"  # 0.5 at s4, 0.5 at s5
+    assert net("2026-02-15") is None  # s4: 1 held, 1.5 taken off: all of it
+    assert net("2026-04-15") == "0.5"  # s4: 2 held (seq order), 1.5 off; s5: nothing to take from
+    assert book.replay(until="2026-04-15").report()["gpu_inventory"]["unestimated_gigawatts"] == "0.5"
