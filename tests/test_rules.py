@@ -981,3 +981,28 @@ def test_a_decommissioning_dated_before_its_capacity_takes_what_is_there_as_of_a
     assert net("2026-02-15") is None  # s4: 1 held, 1.5 taken off: all of it
     assert net("2026-04-15") == "0.5"  # s4: 2 held (seq order), 1.5 off; s5: nothing to take from
     assert book.replay(until="2026-04-15").report()["gpu_inventory"]["unestimated_gigawatts"] == "0.5"
+
+
+# --- funds: a resolution restates its commitment rightly, or is refused saying what it said -----
+
+
+def test_a_resolution_restating_its_commitment(book):
+    from .test_builtin_plugins import pledge
+
+    book.append(pledge("20", conditional=True), id="cond")
+    why = "investment: commitment 'cond' is softbank -> openai $20 B; the resolution says {}"
+    for stated, said in [({"investee": "sb-energy"}, "investee sb-energy"),
+                         ({"investor": "amazon", "investee": "openai", "usd": 20 * B},
+                          "investor amazon, investee openai, $20 B"),
+                         ({"usd": 20 * B + 1}, "$20,000,000,001")]:
+        if "usd" in stated and len(stated) == 1:  # reads as $20 B rounded: both in full
+            why = why.replace("$20 B;", "$20,000,000,000;")
+        with pytest.raises(Rejected, match=exactly(why.format(said))):
+            book.append(FundingResolved(commitment="cond", outcome="met", **stated))
+    book.append(FundingResolved(commitment="cond", outcome="lapsed", investor="softbank",
+                                investee="openai", usd=20 * B))
+    investor = book.view.report()["investment"]["investors"]["softbank"]
+    assert (investor["committed_usd"], investor["conditional_usd"]) == ("0", "0")
+    assert book.view.report()["investment"]["conditional_commitments"]["cond"] == {
+        "investor": "softbank", "investee": "openai", "usd": str(20 * B), "status": "lapsed",
+        "resolved_seq": 2}
