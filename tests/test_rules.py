@@ -1006,3 +1006,31 @@ def test_a_resolution_restating_its_commitment(book):
     assert book.view.report()["investment"]["conditional_commitments"]["cond"] == {
         "investor": "softbank", "investee": "openai", "usd": str(20 * B), "status": "lapsed",
         "resolved_seq": 2}
+
+
+# --- every built-in projection restores what it snapshots -------------------------------------------
+
+
+@pytest.mark.parametrize("history", ["openai-compute-2025-2026.jsonl", "nvidia-openai-plan.jsonl"])
+def test_every_projection_restores_what_it_snapshots(history):
+    from ledger.snapshots import can_snapshot, copy_state, dump_state, load_state
+
+    from .conftest import EVENTS
+
+    with Ledger.open(load_entrypoints=False) as book:
+        book.import_jsonl(f"{EVENTS}/{history}")
+        book.append(CapacityCommissioned(site="x", provider="oracle", vendor="nvidia",
+                                         platform="gb200", gigawatts=D("0.3")))
+        book.append(CapacityDecommissioned(site="x", gigawatts=D("0.1")))
+        book.append(GpusDelivered(site="x", platform="gb200", count=7, unit="die"))
+        view = book.view
+        for name, projection in book.projections.items():
+            if not can_snapshot(projection):
+                continue
+            state = view[name]
+            text = dump_state(projection, state)
+            restored = load_state(projection, text)
+            assert dump_state(projection, restored) == text, name
+            assert projection.summary(restored) == projection.summary(state), name
+            copied = copy_state(projection, state)
+            assert projection.summary(copied) == projection.summary(state), name
