@@ -1034,3 +1034,66 @@ def test_every_projection_restores_what_it_snapshots(history):
             assert projection.summary(restored) == projection.summary(state), name
             copied = copy_state(projection, state)
             assert projection.summary(copied) == projection.summary(state), name
+
+
+
+# --- provider_mix: the latest contract value, who runs what unpublished, the tables -----------------
+
+MIX_EMPTY = '''\
+commissioned GW by provider (HHI -): none
+
+commissioned GW by vendor (HHI -): none
+
+contracted USD by provider (HHI -): none
+'''
+
+MIX_TEXT = '''\
+commissioned GW by provider (HHI 3,750)
+provider      GW    share        %
+----------  ----  -------  -------
+coreweave      2   0.5000   50.0 %
+aws            1   0.2500   25.0 %
+oracle         1   0.2500   25.0 %
+total          4   1.0000  100.0 %
+also running, amounts not published: google, microsoft — the shares cover published figures only
+
+commissioned GW by vendor (HHI 6,250)
+vendor      GW    share        %
+--------  ----  -------  -------
+nvidia       3   0.7500   75.0 %
+amd          1   0.2500   25.0 %
+total        4   1.0000  100.0 %
+also running, amounts not published: nvidia, tpu — the shares cover published figures only
+
+contracted USD by provider (HHI 5,918)
+provider       USD    share        %
+----------  ------  -------  -------
+microsoft   $250 B   0.7143   71.4 %
+oracle      $100 B   0.2857   28.6 %
+total       $350 B   1.0000  100.0 %
+'''
+
+
+def test_the_provider_mix_and_its_text(book):
+    from ledger.default_plugins.provider_mix import PROJECTION
+
+    assert PROJECTION.render(book.view.report()["provider_mix"]) == MIX_EMPTY.rstrip("\n")
+    for site, provider, vendor, gigawatts in [("s1", "oracle", "nvidia", "1"), ("s2", "aws", "amd", "1"),
+                                              ("s3", "coreweave", "nvidia", "2")]:
+        book.append(CapacityCommissioned(site=site, provider=provider, vendor=vendor, platform="p",
+                                         gigawatts=D(gigawatts)))
+    book.append(CapacityUnquantified(provider="microsoft", vendor="nvidia"))
+    book.append(CapacityUnquantified(provider="google", vendor="tpu", site="s9"))
+    book.append(ProviderContracted(contract="c1", buyer="openai", provider="oracle", usd=300 * B))
+    book.append(ProviderContracted(contract="c2", buyer="openai", provider="microsoft", usd=250 * B))
+    book.append(ProviderContracted(contract="c1", buyer="openai", provider="oracle", usd=100 * B))  # latest wins
+    mix = book.view.report()["provider_mix"]
+    usd = mix["contracted_usd"]
+    assert (usd["total"], usd["usd_by_provider"], usd["hhi"]) == (
+        str(350 * B), {"microsoft": str(250 * B), "oracle": str(100 * B)}, 5918)
+    gw = mix["commissioned_gigawatts"]
+    assert (gw["total"], gw["hhi"], gw["vendor_hhi"]) == ("4", 3750, 6250)
+    assert gw["unquantified"] == [
+        {"provider": "google", "vendor": "tpu", "site": "s9", "platform": None},
+        {"provider": "microsoft", "vendor": "nvidia", "site": None, "platform": None}]
+    assert PROJECTION.render(mix) == MIX_TEXT.rstrip("\n")
