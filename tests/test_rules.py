@@ -1097,3 +1097,55 @@ def test_the_provider_mix_and_its_text(book):
         {"provider": "google", "vendor": "tpu", "site": "s9", "platform": None},
         {"provider": "microsoft", "vendor": "nvidia", "site": None, "platform": None}]
     assert PROJECTION.render(mix) == MIX_TEXT.rstrip("\n")
+
+
+
+# --- investment: the text, with a superseded agreement's forfeited money ---------------------------
+
+INVESTMENT_TEXT = '''\
+released in all: $25 B
+
+agreement    status           parties             target GW    commissioned GW  tranches earned / released      released    forfeited    cap
+-----------  ---------------  ----------------  -----------  -----------------  ----------------------------  ----------  -----------  -----
+a            definitive       nvidia -> openai           10                  3  3 / 3                              $25 B           $0  $25 B
+b            superseded by a  amd -> openai              10                  1  1 / 0                                 $0        $20 B  $40 B
+
+agreement      tranche    released  on            seq
+-----------  ---------  ----------  ----------  -----
+a                    1       $10 B  2026-02-01      4
+a                    2       $10 B  2026-02-01      5
+a                    3        $5 B  2026-05-01     12
+
+investor    investee      intended    agreed    committed    conditional (pending)    released
+----------  ----------  ----------  --------  -----------  -----------------------  ----------
+amd         openai              $0        $0           $0                       $0          $0
+nvidia      openai              $0     $25 B           $0                       $0       $25 B
+softbank    openai              $0        $0        $20 B                       $0          $0
+softbank    sb-energy           $0        $0         $5 B                       $0          $0
+
+conditional commitment    parties               amount  status      resolved at seq
+------------------------  ------------------  --------  --------  -----------------
+cond                      softbank -> openai     $20 B  met                      10
+'''
+
+
+def test_the_investment_text(book):
+    from ledger.default_plugins.investment import PROJECTION
+
+    from .test_builtin_plugins import pledge
+
+    assert PROJECTION.render(book.view.report()["investment"]) == 'released in all: $0'
+    book.append(signed(name="a", cap="25", tranche="10"), occurred_at="2026-01-01")
+    book.append(signed(name="b", status="intent", cap="40", tranche="20", investor="amd"),
+                occurred_at="2026-01-01")
+    book.append(commission("2", "a"), occurred_at="2026-02-01")
+    book.append(commission("1", "b"), occurred_at="2026-02-01")
+    book.append(AgreementRevised(agreement="b", status="superseded", superseded_by="a"),
+                occurred_at="2026-03-01")
+    book.append(pledge("20", conditional=True), id="cond", occurred_at="2026-03-01")
+    book.append(pledge("5", investee="sb-energy"), occurred_at="2026-03-01")
+    book.append(FundingResolved(commitment="cond", outcome="met"), occurred_at="2026-04-01")
+    book.append(commission("1", "a"), occurred_at="2026-05-01")  # the cap leaves $5 B of tranche 3
+    investment = book.view.report()["investment"]
+    assert investment["agreements"]["b"]["forfeited_usd"] == str(20 * B)
+    assert PROJECTION.render(investment) == INVESTMENT_TEXT.rstrip("\n")
