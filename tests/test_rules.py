@@ -1149,3 +1149,25 @@ def test_the_investment_text(book):
     investment = book.view.report()["investment"]
     assert investment["agreements"]["b"]["forfeited_usd"] == str(20 * B)
     assert PROJECTION.render(investment) == INVESTMENT_TEXT.rstrip("\n")
+
+
+def test_new_ids_borrow_the_next_millisecond_after_4096_in_one(monkeypatch):
+    import uuid
+
+    import ledger.clock as clock
+
+    now = 4_000_000_000_000 * 1_000_000  # nanoseconds, later than any id made so far
+    monkeypatch.setattr(clock, "_last_ms", clock._last_ms)  # put back afterwards
+    monkeypatch.setattr(clock, "_counter", clock._counter)
+    monkeypatch.setattr(clock, "time_ns", lambda: now)
+    ids = [clock.new_id() for _ in range(4096 * 2 + 5)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    stamps = [uuid.UUID(text).int >> 80 for text in ids]  # the 48 bits of milliseconds
+    counters = [(uuid.UUID(text).int >> 64) & 0xFFF for text in ids]
+    first = now // 1_000_000
+    assert stamps[:4096] == [first] * 4096 and counters[:4096] == list(range(4096))
+    assert stamps[4096:8192] == [first + 1] * 4096 and counters[4096] == 0
+    assert stamps[8192:] == [first + 2] * 5 and counters[8192:] == list(range(5))
+    monkeypatch.setattr(clock, "time_ns", lambda: (first + 5) * 1_000_000)  # time moved on
+    later = clock.new_id()
+    assert uuid.UUID(later).int >> 80 == first + 5 and (uuid.UUID(later).int >> 64) & 0xFFF == 0
