@@ -1171,3 +1171,17 @@ def test_new_ids_borrow_the_next_millisecond_after_4096_in_one(monkeypatch):
     monkeypatch.setattr(clock, "time_ns", lambda: (first + 5) * 1_000_000)  # time moved on
     later = clock.new_id()
     assert uuid.UUID(later).int >> 80 == first + 5 and (uuid.UUID(later).int >> 64) & 0xFFF == 0
+
+
+def test_tranches_held_back_by_the_cap_are_released_after_a_restore_when_the_cap_rises(tmp_path):
+    path = tmp_path / "x.db"
+    with Ledger.open(path, load_entrypoints=False, snapshot_every=0) as book:
+        book.append(signed(cap="30", tranche="10"))
+        book.append(commission("5", "a"))  # 5 earned, 3 released: the cap
+        assert agreement(book)["tranches_released"] == 3
+        book.snapshot()
+    with Ledger.open(path, load_entrypoints=False, snapshot_every=0) as book:  # from the snapshot
+        book.append(AgreementRevised(agreement="a", cap_usd=50 * B))
+        a = agreement(book)
+        assert [t["tranche"] for t in a["tranches"]] == [1, 2, 3, 4, 5]
+        assert book.view.report() == book.replay(use_snapshots=False).report()
