@@ -142,6 +142,33 @@ def collect(name: str) -> dict[str, int]:
     return figures
 
 
+def recheck(name: str, tests: list[str]) -> dict[str, list[str]]:
+    """Run ``tests`` of the working tree (tests written since the last run of ``name``) against
+    each of its survivors, in the mutated copy: which of them do they kill now?"""
+    copy = WORK / name
+    shutil.rmtree(copy / "mutants" / "tests")
+    shutil.copytree(ROOT / "tests", copy / "mutants" / "tests", ignore=IGNORED)
+    names = [line[2:].rsplit(":", 1)[0] for line in
+             (WORK / f"{name}.survivors.txt").read_text(encoding="utf-8").splitlines()
+             if line.startswith("# ") and line.endswith(": survived")]
+    verdicts: dict[str, list[str]] = {"killed": [], "survived": []}
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
+    env.pop("GIGALEDGER_TEST_POSTGRES", None)
+    for mutant in names:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-k",
+                 "not postgres and not Postgres", *tests], cwd=copy / "mutants",
+                env={**env, "MUTANT_UNDER_TEST": mutant}, capture_output=True, timeout=300)
+            killed = done.returncode != 0
+        except subprocess.TimeoutExpired:
+            killed = True
+        verdicts["killed" if killed else "survived"].append(mutant)
+        print(f"{mutant}: {'killed' if killed else 'survived'}", flush=True)
+    (WORK / f"{name}.recheck.json").write_text(json.dumps(verdicts, indent=1), encoding="utf-8")
+    return verdicts
+
+
 def score(figures: dict[str, int]) -> tuple[int, int]:
     killed = figures.get("killed", 0) + figures.get("timeout", 0)
     return killed, figures.get("total", 0) - figures.get("skipped", 0)
@@ -169,11 +196,18 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="only print the table so far")
     parser.add_argument("--collect", action="store_true",
                         help="only collect the results of the last run of each MODULE")
+    parser.add_argument("--recheck", nargs="+", metavar="TEST",
+                        help="run these tests of the working tree against each survivor of the "
+                             "last run of each MODULE (tests written since that run)")
     args = parser.parse_args()
     unknown = [name for name in args.modules if name not in TARGETS]
     if unknown:
         parser.error(f"unknown module {unknown[0]!r}: choose from {', '.join(TARGETS)}")
     WORK.mkdir(exist_ok=True)
+    if args.recheck:
+        for name in args.modules:
+            recheck(name, args.recheck)
+        return
     if not args.summary:
         for name in args.modules or list(TARGETS):
             collect(name) if args.collect else run(name, args.children)
