@@ -1187,3 +1187,82 @@ def test_tranches_held_back_by_the_cap_are_released_after_a_restore_when_the_cap
         a = agreement(book)
         assert [t["tranche"] for t in a["tranches"]] == [1, 2, 3, 4, 5]
         assert book.view.report() == book.replay(use_snapshots=False).report()
+
+
+# --- importing an export: each record restored as it was, or refused saying why -------------------
+
+
+def exported(tmp_path, meta=None):
+    """A ledger's export (two streams, a derived tranche, metadata) and its records."""
+    with Ledger.open(load_entrypoints=False) as book:
+        book.append(signed(cap="100", tranche="10"), meta={"source": "s", "n": 1})
+        book.append(commission("1.5", "a"), occurred_at="2026-02-01T12:30:00.25Z")
+        book.append(UsageReported(product="p", weekly_active_users=5), meta=meta)
+        book.export_jsonl(tmp_path / "out.jsonl")
+        return [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()], list(book.read())
+
+
+def write_lines(path, lines):
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_an_export_is_restored_record_for_record_and_a_second_import_skips_it(tmp_path):
+    lines, records = exported(tmp_path, meta={"scenario": True})
+    assert len(lines) == 4
+    with Ledger.open(load_entrypoints=False) as copy:
+        result = copy.import_jsonl(tmp_path / "out.jsonl")
+        assert (result.appended, result.skipped, result.head) == (4, 0, 4)
+        assert list(copy.read()) == records  # data, meta, versions, schema, times and hashes
+        assert copy.view.report() == copy.replay(use_snapshots=False).report()
+        assert copy.view.report()["as_of"]["scenario_records"] == 1
+        again = copy.import_jsonl(tmp_path / "out.jsonl")
+        assert (again.appended, again.skipped, again.head) == (0, 4, 4)
+    with Ledger.open(load_entrypoints=False) as copy:  # the same records twice in one import
+        twice = copy.import_jsonl(write_lines(tmp_path / "twice.jsonl", lines + lines[:2]))
+        assert (twice.appended, twice.skipped) == (4, 2) and list(copy.read()) == records
+
+
+def test_an_altered_export_record_is_refused_saying_why(tmp_path):
+    lines, _ = exported(tmp_path)
+
+    def refused(number, change, error, why):
+        altered = [dict(line) for line in lines]
+        change(altered[number])
+        path = write_lines(tmp_path / "altered.jsonl", altered)
+        with Ledger.open(load_entrypoints=False) as copy:
+            with pytest.raises(error, match=exactly(f"{path}:{number + 1}: {why}")):
+                copy.import_jsonl(path)
+            assert len(copy) == 0
+
+    refused(1, lambda line: line.update(occurred_at="2026-02-01T12:30:00.25Z"), Rejected,
+            "occurred_at: '2026-02-01T12:30:00.25Z' is not in the stored form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    refused(0, lambda line: line.update(recorded_at="2026-02-01"), Rejected,
+            "recorded_at: '2026-02-01' is not in the stored form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    refused(3, lambda line: line.update(version=2), ConflictError,
+            "record seq 4: stream 'usage/p' is at version 0")
+    refused(2, lambda line: line.update(seq=4), ConflictError,
+            "record seq 4 cannot follow this ledger's seq 2: import an export into an empty ledger, "
+            "or leave out seq and hash to append the events anew")
+    forged = ("record seq 3: hash does not match: the record was altered, or does not follow the "
+              "previous one")
+    for change in [{"data": {"product": "p", "weekly_active_users": 6}}, {"meta": {}},
+                   {"stream": "x", "version": 1}, {"schema": 2}, {"hash": "0" * 64},
+                   {"occurred_at": "2026-02-01T12:30:00.000000Z"}]:
+        refused(2, lambda line, change=change: line.update(change), Rejected, forged)
+
+
+def test_an_export_record_whose_id_exists_with_other_content_is_a_conflict(tmp_path):
+    lines, _ = exported(tmp_path)
+    with Ledger.open(load_entrypoints=False) as copy:
+        copy.import_jsonl(tmp_path / "out.jsonl")
+        other = dict(lines[3], data={"product": "p", "weekly_active_users": 6})
+        path = write_lines(tmp_path / "other.jsonl", [other])
+        with pytest.raises(ConflictError, match=exactly(
+                f"{path}:1: id {lines[3]['id']!r} exists already (seq 4) with other content")):
+            copy.import_jsonl(path)
+        for key, value in [("meta", {"x": 1}), ("hash", "f" * 64), ("version", 9), ("seq", 9),
+                           ("recorded_at", "2020-01-01T00:00:00.000000Z"), ("schema", 2)]:
+            with pytest.raises(ConflictError, match="exists already"):
+                copy.import_jsonl(write_lines(tmp_path / "other.jsonl", [dict(lines[3], **{key: value})]))
+        assert len(copy) == 4

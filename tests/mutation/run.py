@@ -38,7 +38,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
                                   "tests/test_pipeline.py"]),
     "snapshots": ("ledger/snapshots.py", ["tests/test_snapshots.py", "tests/test_rules.py",
                                           "tests/test_connections.py"]),
-    "appending": ("ledger/appending.py", ["tests/test_ledger.py", "tests/test_rules.py",
+    "appending": ("ledger/appending.py", ["tests/test_ledger.py", "tests/test_rules.py", "tests/test_history.py",
                                           "tests/test_plugins.py", "tests/test_hooks.py",
                                           "tests/test_bad_input.py", "tests/test_connections.py"]),
     "catalogue": ("ledger/default_plugins/catalogue.py",
