@@ -1266,3 +1266,25 @@ def test_an_export_record_whose_id_exists_with_other_content_is_a_conflict(tmp_p
             with pytest.raises(ConflictError, match="exists already"):
                 copy.import_jsonl(write_lines(tmp_path / "other.jsonl", [dict(lines[3], **{key: value})]))
         assert len(copy) == 4
+
+
+def test_a_state_of_an_attrs_class_round_trips_as_that_class():
+    import attrs
+
+    from ledger.snapshots import copy_state, dump_state, load_state
+
+    @attrs.define
+    class Totals:
+        gigawatts: Decimal = Decimal(0)
+        by_site: dict[str, Decimal] = attrs.field(factory=dict)
+        days: list[date] = attrs.field(factory=list)
+
+    class Typed:
+        name, handles, state_type = "typed", ("x",), Totals
+
+    state = Totals(Decimal("1.25"), {"s1": Decimal("0.5")}, [date(2026, 1, 2)])
+    text = dump_state(Typed(), state)
+    assert json.loads(text) == {"gigawatts": "1.25", "by_site": {"s1": "0.5"}, "days": ["2026-01-02"]}
+    for again in (load_state(Typed(), text), copy_state(Typed(), state)):
+        assert type(again) is Totals and again == state
+        assert again.by_site is not state.by_site and again.days is not state.days
