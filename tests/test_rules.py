@@ -1288,3 +1288,15 @@ def test_a_state_of_an_attrs_class_round_trips_as_that_class():
     for again in (load_state(Typed(), text), copy_state(Typed(), state)):
         assert type(again) is Totals and again == state
         assert again.by_site is not state.by_site and again.days is not state.days
+
+
+def test_an_agreement_in_the_report(book):
+    book.append(signed(cap="25", tranche="10", per="0.5"), occurred_at="2026-01-01")
+    cause = book.append(commission("0.5", "a"), occurred_at="2026-02-01")
+    assert agreement(book) == {
+        "status": "definitive", "investor": "nvidia", "investee": "openai", "gigawatts": "10",
+        "cap_usd": str(25 * B), "tranche_usd": str(10 * B), "tranche_gigawatts": "0.5",
+        "commissioned_gigawatts": "0.5", "tranches_earned": 1, "tranches_released": 1,
+        "released_usd": str(10 * B), "forfeited_usd": "0", "superseded_by": None,
+        "tranches": [{"tranche": 1, "usd": str(10 * B), "seq": 3, "cause": cause.id,
+                      "occurred_at": "2026-02-01"}]}
