@@ -152,6 +152,10 @@ def recheck(name: str, tests: list[str]) -> dict[str, list[str]]:
              (WORK / f"{name}.survivors.txt").read_text(encoding="utf-8").splitlines()
              if line.startswith("# ") and line.endswith(": survived")]
     verdicts: dict[str, list[str]] = {"killed": [], "survived": []}
+    previous = WORK / f"{name}.recheck.json"
+    if previous.exists():  # a recheck after a recheck: only what survived it
+        verdicts = json.loads(previous.read_text(encoding="utf-8"))
+        names, verdicts["survived"] = verdicts["survived"], []
     env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
     env.pop("GIGALEDGER_TEST_POSTGRES", None)
     for mutant in names:
