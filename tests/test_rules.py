@@ -1300,3 +1300,26 @@ def test_an_agreement_in_the_report(book):
         "released_usd": str(10 * B), "forfeited_usd": "0", "superseded_by": None,
         "tranches": [{"tranche": 1, "usd": str(10 * B), "seq": 3, "cause": cause.id,
                       "occurred_at": "2026-02-01"}]}
+
+
+def test_an_export_imported_twice_at_once_into_an_empty_ledger_is_stored_once(tmp_path):
+    from ledger.batch import FLUSH_EVERY
+
+    with Ledger.open(load_entrypoints=False) as book:  # more records than a batch keeps in memory
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(FLUSH_EVERY + 5)])
+        book.export_jsonl(tmp_path / "out.jsonl")
+        head = book.head()
+    with Ledger.open(load_entrypoints=False) as copy:
+        result = copy.import_jsonl(tmp_path / "out.jsonl", tmp_path / "out.jsonl")
+        assert (result.appended, result.skipped) == (FLUSH_EVERY + 5, FLUSH_EVERY + 5)
+        assert copy.head() == head
+
+
+def test_an_export_record_with_a_bad_id_is_refused_naming_the_field(tmp_path):
+    lines, _ = exported(tmp_path)
+    path = write_lines(tmp_path / "bad.jsonl", [dict(lines[0], id="x" * 201)])
+    with Ledger.open(load_entrypoints=False) as copy:
+        with pytest.raises(Rejected, match=exactly(
+                f"{path}:1: id: expected non-empty printable text of at most 200 characters, got '"
+                + "x" * 56 + "...")):
+            copy.import_jsonl(path)
