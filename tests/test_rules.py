@@ -1323,3 +1323,26 @@ def test_an_export_record_with_a_bad_id_is_refused_naming_the_field(tmp_path):
                 f"{path}:1: id: expected non-empty printable text of at most 200 characters, got '"
                 + "x" * 56 + "...")):
             copy.import_jsonl(path)
+
+
+def test_the_fingerprint_of_a_projection_whose_module_has_no_readable_source(monkeypatch):
+    import sys
+    import types
+
+    from ledger.snapshots import Fingerprints, fingerprint
+
+    def projection_in(module_name, file=None):
+        module = types.ModuleType(module_name)
+        if file is not None:
+            module.__file__ = file
+        monkeypatch.setitem(sys.modules, module_name, module)
+        cls = type("Made", (_Plain,), {"__module__": module_name})
+        return cls()
+
+    no_file = projection_in("gigaledger_test_no_file")
+    missing = projection_in("gigaledger_test_missing", "/nonexistent/gigaledger/projection.py")
+    assert fingerprint(no_file) == fingerprint(missing)  # both: no source to hash
+    assert fingerprint(no_file) != fingerprint(_Plain())  # this module's source is hashed
+    everything = _Everything()
+    assert Fingerprints({"e": everything}, ["a"]).of != Fingerprints({"e": everything}, ["a", "b"]).of
+    assert Fingerprints({"e": everything}, ["b", "a"]).of == {"e": fingerprint(everything, ["a", "b"])}
