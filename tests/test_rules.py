@@ -1198,6 +1198,8 @@ def exported(tmp_path, meta=None):
         book.append(signed(cap="100", tranche="10"), meta={"source": "s", "n": 1})
         book.append(commission("1.5", "a"), occurred_at="2026-02-01T12:30:00.25Z")
         book.append(UsageReported(product="p", weekly_active_users=5), meta=meta)
+        if meta:
+            book.append(UsageReported(product="q", weekly_active_users=6), meta=meta)
         book.export_jsonl(tmp_path / "out.jsonl")
         return [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()], list(book.read())
 
@@ -1209,18 +1211,18 @@ def write_lines(path, lines):
 
 def test_an_export_is_restored_record_for_record_and_a_second_import_skips_it(tmp_path):
     lines, records = exported(tmp_path, meta={"scenario": True})
-    assert len(lines) == 4
+    assert len(lines) == 5
     with Ledger.open(load_entrypoints=False) as copy:
         result = copy.import_jsonl(tmp_path / "out.jsonl")
-        assert (result.appended, result.skipped, result.head) == (4, 0, 4)
+        assert (result.appended, result.skipped, result.head) == (5, 0, 5)
         assert list(copy.read()) == records  # data, meta, versions, schema, times and hashes
         assert copy.view.report() == copy.replay(use_snapshots=False).report()
-        assert copy.view.report()["as_of"]["scenario_records"] == 1
+        assert copy.view.report()["as_of"]["scenario_records"] == 2
         again = copy.import_jsonl(tmp_path / "out.jsonl")
-        assert (again.appended, again.skipped, again.head) == (0, 4, 4)
+        assert (again.appended, again.skipped, again.head) == (0, 5, 5)
     with Ledger.open(load_entrypoints=False) as copy:  # the same records twice in one import
         twice = copy.import_jsonl(write_lines(tmp_path / "twice.jsonl", lines + lines[:2]))
-        assert (twice.appended, twice.skipped) == (4, 2) and list(copy.read()) == records
+        assert (twice.appended, twice.skipped) == (5, 2) and list(copy.read()) == records
 
 
 def test_an_altered_export_record_is_refused_saying_why(tmp_path):
@@ -1241,6 +1243,8 @@ def test_an_altered_export_record_is_refused_saying_why(tmp_path):
             "recorded_at: '2026-02-01' is not in the stored form YYYY-MM-DDTHH:MM:SS.ffffffZ")
     refused(3, lambda line: line.update(version=2), ConflictError,
             "record seq 4: stream 'usage/p' is at version 0")
+    refused(3, lambda line: line.update(stream="agreement/a"), ConflictError,
+            "record seq 4: stream 'agreement/a' is at version 1")
     refused(2, lambda line: line.update(seq=4), ConflictError,
             "record seq 4 cannot follow this ledger's seq 2: import an export into an empty ledger, "
             "or leave out seq and hash to append the events anew")
@@ -1346,3 +1350,27 @@ def test_the_fingerprint_of_a_projection_whose_module_has_no_readable_source(mon
     everything = _Everything()
     assert Fingerprints({"e": everything}, ["a"]).of != Fingerprints({"e": everything}, ["a", "b"]).of
     assert Fingerprints({"e": everything}, ["b", "a"]).of == {"e": fingerprint(everything, ["a", "b"])}
+
+
+def test_an_export_record_that_breaks_a_plugins_rule_is_refused_even_with_its_hashes_recomputed(tmp_path):
+    import hashlib
+
+    with Ledger.open(load_entrypoints=False) as book:
+        book.append(signed(cap="100", tranche="10"))
+        book.append(release(50 * B))
+        book.export_jsonl(tmp_path / "out.jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    lines[1]["data"]["usd"] = str(500 * B)  # past the cap
+    previous = GENESIS
+    for line in lines:  # a forger who knows the chain
+        text = lambda value: json.dumps(value, sort_keys=True, separators=(",", ":"))  # noqa: E731
+        line["hash"] = previous = hashlib.sha256((previous + body(
+            line["seq"], line["id"], line["stream"], line["version"], line["type"], line["schema"],
+            line["occurred_at"], line["recorded_at"], text(line["data"]), text(line["meta"]))).encode()).hexdigest()
+    path = write_lines(tmp_path / "forged.jsonl", lines)
+    with Ledger.open(load_entrypoints=False) as copy:
+        with pytest.raises(Rejected, match=exactly(
+                f"{path}:2: investment: releasing 500000000000 would pass the cap of agreement 'a', "
+                "100000000000 (0 released already)")):
+            copy.import_jsonl(path)
+        assert len(copy) == 0
