@@ -150,7 +150,7 @@ def recheck(name: str, tests: list[str]) -> dict[str, list[str]]:
     shutil.copytree(ROOT / "tests", copy / "mutants" / "tests", ignore=IGNORED)
     names = [line[2:].rsplit(":", 1)[0] for line in
              (WORK / f"{name}.survivors.txt").read_text(encoding="utf-8").splitlines()
-             if line.startswith("# ") and line.endswith(": survived")]
+             if line.startswith("# ") and line.endswith((": survived", ": no tests"))]
     verdicts: dict[str, list[str]] = {"killed": [], "survived": []}
     previous = WORK / f"{name}.recheck.json"
     if previous.exists():  # a recheck after a recheck: only what survived it
@@ -179,18 +179,29 @@ def score(figures: dict[str, int]) -> tuple[int, int]:
 
 
 def summary() -> None:
-    print(f"{'module':<15} {'killed':>7} {'of':>5} {'score':>7}  survived  no tests")
-    all_killed = all_total = 0
+    """The table of the modules run so far: the run's own verdicts, then the survivors that tests
+    written since the run kill (``--recheck``), and the score with them."""
+    print(f"{'module':<14} {'mutants':>7} {'killed':>7} {'timeout':>7} {'survived':>8} "
+          f"{'no tests':>8} {'score':>6} {'rechecked':>9} {'after':>6}")
+    sums = [0] * 6
     for name in TARGETS:
         path = WORK / f"{name}.json"
         if not path.exists():
             continue
         figures = json.loads(path.read_text())
         killed, total = score(figures)
-        all_killed, all_total = all_killed + killed, all_total + total
-        print(f"{name:<15} {killed:>7} {total:>5} {100 * killed / max(total, 1):>6.1f}%"
-              f"  {figures.get('survived', 0):>8}  {figures.get('no_tests', 0):>8}")
-    print(f"{'all':<15} {all_killed:>7} {all_total:>5} {100 * all_killed / max(all_total, 1):>6.1f}%")
+        rechecked = WORK / f"{name}.recheck.json"
+        later = len(json.loads(rechecked.read_text())["killed"]) if rechecked.exists() else 0
+        row = [total, figures.get("killed", 0), figures.get("timeout", 0),
+               figures.get("survived", 0), figures.get("no_tests", 0), later]
+        sums = [a + b for a, b in zip(sums, row)]
+        print(f"{name:<14} {row[0]:>7} {row[1]:>7} {row[2]:>7} {row[3]:>8} {row[4]:>8} "
+              f"{100 * killed / max(total, 1):>5.1f}% {later:>9} "
+              f"{100 * (killed + later) / max(total, 1):>5.1f}%")
+    total, killed = sums[0], sums[1] + sums[2]
+    print(f"{'all':<14} {sums[0]:>7} {sums[1]:>7} {sums[2]:>7} {sums[3]:>8} {sums[4]:>8} "
+          f"{100 * killed / max(total, 1):>5.1f}% {sums[5]:>9} "
+          f"{100 * (killed + sums[5]) / max(total, 1):>5.1f}%")
 
 
 def main() -> None:
