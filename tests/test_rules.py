@@ -776,6 +776,8 @@ def test_the_fingerprint_covers_name_version_source_and_for_every_type_the_types
     versioned = _Plain()
     versioned.version = "2"
     assert fingerprint(versioned) != fingerprint(plain)
+    versioned.version = ""  # an empty version is no version
+    assert fingerprint(versioned) == fingerprint(plain)
     renamed = _Plain()
     renamed.name = "other"
     assert fingerprint(renamed) != fingerprint(plain)
