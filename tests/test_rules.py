@@ -1376,3 +1376,38 @@ def test_an_export_record_that_breaks_a_plugins_rule_is_refused_even_with_its_ha
                 "100000000000 (0 released already)")):
             copy.import_jsonl(path)
         assert len(copy) == 0
+
+
+def test_time_bounds_do_not_depend_on_the_local_time_zone(monkeypatch):
+    import time as clock_time
+
+    from ledger.clock import since_bound, until_bound, until_day
+
+    if not hasattr(clock_time, "tzset"):
+        pytest.skip("no time.tzset on this platform")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    clock_time.tzset()
+    try:
+        assert until_bound("2027") == "2028-01-01T00:00:00.000000Z"
+        assert until_bound("2027-12") == "2028-01-01T00:00:00.000000Z"
+        assert until_bound("2027-06") == "2027-07-01T00:00:00.000000Z"
+        assert until_bound("2027-06-30") == "2027-07-01T00:00:00.000000Z"
+        assert until_bound(date(2027, 6, 30)) == "2027-07-01T00:00:00.000000Z"
+        assert since_bound("2027") == "2027-01-01T00:00:00.000000Z"
+        assert since_bound("2027-10") == "2027-10-01T00:00:00.000000Z"
+        assert until_day("2027-02") == date(2027, 2, 28)
+    finally:
+        monkeypatch.delenv("TZ")
+        clock_time.tzset()
+
+
+def test_a_bad_since_or_until_names_its_option():
+    from ledger.clock import since_bound, until_bound
+
+    with pytest.raises(Rejected, match=exactly("since: '2027-13-45' is not a valid date (YYYY-MM-DD)")):
+        since_bound("2027-13-45")
+    with pytest.raises(Rejected, match=exactly(
+            "until: '2027-06-30T25:00' is not an ISO-8601 date or time; give a year (2027), "
+            "a month (2027-06), a day (2027-06-30) or an ISO-8601 time")):
+        until_bound("2027-06-30T25:00")
+    assert since_bound("2027-10-01T00:00:00Z") == "2027-10-01T00:00:00.000000Z"
