@@ -40,6 +40,7 @@ from ledger import (
     Rejected,
     UsageReported,
     VerificationError,
+    hookimpl,
 )
 from ledger.chain import GENESIS, verify_rows
 from ledger.shares import hhi, percentages, shares
@@ -1411,3 +1412,38 @@ def test_a_bad_since_or_until_names_its_option():
             "a month (2027-06), a day (2027-06-30) or an ISO-8601 time")):
         until_bound("2027-06-30T25:00")
     assert since_bound("2027-10-01T00:00:00Z") == "2027-10-01T00:00:00.000000Z"
+
+
+def test_a_history_line_may_name_its_stream(tmp_path):
+    path = write_lines(tmp_path / "h.jsonl", [
+        {"type": "usage.reported", "occurred_at": "2026-01-01", "stream": "usage/elsewhere",
+         "data": {"product": "p", "weekly_active_users": 1}},
+        {"type": "usage.reported", "occurred_at": "2026-01-01",
+         "data": {"product": "p", "weekly_active_users": 2}}])
+    with Ledger.open(load_entrypoints=False) as book:
+        book.import_jsonl(path)
+        assert [(r.stream, r.version) for r in book.read()] == [("usage/elsewhere", 1), ("usage/p", 1)]
+
+
+class _Generating:
+    """A plugin whose derive_events is a generator that fails while it is iterated."""
+
+    @staticmethod
+    @hookimpl
+    def derive_events(event):
+        if event.type == "usage.reported" and event.weekly_active_users == 13:
+            raise ValueError("unlucky")
+        yield from ()
+
+
+def test_a_plugin_failing_while_its_derived_events_are_iterated_is_named():
+    from ledger import PluginError
+
+    with Ledger.open(load_entrypoints=False, plugins=[_Generating]) as book:
+        book.append(UsageReported(product="p", weekly_active_users=12))
+        with pytest.raises(PluginError) as caught:
+            book.append(UsageReported(product="p", weekly_active_users=13))
+        name = caught.value.plugin
+        assert name and str(caught.value) == (
+            f"plugin {name}: derive_events failed on usage.reported: ValueError: unlucky")
+        assert len(book) == 1
