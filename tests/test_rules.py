@@ -1447,3 +1447,14 @@ def test_a_plugin_failing_while_its_derived_events_are_iterated_is_named():
         assert name and str(caught.value) == (
             f"plugin {name}: derive_events failed on usage.reported: ValueError: unlucky")
         assert len(book) == 1
+
+
+def test_a_dict_given_to_append_and_a_name_shown_at_its_length_limit(book):
+    with pytest.raises(Rejected, match=exactly(
+            "append takes an event object (an instance of a registered event class), not a dict; "
+            "for a type name and a JSON payload, use book.event_from(type, data)")):
+        book.append({"type": "usage.reported", "data": {"product": "p", "weekly_active_users": 1}})
+    with pytest.raises(Rejected, match=exactly(  # a repr of 61 characters is cut
+            "id: expected non-empty printable text of at most 200 characters, got '"
+            + "\\t" * 28 + "...")):
+        book.append(UsageReported(product="p", weekly_active_users=1), id="\t" * 29 + "x")

@@ -174,14 +174,18 @@ def recheck(name: str, tests: list[str]) -> dict[str, list[str]]:
 
 
 def score(figures: dict[str, int]) -> tuple[int, int]:
+    """Mutants killed (a test failed, or the timeout), and mutants checked (a run stopped early
+    leaves some unchecked: they count in neither)."""
     killed = figures.get("killed", 0) + figures.get("timeout", 0)
-    return killed, figures.get("total", 0) - figures.get("skipped", 0)
+    checked = killed + sum(figures.get(key, 0) for key in ("survived", "no_tests", "suspicious",
+                                                            "segfault"))
+    return killed, checked
 
 
 def summary() -> None:
     """The table of the modules run so far: the run's own verdicts, then the survivors that tests
     written since the run kill (``--recheck``), and the score with them."""
-    print(f"{'module':<14} {'mutants':>7} {'killed':>7} {'timeout':>7} {'survived':>8} "
+    print(f"{'module':<14} {'checked':>7} {'killed':>7} {'timeout':>7} {'survived':>8} "
           f"{'no tests':>8} {'score':>6} {'rechecked':>9} {'after':>6}")
     sums = [0] * 6
     for name in TARGETS:
