@@ -1,12 +1,14 @@
 """Mutation testing of the rule and integrity modules with mutmut (not run in CI: it is slow).
 
     nice -n 15 .venv/bin/python tests/mutation/run.py [MODULE ...] [--children N]
+    .venv/bin/python tests/mutation/run.py --summary
+    nice -n 15 .venv/bin/python tests/mutation/run.py MODULE --recheck TEST ...
 
 MODULE is a key of ``TARGETS`` (``shares``, ``chain``, ``investment``, ...); none means all of
 them. For each module the script copies the working tree to ``.mutation/<module>/`` (ignored by
 git), runs ``mutmut run`` there on that one module with only the tests that guard it, and prints
 the counts and every surviving mutant's diff; ``--summary`` prints the table of every module run
-so far. mutmut leaves decorated functions alone, so in the copy each decorator of a module-level
+so far; ``--recheck`` runs tests written since a module's run against each of its survivors. mutmut leaves decorated functions alone, so in the copy each decorator of a module-level
 function or method (``@hookimpl``, ``@for_types(...)``, ``@property``) is moved below the function
 as an assignment (``f = hookimpl(f)``), which does the same thing and lets mutmut mutate the body.
 """
