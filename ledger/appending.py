@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from .batch import Batch
@@ -42,9 +43,11 @@ def _json_copy(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_copy(item) for item in value]
     try:
-        return loads(dumps(value))
+        copied = loads(dumps(value))
     except (TypeError, ValueError) as error:
         raise Rejected(f"meta: not JSON: {error}") from None
+    # a float reads back as a Decimal, which the stored JSON holds as text: read it as that
+    return loads(dumps(copied)) if isinstance(copied, Decimal) else copied
 
 
 def check_name(field: str, value: Any) -> None:

@@ -6,13 +6,18 @@ from collections.abc import Iterator
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from ledger import Ledger
 from ledger.cli import main
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", parent=settings.get_profile("default"), max_examples=1000)
+#: tests/mutation/run.py: the same examples on every run, so a mutant's verdict is repeatable.
+#: A failing example is not shrunk: the mutant is killed already, and shrinking would take long.
+settings.register_profile("mutation", parent=settings.get_profile("default"), max_examples=50,
+                          derandomize=True, database=None,
+                          phases=(Phase.explicit, Phase.reuse, Phase.generate))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -299,8 +299,9 @@ def test_a_bad_resolution_on_the_command_line_is_one_line(run, tmp_path):
 
 
 class Agreements(RuleBasedStateMachine):
-    """Random signings, revisions, commissionings and releases; after every step the released
-    money respects the cap and the earned tranches, and matches a model of the rules."""
+    """Random signings, revisions, commissionings, decommissionings and releases; after every
+    step the released money respects the cap and the earned tranches, and the tranches, the
+    forfeited money and the gross gigawatts of each agreement match a model of the rules."""
 
     def __init__(self):
         super().__init__()
@@ -310,9 +311,35 @@ class Agreements(RuleBasedStateMachine):
         self.earned_gw = {}
         self.ever_definitive = {}
         self.manual = {}
+        self.gross_gw = {}  # every commissioning naming it, decommissioning or not
+        self.paid = {}  # agreement -> [(tranche, usd)] released by the model of the rules
+        self.net_gw = Decimal(0)  # still commissioned at the one site
 
     def teardown(self):
         self.book.close()
+
+    def settle(self, name):
+        """The model of the release rule: while definitive, each earned tranche not yet released
+        is released in order, for tranche_usd or what the cap leaves."""
+        if self.status[name] != "definitive":
+            return
+        cap, tranche_usd, per = self.terms[name]
+        paid = self.manual[name] + sum((usd for _, usd in self.paid[name]), Decimal(0))
+        for number in range(len(self.paid[name]) + 1, math.floor(self.earned_gw[name] / per) + 1):
+            if paid >= cap:
+                break
+            usd = min(tranche_usd, cap - paid)
+            self.paid[name].append((number, usd))
+            paid += usd
+
+    def forfeited(self, name):
+        """Ended: what the earned but unreleased tranches would have paid within the cap."""
+        if self.status[name] in ("intent", "definitive"):
+            return Decimal(0)
+        cap, tranche_usd, per = self.terms[name]
+        unpaid = math.floor(self.earned_gw[name] / per) - len(self.paid[name])
+        left = cap - self.manual[name] - sum((usd for _, usd in self.paid[name]), Decimal(0))
+        return max(min(unpaid * tranche_usd, left), Decimal(0))
 
     @rule(name=st.sampled_from("abc"), status=st.sampled_from(["intent", "definitive"]),
           cap=st.integers(1, 60), tranche=st.integers(1, 20), per=st.sampled_from(["0.5", "1", "1.5"]))
@@ -325,6 +352,7 @@ class Agreements(RuleBasedStateMachine):
         self.terms[name] = (cap * B, min(tranche, cap) * B, Decimal(per))
         self.status[name], self.earned_gw[name] = status, Decimal(0)
         self.ever_definitive[name], self.manual[name] = status == "definitive", Decimal(0)
+        self.gross_gw[name], self.paid[name] = Decimal(0), []
 
     @precondition(lambda self: self.terms)
     @rule(data=st.data(), status=st.sampled_from(["definitive", "superseded", "cancelled", "completed"]))
@@ -339,24 +367,43 @@ class Agreements(RuleBasedStateMachine):
         assert not ended
         self.status[name] = status
         self.ever_definitive[name] |= status == "definitive"
+        self.settle(name)
 
     @precondition(lambda self: self.terms)
     @rule(data=st.data(), gigawatts=st.sampled_from(["0.25", "0.5", "1", "2.75"]))
     def commission(self, data, gigawatts):
         name = data.draw(st.sampled_from(sorted(self.terms)))
         self.book.append(commission(gigawatts, name))
+        self.gross_gw[name] += Decimal(gigawatts)
+        self.net_gw += Decimal(gigawatts)
         if self.status[name] in ("intent", "definitive"):
             self.earned_gw[name] += Decimal(gigawatts)
+        self.settle(name)
+
+    @rule(gigawatts=st.sampled_from(["0.25", "1", "3"]))
+    def decommission(self, gigawatts):
+        try:
+            self.book.append(CapacityDecommissioned(site="s1", gigawatts=Decimal(gigawatts),
+                                                    provider="oracle", platform="gb200"))
+        except Rejected:
+            assert Decimal(gigawatts) > self.net_gw
+            return
+        assert Decimal(gigawatts) <= self.net_gw
+        self.net_gw -= Decimal(gigawatts)
 
     @precondition(lambda self: self.terms)
     @rule(data=st.data(), usd=st.integers(1, 30))
     def release_by_hand(self, data, usd):
         name = data.draw(st.sampled_from(sorted(self.terms)))
+        released = self.manual[name] + sum((paid for _, paid in self.paid[name]), Decimal(0))
+        can = self.status[name] == "definitive" and released + usd * B <= self.terms[name][0]
         try:
             self.book.append(InvestmentReleased(investor="nvidia", investee="openai", usd=usd * B, agreement=name))
-            self.manual[name] += usd * B
         except Rejected:
-            pass
+            assert not can
+            return
+        assert can
+        self.manual[name] += usd * B
 
     @invariant()
     def releases_respect_cap_earned_tranches_and_the_model(self):
@@ -376,6 +423,16 @@ class Agreements(RuleBasedStateMachine):
                 assert tranche_money == min(cap - self.manual[name], earned * tranche_usd)
             else:
                 assert tranche_money == 0
+
+    @invariant()
+    def gross_gigawatts_tranches_and_forfeited_money_are_the_models(self):
+        report = self.book.view.report()
+        for name, a in report["investment"]["agreements"].items():
+            assert Decimal(a["commissioned_gigawatts"]) == self.gross_gw[name]
+            assert [(t["tranche"], Decimal(t["usd"])) for t in a["tranches"]] == self.paid[name]
+            assert Decimal(a["forfeited_usd"]) == self.forfeited(name)
+        net = report["provider_mix"]["commissioned_gigawatts"]["gigawatts_by_provider"]
+        assert Decimal(net.get("oracle", "0")) == self.net_gw
 
     @invariant()
     def caps_count_as_intended_or_agreed_by_status(self):

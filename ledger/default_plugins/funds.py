@@ -19,7 +19,7 @@ from typing import Any, Optional, Protocol
 import attrs
 
 from ..errors import Rejected
-from ..figures import money
+from ..figures import money, show
 from .catalogue import FundingCommitted, FundingResolved, InvestmentReleased
 
 ZERO = Decimal(0)
@@ -99,9 +99,12 @@ class Funds:
         stated = (event.investor, event.investee, event.usd)
         actual = (commitment.investor, commitment.investee, commitment.usd)
         if any(given is not None and given != real for given, real in zip(stated, actual)):
+            # amounts that differ but read the same rounded ($20 B) are written in full
+            same = event.usd != commitment.usd and money(event.usd) == money(commitment.usd)
+            shown = _dollars if same else money
             raise Rejected(f"commitment {name!r} is {commitment.investor} -> "
-                           f"{commitment.investee} {money(commitment.usd)}; the resolution says "
-                           f"{_stated(event)}")
+                           f"{commitment.investee} {shown(commitment.usd)}; the resolution says "
+                           f"{_stated(event, shown)}")
 
     def columns(self) -> dict[str, Any]:
         """The state as compact JSON rows, for snapshots."""
@@ -128,10 +131,14 @@ class Funds:
                 for name, c in self.conditional.items()}
 
 
-def _stated(event: FundingResolved) -> str:
+def _dollars(usd: Decimal) -> str:
+    return f"${show(usd)}"
+
+
+def _stated(event: FundingResolved, shown: Any = money) -> str:
     parts = [f"investor {event.investor}" if event.investor is not None else "",
              f"investee {event.investee}" if event.investee is not None else "",
-             money(event.usd) if event.usd is not None else ""]
+             shown(event.usd) if event.usd is not None else ""]
     return ", ".join(part for part in parts if part)
 
 
