@@ -328,8 +328,11 @@ def test_ctrl_c_during_an_import_exits_130_and_stores_nothing(tmp_path, copy):
                                   "data": {"product": f"p{n % 50}", "weekly_active_users": n}})
                       + "\n")
     before = fingerprint(copy)
+    # Ctrl-C reaches the command even when the tests run where SIGINT is ignored (a background
+    # job): the child starts with the default disposition, as from a terminal.
     process = subprocess.Popen([sys.executable, "-m", "ledger", "import", str(copy), str(big)],
-                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(2.0)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)

@@ -53,13 +53,12 @@ def test_a_bounded_soak_with_random_kills_loses_nothing_acknowledged(tmp_path):
     deadline = time.monotonic() + 240
     while running:
         assert time.monotonic() < deadline, "the soak did not finish in time"
-        time.sleep(rng.uniform(0.1, 0.6))
-        if kills < KILLS:
-            worker = rng.choice(sorted(running))
-            process, first = running[worker]
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                kills += 1
+        time.sleep(rng.uniform(0.02, 0.15))  # soon enough to land before fast workers finish
+        alive = sorted(w for w, (process, _) in running.items() if process.poll() is None)
+        if kills < KILLS and alive:
+            process, first = running[rng.choice(alive)]
+            process.send_signal(signal.SIGKILL)
+            kills += 1
         for worker, (process, first) in list(running.items()):
             if process.poll() is None:
                 continue
