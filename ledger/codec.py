@@ -21,7 +21,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from .canonical import decimal_text, dumps, loads  # noqa: F401  (re-exported)
 from .errors import Rejected
 from .event import Event
-from .fastpaths import compiled_loader, structurer, unstructurer
+from .fastpaths import planned_loader, structurer, unstructurer
 from .fields import NAME, WIDE, to_day, to_decimal
 from .hints import did_you_mean
 
@@ -249,7 +249,7 @@ def _trusted_loader(cls: type[Event], converter: cattrs.Converter) -> Callable[[
         else:
             default = field.default
         plan.append((field.name, _slot_setter(cls, field.name), parse, default))
-    return compiled_loader(cls, plan)
+    return planned_loader(cls, plan)
 
 
 

@@ -101,7 +101,7 @@ def unstructurer(cls: type[Event]) -> Optional[Callable[[Event], dict[str, Any]]
 LoadStep = tuple[str, Callable[[Any, Any], None], Optional[Callable[[Any], Any]], Any]
 
 
-def compiled_loader(cls: type[Event], plan: list[LoadStep]) -> Callable[[Mapping[str, Any]], Event]:
+def planned_loader(cls: type[Event], plan: list[LoadStep]) -> Callable[[Mapping[str, Any]], Event]:
     """``load(data)``: an event of ``cls`` rebuilt from a payload the ledger stored, each field set
     through its slot without validation (the payload was validated when appended): one ``get``,
     at most one parse and one set per field, by a plan made once per class."""

@@ -112,3 +112,18 @@ def run(capsys: pytest.CaptureFixture[str]):
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """``gigaledger ARGS`` in this process: its exit status, stdout and stderr."""
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_line(err: str) -> str:
+    """The one line a refused command printed, with no traceback and no internal error."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    return lines[0]

@@ -20,10 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, LedgerError, NewEvent, UsageReported
-from ledger.cli import main
 from ledger.salvage import salvage
 
-from .conftest import EVENTS
+from .conftest import EVENTS, one_line, run_cli
 
 RECORDS = 400
 
@@ -73,17 +72,7 @@ def damaged_copy(pristine_db, folder, flips) -> str:
     return db
 
 
-def run(capsys, *args) -> tuple[int, str, str]:
-    status = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err and "internal error" not in err, err
-    return lines[0]
+run = run_cli
 
 
 FLIPS = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 65_535), st.integers(1, 255)),

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from ledger import Ledger, LedgerError
 from ledger.chain import GENESIS, link, record_body
-from ledger.cli import main
 from ledger.sqlite_store import SqliteStore
 from ledger.store import StoredEvent
+
+from .conftest import one_line, run_cli
 
 #: Each crafted schema: SQL run on a genuine ledger file, then the ledger is opened.
 CRAFTED = {
@@ -61,17 +62,7 @@ def craft(db, script: str) -> None:
         connection.close()
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    status = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err and "internal error" not in err
-    return lines[0]
+run = run_cli
 
 
 COMMANDS = {
