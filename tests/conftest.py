@@ -25,6 +25,16 @@ ROOT = os.path.dirname(HERE)
 EVENTS = os.path.join(ROOT, "events")
 
 
+
+def without_write_privilege(command: list[str]) -> list[str]:
+    """``command`` as a process that obeys file modes: unchanged for a user who is not root;
+    for root (who writes anything), root with every capability dropped (``setpriv``), which
+    cannot write a read-only file or folder but, unlike another user such as ``nobody``, can
+    still read a checkout that only root may enter."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", *command]
+
 # --- PostgreSQL: a server of the run's own, or the one GIGALEDGER_TEST_POSTGRES names ----------
 
 #: Set by .ci/run: the PostgreSQL tests must run (fail, never skip, when no server starts).

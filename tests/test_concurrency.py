@@ -14,7 +14,7 @@ from ledger import Ledger
 WORKER = os.path.join(os.path.dirname(__file__), "workers.py")
 WRITERS = 4
 APPENDS = int(os.environ.get("GIGALEDGER_CONCURRENT_APPENDS", "2500"))
-PG_APPENDS = int(os.environ.get("GIGALEDGER_CONCURRENT_PG_APPENDS", "1000"))
+PG_APPENDS = int(os.environ.get("GIGALEDGER_CONCURRENT_PG_APPENDS", "400"))
 
 
 def check_concurrent_writers(location: str, writers: int, appends: int) -> None:

@@ -20,7 +20,7 @@ from .test_history import write
 from .workers import BATCH_SIZE
 
 WORKER = os.path.join(os.path.dirname(__file__), "workers.py")
-KILLS = int(os.environ.get("GIGALEDGER_CRASH_KILLS", "50"))
+KILLS = int(os.environ.get("GIGALEDGER_CRASH_KILLS", "30"))
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 

@@ -27,7 +27,7 @@ from ledger.replay import jsonable
 from ledger.web.blocks import TextTable, blocks
 
 from . import webpages as w
-from .conftest import EVENTS, ROOT
+from .conftest import EVENTS, ROOT, without_write_privilege
 
 PLUGIN = os.path.join(ROOT, "plugins", "tool_library.py")
 HISTORIES = {"plan": os.path.join(EVENTS, "nvidia-openai-plan.jsonl"),
@@ -330,12 +330,12 @@ def test_an_immutable_ledger_is_served_without_a_byte_written(ledgers, cli):
 
 
 def test_gigaledger_serve_works_on_a_ledger_nobody_can_write(ledgers, cli):
-    """As a user who cannot write the file or its folder (``nobody`` when the tests run as
-    root, who writes anything): the page is served, and the folder is as it was."""
+    """As a process that cannot write the file or its folder (root without its capabilities
+    when the tests run as root, who writes anything): the page is served, and the folder is as
+    it was."""
     db = read_only_copy(ledgers["plan"])
-    command = [sys.executable, "-m", "ledger", "serve", str(db), "--get", "/plan/-/ledger"]
-    if os.geteuid() == 0:
-        command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+    command = without_write_privilege(
+        [sys.executable, "-m", "ledger", "serve", str(db), "--get", "/plan/-/ledger"])
     try:
         before = fingerprint(db.parent)
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)

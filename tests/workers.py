@@ -99,10 +99,12 @@ def reader(db: str, total: int, seconds: float) -> None:
 
 
 def materializer(db: str) -> None:
-    """Say "ready", then until killed: append a commissioning (so that every projection's
-    figures move), materialize, and save a snapshot, saying which step committed after each."""
-    print("ready", flush=True)
+    """Open the ledger and say "ready" (the kills are meant for these writes, not for the
+    creation of the file, which test_crash's killed writers cover), then until killed: append a
+    commissioning (so that every projection's figures move), materialize, and save a snapshot,
+    saying which step committed after each."""
     with Ledger.open(db, load_entrypoints=False, snapshot_every=0) as book:
+        print("ready", flush=True)
         for n in range(100_000):
             book.append(CapacityCommissioned(site=f"m{n}", provider=("oracle", "coreweave")[n % 2],
                                              vendor="nvidia", platform="gb200",
