@@ -7,7 +7,9 @@ its leaf index is ``seq - 1``. Two tables hold the tree:
 - ``tree_blocks (block, size, leaves)``: the leaf hashes of 16 consecutive records (block ``b``
   holds leaves ``16 b`` … ``16 b + 15``), concatenated. A block still filling is stored again
   each time it grows, as a new row with its new size, so no row ever changes; the row with the
-  largest size is the block.
+  largest size is the block. (Storing only complete blocks would save a page write per append,
+  but then a log cut by fewer than 16 records would still match its stored tree: the row of
+  the block still filling is what lets ``verify`` see any cut tail without a pinned head.)
 - ``tree_nodes (level, idx, hash)``: every complete subtree of ``2**level`` leaves, level 4
   (one block) and up.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from .chain import GENESIS, link, record_body
 from .errors import StorageError, VerificationError
 from .history import record_line
 from .merkle import CompactRange, fold_right, leaf_hash, node_hash, pieces, root_of, subtree_hash
@@ -154,6 +157,7 @@ def _load(store: Store, size: int) -> Growing:
 
 def _write(store: Store, blocks: list[tuple[int, int, bytes]],
            nodes: list[tuple[int, int, bytes]], state: Growing) -> None:
+    """Store the blocks and nodes just made, and the block still filling at its new size."""
     if state.pending:
         blocks.append((state.blocks.size >> BLOCK_LEVEL, len(state.pending),
                        b"".join(state.pending)))
@@ -171,7 +175,7 @@ def grow(store: Store, rows: Sequence[StoredEvent]) -> None:
         return
     start = rows[0].seq - 1
     state = store.tree_state
-    if state is None or state.size != start or state.last_hash != store.hash_at(start):
+    if state is None or state.size != start or not _follows(state.last_hash, rows[0]):
         store.tree_state = None
         state = catch_up(store, start)
     blocks: list[tuple[int, int, bytes]] = []
@@ -179,6 +183,13 @@ def grow(store: Store, rows: Sequence[StoredEvent]) -> None:
     state.push(rows, blocks, nodes)
     _write(store, blocks, nodes, state)
     store.tree_state = state
+
+
+def _follows(last_hash: str | None, row: StoredEvent) -> bool:
+    """Whether ``row`` is chained to the record whose hash is ``last_hash``: then the tree this
+    process kept is of the log that ``row`` extends (no other writer changed it since), checked
+    without reading the stored hash back."""
+    return link(last_hash or GENESIS, record_body(*row[:10])) == row.hash
 
 
 def catch_up(store: Store, upto: int,
