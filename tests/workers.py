@@ -152,7 +152,7 @@ def tree_builder(db: str, pause: float) -> None:
 
 
 #: The soak's operations, and the records each write makes.
-SOAK_KINDS = ("append", "batch", "import", "read", "snapshot")
+SOAK_KINDS = ("append", "batch", "import", "read", "snapshot", "checkpoint")
 
 
 def soak_ops(worker: int, seed: int, count: int) -> list[tuple[str, list[tuple[str, str, int]]]]:
@@ -176,8 +176,10 @@ def soak(db: str, worker: int, seed: int, start: int, count: int) -> None:
     import json
     import os
 
+    from ledger import Signer
     from ledger.chain import verify_rows
 
+    key = Signer.from_seed(*CHECKPOINT_KEY)
     with Ledger.open(db, load_entrypoints=False, timeout=120, snapshot_every=0) as book:
         for n, (kind, records) in enumerate(soak_ops(worker, seed, count)):
             if n < start:
@@ -202,6 +204,8 @@ def soak(db: str, worker: int, seed: int, start: int, count: int) -> None:
             elif kind == "read":
                 rows = list(book._store.rows())
                 assert verify_rows(rows)[0] == len(rows)
+            elif kind == "checkpoint":
+                book.checkpoint(key)
             else:
                 book.snapshot()
             print("done", n, flush=True)
