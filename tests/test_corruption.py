@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from ledger import Ledger, LedgerError, NewEvent, Signer, UsageReported
 from ledger.salvage import salvage
 
-from .conftest import EVENTS, one_line, run_cli
+from .conftest import EVENTS, drop_tree, one_line, run_cli
 
 RECORDS = 400
 
@@ -191,6 +191,18 @@ def test_records_lost_from_the_tail_are_named_by_the_tree_that_covered_them(pris
     assert ("the damage starts at seq 351: the table ends at seq 350 but its Merkle tree covers "
             f"{RECORDS} records") in out
     assert rows(tmp_path / "new.db") == genuine[:350]
+
+
+def test_a_ledger_made_before_the_tree_is_salvaged_by_its_chain(pristine, tmp_path, capsys):
+    """No tree to check: the chain alone decides, and the new ledger grows its own tree."""
+    pristine_db, genuine = pristine
+    old = tmp_path / "old.db"
+    shutil.copy(pristine_db, old)
+    drop_tree(old)
+    status, out, err = run(capsys, "salvage", old, tmp_path / "new.db")
+    assert status == 0 and out.startswith(f"saved {RECORDS} records") and "no damage found" in out
+    with Ledger.open(tmp_path / "new.db", load_entrypoints=False, readonly=True) as book:
+        assert book.verify()[0] == RECORDS and book.root() == pristine_root(pristine_db, RECORDS)
 
 
 def test_salvage_never_overwrites_a_file(pristine, tmp_path, capsys):

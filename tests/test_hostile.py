@@ -294,6 +294,20 @@ def test_salvage_refuses_an_events_view(genuine, tmp_path, capsys):
     assert not (tmp_path / "clean.db").exists()
 
 
+def test_salvage_refuses_a_tree_table_replaced_by_a_view(genuine, tmp_path, capsys):
+    """The tree is checked as the records are copied: one that is not the ledger's own tables
+    cannot be checked, and nothing is saved from it."""
+    connection = sqlite3.connect(genuine)
+    connection.executescript("DROP TABLE tree_nodes; CREATE VIEW tree_nodes AS SELECT 4 AS "
+                             "level, 0 AS idx, x'00' AS hash")
+    connection.close()
+    status, _, err = run(capsys, "salvage", genuine, tmp_path / "clean.db")
+    line = one_line(err)
+    assert status == 1 and "nothing could be salvaged: the damage starts at seq 1" in line
+    assert "its Merkle tree is not the ledger's (tree_nodes is a view)" in line
+    assert not (tmp_path / "clean.db").exists()
+
+
 def test_every_object_a_new_ledger_creates_is_known(tmp_path):
     """Each trigger and index the migrations create is listed in ``sqlite_schema.KNOWN`` (a
     migration that adds one must list it, or every file it touched would be refused)."""
