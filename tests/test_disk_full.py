@@ -25,7 +25,6 @@ import pytest
 
 from ledger import Ledger
 from ledger.cli import main
-
 from ledger.signed_note import Signer
 from ledger.tree import check as check_tree
 from ledger.tree import stored_size
@@ -187,7 +186,8 @@ def arguments(command: str, db, out, ballast, key=None) -> list[str]:
     return [values.get(part, part) for part in args]
 
 
-def run_limited(command: str, db, out, ballast, limit: int, key=None) -> subprocess.CompletedProcess:
+def run_limited(command: str, db, out, ballast, limit: int,
+                key=None) -> subprocess.CompletedProcess:
     args = arguments(command, db, out, ballast, key)
     prefix = [sys.executable, "-c"] if command == "snapshot" else [sys.executable, "-m", "ledger"]
     environment = {key: value for key, value in os.environ.items() if key != "GIGALEDGER_DEBUG"}
