@@ -257,7 +257,8 @@ def test_a_full_disk_is_one_line_and_changes_nothing(ledger_file, live_file, old
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
     assert (untimed(dump(db)) if command == "tree" else dump(db)) == unchanged, \
         "the failed command changed the ledger"
-    if command == "checkpoint":  # its page was written part-way: a torn frame, ignored
+    if command == "checkpoint" and sys.platform == "linux":  # Linux writes up to the limit:
+        # the page was written part-way, a torn frame that SQLite ignores
         assert os.path.getsize(f"{db}-wal") == limit, (os.path.getsize(f"{db}-wal"), limit)
     records = verifies(db)
     assert records == sum(1 for line in before if line.startswith('INSERT INTO "events"'))
