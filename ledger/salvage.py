@@ -9,8 +9,11 @@ on is copied. The kept rows are written as stored (ids, times and hashes include
 ledger in one transaction, which is then verified again; snapshots and materialized tables are
 caches and are rebuilt from the log when needed.
 
-Further checks of a prefix (a Merkle tree and its checkpoints) join in ``_checked``: a record is
-kept once every check has passed it.
+The Merkle tree and the checkpoints stored in the file are checked too (``salvage_tree.py``):
+a record is kept once the tree rows and checkpoints it completes match the records read so far.
+The new ledger grows its own tree from the kept records, and keeps the checked checkpoints of
+sizes the saved prefix reaches. Further checks of a prefix join in ``_checked``: a record is kept
+once every check has passed it.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ import attrs
 from .chain import GENESIS, verify_rows
 from .errors import LedgerError, VerificationError
 from .files import SIDE_FILES, removed_on_failure
+from .salvage_tree import StoredTree, error_text
 from .sqlite_schema import check_events, harden
 from .sqlite_store import SqliteStore
 from .store import BATCH, SELECT_ROWS, StoredEvent, stored_event
+from .tree import check as check_tree
+from .tree import keep_checkpoint
 
 
 @attrs.frozen
@@ -64,7 +70,8 @@ def salvage(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> S
                     raise LedgerError(f"{source}: nothing could be salvaged: the damage starts "
                                       f"at seq 1: {result.damage}")
                 copied = verify_rows(store.rows())
-                if copied != (result.saved, result.head):  # never expected: refuse, keep nothing
+                if copied != (result.saved, result.head) or check_tree(store) != result.saved:
+                    # never expected: refuse, keep nothing
                     raise LedgerError(f"{target}: the salvaged copy does not verify as read")
             finally:
                 store.close()
@@ -135,20 +142,26 @@ class _Kept:
 def _copy(conn: sqlite3.Connection, store: SqliteStore) -> Salvaged:
     """Copy the verifying prefix from ``conn`` into ``store`` in one transaction."""
     kept = _Kept(store)
+    tree = StoredTree(conn)
+    ids: set[str] = set()
     first_bad: int | None = None
     damage: str | None = None
     with store.transaction():
         try:
-            verify_rows(_checked(_read(conn), kept))
+            verify_rows(_checked(_read(conn), kept, tree, ids))
         except VerificationError as error:
             first_bad, damage = kept.seq + 1, _reason(error.message, error.seq)
         except (sqlite3.Error, UnicodeDecodeError) as error:
-            first_bad, damage = kept.seq + 1, f"SQLite cannot read it ({_text(error)})"
+            first_bad, damage = kept.seq + 1, f"SQLite cannot read it ({error_text(error)})"
         except (TypeError, ValueError, AttributeError):
             first_bad, damage = kept.seq + 1, "a field holds a value of the wrong type"
         kept.flush()
+        for size, root, note, key, made in tree.kept(kept.seq):
+            keep_checkpoint(store, size, bytes(root), note, key, made)
     if first_bad is None:
-        first_bad, damage = _lost_tail(conn, kept.seq)
+        first_bad, damage = _lost_tail(conn, kept.seq, ids)
+    if first_bad is None:
+        first_bad, damage = tree.lost_tail(kept.seq)
     return Salvaged(kept.seq, kept.head, first_bad, damage)
 
 
@@ -166,22 +179,19 @@ def _read(conn: sqlite3.Connection) -> Iterator[StoredEvent]:
         yield stored_event(row)
 
 
-def _checked(rows: Iterator[StoredEvent], keep: Callable[[StoredEvent], None]
-             ) -> Iterator[StoredEvent]:
+def _checked(rows: Iterator[StoredEvent], keep: Callable[[StoredEvent], None],
+             tree: StoredTree, ids: set[str]) -> Iterator[StoredEvent]:
     """The rows for ``verify_rows``; each is kept once the checks have passed it (when the one
-    after it is asked for, or the end). Ids must be unique as well."""
-    ids: set[str] = set()
+    after it is asked for, or the end). Ids must be unique as well, and the stored tree rows and
+    checkpoints the record completes must match. ``ids`` collects the ids read."""
     for row in rows:
         if row.id in ids:
             raise VerificationError(f"seq {row.seq}: its id repeats an earlier record's",
                                     seq=row.seq)
         ids.add(row.id)
         yield row
-        keep(row)  # resumed: the checks passed it
-
-
-def _text(error: BaseException) -> str:
-    return "text that is not UTF-8" if isinstance(error, UnicodeDecodeError) else str(error)
+        tree.check(row)  # resumed: the chain passed it
+        keep(row)
 
 
 def _reason(message: str, seq: int) -> str:
@@ -190,14 +200,17 @@ def _reason(message: str, seq: int) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
-def _lost_tail(conn: sqlite3.Connection, saved: int) -> tuple[int | None, str | None]:
+def _lost_tail(conn: sqlite3.Connection, saved: int, ids: set[str]
+               ) -> tuple[int | None, str | None]:
     """Records the table's pages no longer hold but its id index still lists: a damaged page
-    can end the table early without SQLite noticing."""
+    can end the table early without SQLite noticing. An entry of the index whose id is that of
+    a record read (its seq damaged in the index) lists no lost record."""
     try:
-        row = conn.execute("SELECT MAX(seq) FROM events INDEXED BY events_id").fetchone()
-    except (sqlite3.Error, UnicodeDecodeError):
+        listed = max((seq for id, seq in conn.execute(
+            "SELECT id, seq FROM events INDEXED BY events_id WHERE seq > ?", (saved,))
+            if id not in ids), default=None)
+    except (sqlite3.Error, UnicodeDecodeError, TypeError):
         return None, None
-    listed = row[0] if row else None
     if isinstance(listed, int) and listed > saved:
         return saved + 1, f"the table ends at seq {saved} but its index lists records up to " \
                           f"seq {listed}"

@@ -131,6 +131,21 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
     return status, out, err
 
 
+def drop_tree(path) -> None:
+    """Make ``path`` a ledger of the time before the Merkle tree: no tree tables, and migration
+    ``m003_tree`` not applied (its next opening for writing applies it; the tree is built on
+    first use)."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        connection.executescript(
+            "DROP TABLE tree_blocks; DROP TABLE tree_nodes; DROP TABLE checkpoints;"
+            "DELETE FROM _sqlite_migrations WHERE name = 'm003_tree';")
+    finally:
+        connection.close()
+
+
 def one_line(err: str) -> str:
     """The one line a refused command printed, with no traceback and no internal error."""
     lines = [line for line in err.splitlines() if line.strip()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -14,10 +15,13 @@ from collections import Counter
 
 import pytest
 
-from ledger import Ledger
+from ledger import Ledger, NewEvent, Signer, UsageReported, open_checkpoint
+from ledger.tree import check as check_tree
+from ledger.tree import stored_size
 
+from .conftest import drop_tree
 from .test_history import write
-from .workers import BATCH_SIZE
+from .workers import BATCH_SIZE, CHECKPOINT_KEY
 
 WORKER = os.path.join(os.path.dirname(__file__), "workers.py")
 KILLS = int(os.environ.get("GIGALEDGER_CRASH_KILLS", "30"))
@@ -164,3 +168,81 @@ def test_a_killed_copy_leaves_all_or_nothing(tmp_path):
                 with Ledger.open(source, load_entrypoints=False, readonly=True) as original:
                     assert original.copy_to(book) == expected
     assert outcomes
+
+
+def test_kills_during_checkpoints_leave_all_or_nothing(tmp_path):
+    """A process appending and signing checkpoints in turn, killed as it starts a checkpoint (on
+    reading that its append committed, after a random few milliseconds): every time the file
+    verifies (the tree against the records, each kept checkpoint's signature and root against
+    the tree), it keeps the checkpoints the process said it made, or one more, and the next
+    checkpoint works."""
+    db = tmp_path / "checkpoints.db"
+    key = Signer.from_seed(*CHECKPOINT_KEY)
+    rng = random.Random(17)
+    kills = int(os.environ.get("GIGALEDGER_CHECKPOINT_KILLS", "5"))
+    kept = 0
+    for _ in range(kills):
+        child = subprocess.Popen([sys.executable, WORKER, "checkpoint", str(db)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        lines = []
+        for _ in range(rng.randrange(1, 6)):  # a few rounds, then kill as a checkpoint starts
+            while not (line := child.stdout.readline()).startswith("appended"):
+                assert line, child.stderr.read()
+                lines.append(line)
+        time.sleep(rng.uniform(0, 0.01))
+        child.send_signal(signal.SIGKILL)
+        out, err = child.communicate()
+        assert child.returncode == -signal.SIGKILL, err
+        said = kept + sum(line.startswith("checkpoint") for line in [*lines, *out.splitlines()])
+        with Ledger.open(db, load_entrypoints=False, readonly=True) as book:
+            count, _ = book.verify()  # the tree and every kept checkpoint
+            notes = book.checkpoints()
+        assert said <= len(notes) <= said + 1, (said, len(notes))
+        sizes = [open_checkpoint(note, [key.verifier]).size for note in notes]
+        assert sizes == sorted(sizes) and sizes[-1] <= count
+        kept = len(notes)
+    assert kept > 0
+    with Ledger.open(db, load_entrypoints=False) as book:
+        assert open_checkpoint(book.checkpoint(key), [key.verifier]).size == len(book)
+        assert book.verify()[0] == len(book) and len(book.checkpoints()) == kept + 1
+
+
+def test_a_killed_first_build_of_the_tree_leaves_all_or_nothing(tmp_path):
+    """A ledger made before the Merkle tree, opened for writing and its tree built, killed at
+    random moments (and once inside the build's transaction, for sure): the tree is absent,
+    empty, or whole and matching the records; the records are untouched and verify; and the
+    next opening builds the tree."""
+    old = tmp_path / "old.db"
+    with Ledger.open(old, load_entrypoints=False) as book:
+        book.append_many([NewEvent(UsageReported(product=f"p{n % 5}", weekly_active_users=n),
+                                   id=f"u{n}") for n in range(3_000)])
+        expected = book.verify(), book.root()
+    drop_tree(old)
+    rng = random.Random(18)
+    for run in range(int(os.environ.get("GIGALEDGER_TREE_KILLS", "4"))):
+        db = tmp_path / f"build{run}.db"
+        shutil.copy(old, db)
+        pause = 0.3 if run == 0 else 0.0
+        child = subprocess.Popen([sys.executable, WORKER, "tree", str(db), str(pause)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        if run % 2 == 0:  # once the tables are made (run 0: inside the build, for sure)
+            while not (line := child.stdout.readline()).startswith(
+                    "building" if run == 0 else "opened"):
+                assert line, child.stderr.read()
+        time.sleep(0 if run == 0 else rng.uniform(0, 0.1) if run % 2 == 0 else
+                   rng.uniform(0.2, 0.9))  # else while it opens (and migrates) the file
+        child.send_signal(signal.SIGKILL)
+        out, err = child.communicate()
+        assert child.returncode in (-signal.SIGKILL, 0), err
+        with Ledger.open(db, load_entrypoints=False, readonly=True) as book:
+            assert book.verify() == expected[0]  # the tree too, as far as it is stored
+            size = stored_size(book._store)
+            state = ("absent" if not book._store.has_tree else "empty" if size == 0 else
+                     "whole")
+        assert size in (0, expected[0][0]), f"part of the tree was stored: {size}"
+        assert run > 0 or state == "empty", state  # killed inside the build: none of it
+        with Ledger.open(db, load_entrypoints=False) as book:  # the next opening builds it
+            assert book.build_tree() == expected[0][0] and book.root() == expected[1]
+            assert check_tree(book._store) == expected[0][0]

@@ -3,13 +3,16 @@ no root is needed; SIGXFSZ is ignored, so a write past the limit fails with EFBI
 killing the process), ends in one line saying the disk is full, exit 1, the ledger exactly as it
 was and verifying, no file left behind; and the same command works once the limit is lifted.
 
-A command added later (``checkpoint``) joins by adding a line to ``COMMANDS``.
+A command added later joins by adding a line to ``COMMANDS`` (and, when it needs a ledger of
+another kind than ``ledger_file``, to ``SOURCES``): ``checkpoint``, and ``tree``, the Merkle
+tree's first build (``verify`` of a ledger made before the tree).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -22,8 +25,11 @@ import pytest
 
 from ledger import Ledger
 from ledger.cli import main
+from ledger.signed_note import Signer
+from ledger.tree import check as check_tree
+from ledger.tree import stored_size
 
-from .conftest import EVENTS, ROOT
+from .conftest import EVENTS, ROOT, drop_tree
 
 resource = pytest.importorskip("resource")  # POSIX only, as the crash tests
 
@@ -49,7 +55,16 @@ COMMANDS = {
     "materialize": (["materialize", "{db}"], None),
     "export": (["export", "{db}", "-o", "{out}"], "{out}"),
     "copy": (["copy", "{db}", "{out}"], "{out}"),
+    "checkpoint": (["checkpoint", "{db}", "--key", "{key}"], None),
+    "tree": (["verify", "{db}"], None),
 }
+#: The ledger each command runs on, when not ``ledger_file``: ``live``, a copy taken while a
+#: process had it open (its write-ahead log holds that process's last commit, not yet copied into
+#: the file); ``old``, a ledger made before the Merkle tree (``verify`` builds its tree).
+SOURCES = {"checkpoint": "live", "tree": "old"}
+#: A checkpoint writes one page, appended to the write-ahead log: a limit this far past the log's
+#: size lets the page's write start and not end (a torn frame, which SQLite must ignore).
+PAST_THE_LOG = 2_000
 
 
 BALLAST = """
@@ -130,23 +145,58 @@ def ledger_file(tmp_path_factory):
     return db
 
 
-def arguments(command: str, db, out, ballast) -> list[str]:
+@pytest.fixture(scope="module")
+def live_file(ledger_file, tmp_path_factory):
+    """``ledger_file`` and its write-ahead log, copied while a process that has just appended a
+    large record holds it open: the next writer appends its pages to that log."""
+    folder = tmp_path_factory.mktemp("live")
+    db = folder / "deals.db"
+    shutil.copy(ledger_file, db)
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.append(book.event_from("usage.reported", {"product": "chatgpt",
+                                                         "weekly_active_users": 1}),
+                    meta=json.loads(BIG_META), occurred_at="2026-10-01")
+        copied = folder / "copied.db"
+        for suffix in ("", "-wal"):
+            shutil.copy(f"{db}{suffix}", f"{copied}{suffix}")
+    assert os.path.getsize(f"{copied}-wal") > 32_768 + PAST_THE_LOG  # past SQLite's shm file
+    return copied
+
+
+@pytest.fixture(scope="module")
+def old_file(ledger_file, tmp_path_factory):
+    """``ledger_file`` as a version before the Merkle tree left it: no tree tables."""
+    db = tmp_path_factory.mktemp("old") / "deals.db"
+    shutil.copy(ledger_file, db)
+    drop_tree(db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory):
+    path = tmp_path_factory.mktemp("key") / "deals.key"
+    path.write_text(Signer.from_seed("ledger.example/deals", bytes(range(32))).text + "\n")
+    return path
+
+
+def arguments(command: str, db, out, ballast, key=None) -> list[str]:
     args, _ = COMMANDS[command]
     values = {"{db}": str(db), "{out}": str(out), "{history}": HISTORIES[1],
-              "{ballast}": str(ballast)}
+              "{ballast}": str(ballast), "{key}": str(key)}
     return [values.get(part, part) for part in args]
 
 
-def run_limited(command: str, db, out, ballast, limit: int) -> subprocess.CompletedProcess:
-    args = arguments(command, db, out, ballast)
+def run_limited(command: str, db, out, ballast, limit: int,
+                key=None) -> subprocess.CompletedProcess:
+    args = arguments(command, db, out, ballast, key)
     prefix = [sys.executable, "-c"] if command == "snapshot" else [sys.executable, "-m", "ledger"]
     environment = {key: value for key, value in os.environ.items() if key != "GIGALEDGER_DEBUG"}
     return subprocess.run([*prefix, *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           preexec_fn=limited(limit), env=environment)
 
 
-def run_unlimited(command: str, db, out, ballast, capsys) -> int:
-    args = arguments(command, db, out, ballast)
+def run_unlimited(command: str, db, out, ballast, capsys, key=None) -> int:
+    args = arguments(command, db, out, ballast, key)
     if command == "snapshot":
         with Ledger.open(db, load_entrypoints=False, plugins=[str(ballast)]) as book:
             return 0 if book.snapshot() > 0 else 1
@@ -160,33 +210,68 @@ def verifies(db) -> int:
         return book.verify()[0]
 
 
-#: Each command fails part-way through its writes; two also fail at once, where even SQLite's
-#: shared memory file cannot be made.
-FAULTS = [(command, LIMIT) for command in sorted(COMMANDS)] + [("append", 20_000),
-                                                                ("import", 20_000)]
+def migrated(db, folder) -> list[str]:
+    """The dump of ``db`` (a ledger made before the tree) once opened for writing: the tree's
+    tables made by migration ``m003_tree``, and empty; the time the migration was applied left
+    out."""
+    copy = os.path.join(folder, "migrated.db")
+    shutil.copy(db, copy)
+    with Ledger.open(copy, load_entrypoints=False) as book:
+        assert stored_size(book._store) == 0
+    return untimed(dump(copy))
+
+
+def untimed(lines: list[str]) -> list[str]:
+    """A dump without the times its migrations were applied."""
+    return [re.sub(r",'[0-9: .+-]+'\);$", ");", line)
+            if line.startswith('INSERT INTO "_sqlite_migrations"') else line for line in lines]
+
+
+#: Each command fails part-way through its writes (``checkpoint`` part-way through writing its
+#: page); two also fail at once, where even SQLite's shared memory file cannot be made.
+FAULTS = [(command, PAST_THE_LOG if command == "checkpoint" else LIMIT)
+          for command in sorted(COMMANDS)] + [("append", 20_000), ("import", 20_000)]
 
 
 @pytest.mark.parametrize(("command", "limit"), FAULTS)
-def test_a_full_disk_is_one_line_and_changes_nothing(ledger_file, ballast, tmp_path, command,
+def test_a_full_disk_is_one_line_and_changes_nothing(ledger_file, live_file, old_file, key,
+                                                     ballast, tmp_path, tmp_path_factory, command,
                                                      limit, capsys):
+    source = {"live": live_file, "old": old_file}.get(SOURCES.get(command), ledger_file)
     db = tmp_path / "deals.db"
-    shutil.copy(ledger_file, db)
+    for suffix in ("", "-wal"):
+        if os.path.exists(f"{source}{suffix}"):
+            shutil.copy(f"{source}{suffix}", f"{db}{suffix}")
+    if command == "checkpoint":
+        limit += os.path.getsize(f"{db}-wal")
     out = tmp_path / ("copy.db" if command == "copy" else "deals.jsonl")
     before = dump(db)
-    done = run_limited(command, db, out, ballast, limit)
+    # Opening a ledger made before the tree for writing makes the tree's tables (a commit of its
+    # own, which fits); the build that follows is one transaction, and it is what runs out.
+    unchanged = migrated(db, tmp_path_factory.mktemp("migrated")) if command == "tree" else before
+    done = run_limited(command, db, out, ballast, limit, key)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert len(lines) == 1, done.stderr
     assert "the disk is full" in lines[0], lines[0]
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
-    assert dump(db) == before, "the failed command changed the ledger"
-    assert verifies(db) == sum(1 for line in before if line.startswith('INSERT INTO "events"'))
+    assert (untimed(dump(db)) if command == "tree" else dump(db)) == unchanged, \
+        "the failed command changed the ledger"
+    if command == "checkpoint" and sys.platform == "linux":  # Linux writes up to the limit:
+        # the page was written part-way, a torn frame that SQLite ignores
+        assert os.path.getsize(f"{db}-wal") == limit, (os.path.getsize(f"{db}-wal"), limit)
+    records = verifies(db)
+    assert records == sum(1 for line in before if line.startswith('INSERT INTO "events"'))
     leftovers = [name for name in os.listdir(tmp_path)
                  if not name.startswith("deals.db")]
     assert leftovers == [], f"left behind: {leftovers}"
     # once space is back, the same command works and the ledger verifies
-    assert run_unlimited(command, db, out, ballast, capsys) == 0
+    assert run_unlimited(command, db, out, ballast, capsys, key) == 0
     verifies(db)
+    if command in ("tree", "checkpoint"):  # the tree covers the log; the checkpoint is kept
+        with Ledger.open(db, load_entrypoints=False, readonly=True) as book:
+            assert stored_size(book._store) == check_tree(book._store) == records
+            assert len(book.checkpoints()) == (command == "checkpoint")
     if command == "copy":
         assert verifies(out) == verifies(db)
     if command == "export":

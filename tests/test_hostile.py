@@ -1,6 +1,7 @@
 """Untrusted ledger files: a file crafted with triggers, views, indexes or an events table of its
 own is refused in one line before anything in it runs; connections never trust the schema; and a
-forged log cannot pass ``verify --head`` with a pinned head."""
+forged log cannot pass ``verify`` given a pinned head (``--head``) or a checkpoint signed before
+the forgery (``--checkpoint``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import Ledger, LedgerError
+from ledger import Ledger, LedgerError, Signer
 from ledger.chain import GENESIS, link, record_body
 from ledger.sqlite_store import SqliteStore
 from ledger.store import StoredEvent
@@ -177,15 +178,31 @@ def empty_ledger(tmp_path_factory):
     return db
 
 
+KEY = Signer.from_seed("ledger.example/genuine", bytes(range(32)))
+
+
 @pytest.fixture(scope="module")
-def genuine_rows(tmp_path_factory) -> list[StoredEvent]:
-    db = tmp_path_factory.mktemp("genuine") / "genuine.db"
+def genuine_log(tmp_path_factory):
+    """The genuine log's rows; a checkpoint of it at each size, signed as it grew, in a file;
+    and the verifier key's file."""
+    folder = tmp_path_factory.mktemp("genuine")
+    db = folder / "genuine.db"
+    checkpoints = {}
     with Ledger.open(db, load_entrypoints=False) as book:
         for n in range(1, 9):
             book.append(book.event_from("usage.reported", {"product": f"p{n % 3}",
                                                              "weekly_active_users": n}),
                         occurred_at=f"2026-01-0{n}")
-    return rows_of(db)
+            checkpoints[n] = folder / f"checkpoint-{n}.txt"
+            checkpoints[n].write_text(book.checkpoint(KEY), encoding="utf-8")
+    pub = folder / "genuine.pub"
+    pub.write_text(KEY.verifier.text + "\n", encoding="utf-8")
+    return rows_of(db), checkpoints, pub
+
+
+@pytest.fixture(scope="module")
+def genuine_rows(genuine_log) -> list[StoredEvent]:
+    return genuine_log[0]
 
 
 FORGERIES = st.sampled_from(["edit data", "edit time", "drop", "swap", "steal the pinned hash"])
@@ -193,10 +210,13 @@ FORGERIES = st.sampled_from(["edit data", "edit time", "drop", "swap", "steal th
 
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pinned=st.integers(1, 8), at=st.integers(1, 8), how=FORGERIES, data=st.data())
-def test_a_forged_log_never_passes_a_pinned_head(genuine_rows, empty_ledger, tmp_path_factory,
-                                                pinned, at, how, data, capsys):
+def test_a_forged_log_never_passes_a_pinned_head_or_checkpoint(
+        genuine_log, empty_ledger, tmp_path_factory, pinned, at, how, data, capsys):
     """Whatever a forger changes at or before the pinned seq, with every hash after recomputed
-    so that the chain alone verifies, ``verify --head`` refuses the file in one line."""
+    so that the chain alone verifies (and the Merkle tree, which the store grows from the forged
+    records), ``verify --head`` refuses the file in one line, and so does ``verify
+    --checkpoint`` with the checkpoint signed when the genuine log had ``pinned`` records."""
+    genuine_rows, checkpoints, pub = genuine_log
     at = min(at, pinned)
     head = genuine_rows[pinned - 1].hash
     rows = list(genuine_rows)
@@ -226,14 +246,26 @@ def test_a_forged_log_never_passes_a_pinned_head(genuine_rows, empty_ledger, tmp
     line = one_line(err)
     assert status == 1 and out == "", err
     assert "not in the chain" in line or "hash does not match" in line, line
+    status, out, err = run(capsys, "verify", db, "--checkpoint", checkpoints[pinned], "--pub", pub)
+    line = one_line(err)
+    assert status == 1 and out == "", err
+    if how == "steal the pinned hash":  # the chain itself is broken there
+        assert "hash does not match" in line, line
+    else:
+        assert f"checkpoint of {pinned} records" in line, line
+        assert "does not match the log" in line or "records were removed" in line, line
 
 
-def test_the_genuine_log_passes_its_pinned_head(genuine_rows, tmp_path, capsys):
+def test_the_genuine_log_passes_its_pinned_head_and_checkpoints(genuine_log, tmp_path, capsys):
+    genuine_rows, checkpoints, pub = genuine_log
     db = tmp_path / "copy.db"
     write_log(db, genuine_rows)
     for row in genuine_rows:
         status, out, _ = run(capsys, "verify", db, "--head", row.hash)
         assert status == 0 and out.startswith(f"ok: {len(genuine_rows)} records")
+        status, out, err = run(capsys, "verify", db, "--checkpoint", checkpoints[row.seq],
+                               "--pub", pub)
+        assert status == 0 and f"matches the checkpoint of {row.seq} records" in out, err
 
 
 @pytest.mark.parametrize("crafted", sorted(CRAFTED))
@@ -259,6 +291,20 @@ def test_salvage_refuses_an_events_view(genuine, tmp_path, capsys):
     connection.close()
     status, _, err = run(capsys, "salvage", genuine, tmp_path / "clean.db")
     assert status == 1 and "no events table (events is a view)" in one_line(err)
+    assert not (tmp_path / "clean.db").exists()
+
+
+def test_salvage_refuses_a_tree_table_replaced_by_a_view(genuine, tmp_path, capsys):
+    """The tree is checked as the records are copied: one that is not the ledger's own tables
+    cannot be checked, and nothing is saved from it."""
+    connection = sqlite3.connect(genuine)
+    connection.executescript("DROP TABLE tree_nodes; CREATE VIEW tree_nodes AS SELECT 4 AS "
+                             "level, 0 AS idx, x'00' AS hash")
+    connection.close()
+    status, _, err = run(capsys, "salvage", genuine, tmp_path / "clean.db")
+    line = one_line(err)
+    assert status == 1 and "nothing could be salvaged: the damage starts at seq 1" in line
+    assert "its Merkle tree is not the ledger's (tree_nodes is a view)" in line
     assert not (tmp_path / "clean.db").exists()
 
 

@@ -21,6 +21,8 @@ from ledger.signed_note import NoteError
 from ledger.tree import check as check_tree
 from ledger.tree import stored_size
 
+from .conftest import drop_tree
+
 KEY = Signer.from_seed("ledger.example/deals", bytes(range(32)))
 
 
@@ -169,14 +171,6 @@ def test_another_writer_between_appends_is_picked_up(tmp_path):
         fill(one, 3, 19)
         assert one.root() == two.root() == reference_root(one, 22)
         assert check_tree(one._store) == 22
-
-
-def drop_tree(path):
-    connection = sqlite3.connect(path)
-    connection.executescript(
-        "DROP TABLE tree_blocks; DROP TABLE tree_nodes; DROP TABLE checkpoints;"
-        "DELETE FROM _sqlite_migrations WHERE name = 'm003_tree';")
-    connection.close()
 
 
 def test_a_ledger_made_before_the_tree_gets_it_on_first_use(tmp_path):

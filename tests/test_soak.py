@@ -1,7 +1,8 @@
 """A bounded soak: 4 processes run a fixed number of mixed operations each (appends, batches,
-imports, reads, snapshots) against one ledger file while the test kills them at random moments
-and restarts each from the operation it was in; at the end every acknowledged write is present,
-nothing is stored twice, the chain verifies, and the log agrees with a model of the writes."""
+imports, reads, snapshots, signed checkpoints) against one ledger file while the test kills them
+at random moments and restarts each from the operation it was in; at the end every acknowledged
+write is present, nothing is stored twice, the chain, the Merkle tree and every kept checkpoint
+verify, and the log agrees with a model of the writes."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import time
 
 import pytest
 
-from ledger import Ledger
+from ledger import Ledger, Signer, open_checkpoint
+from ledger.tree import check as check_tree
 
-from .workers import soak_ops
+from .workers import CHECKPOINT_KEY, soak_ops
 
 WORKER = os.path.join(os.path.dirname(__file__), "workers.py")
 WORKERS = 4
@@ -76,9 +78,17 @@ def test_a_bounded_soak_with_random_kills_loses_nothing_acknowledged(tmp_path):
     model = {id: (product, users) for w in range(WORKERS)
              for _, records in soak_ops(w, SEED, OPERATIONS) for id, product, users in records}
     assert acknowledged == {(w, n) for w in range(WORKERS) for n in range(OPERATIONS)}
+    checkpoints = sum(kind == "checkpoint" for w in range(WORKERS)
+                      for kind, _ in soak_ops(w, SEED, OPERATIONS))
     with Ledger.open(db, load_entrypoints=False) as book:
-        count, _ = book.verify()
+        count, _ = book.verify()  # the chain, the tree and every kept checkpoint
+        assert check_tree(book._store) == count  # the tree covers the whole log
         stored = {record.id: (record.data["product"], record.data["weekly_active_users"])
                   for record in book.read()}
+        kept = book.checkpoints()
     assert count == len(stored) == len(model), "a write was lost or stored twice"
     assert stored == model
+    # each checkpoint operation kept one, or two when killed after its commit and run again
+    assert 0 < checkpoints <= len(kept) <= checkpoints + KILLS, (checkpoints, len(kept))
+    verifier = Signer.from_seed(*CHECKPOINT_KEY).verifier
+    assert all(open_checkpoint(note, [verifier]).size <= count for note in kept)

@@ -115,8 +115,46 @@ def materializer(db: str) -> None:
             print("snapshot", n, flush=True)
 
 
+#: The key of the checkpoints the workers sign.
+CHECKPOINT_KEY = ("ledger.example/workers", bytes(range(32)))
+
+
+def checkpointer(db: str) -> None:
+    """Say "ready", then until killed: append a record and sign a checkpoint of the log, saying
+    which step committed after each."""
+    from ledger import Signer
+
+    key = Signer.from_seed(*CHECKPOINT_KEY)
+    print("ready", flush=True)
+    with Ledger.open(db, load_entrypoints=False) as book:
+        for n in range(100_000):
+            book.append(UsageReported(product="checkpointed", weekly_active_users=n))
+            print("appended", n, flush=True)
+            book.checkpoint(key)
+            print("checkpoint", n, flush=True)
+
+
+def tree_builder(db: str, pause: float) -> None:
+    """Say "ready", then open a ledger made before the Merkle tree (its migration makes the
+    tree's tables) and build its tree, saying how far each part got (pausing ``pause`` seconds
+    there, inside the build's transaction) and "built" once it committed."""
+    from ledger import tree
+
+    tree.CHUNK = 500  # records read (and progress said) at a time: often, on a small ledger
+    print("ready", flush=True)
+    with Ledger.open(db, load_entrypoints=False) as book:
+        print("opened", flush=True)
+
+        def progress(done: int, total: int) -> None:
+            print("building", done, total, flush=True)
+            time.sleep(pause)
+
+        book.build_tree(progress)
+        print("built", flush=True)
+
+
 #: The soak's operations, and the records each write makes.
-SOAK_KINDS = ("append", "batch", "import", "read", "snapshot")
+SOAK_KINDS = ("append", "batch", "import", "read", "snapshot", "checkpoint")
 
 
 def soak_ops(worker: int, seed: int, count: int) -> list[tuple[str, list[tuple[str, str, int]]]]:
@@ -140,8 +178,10 @@ def soak(db: str, worker: int, seed: int, start: int, count: int) -> None:
     import json
     import os
 
+    from ledger import Signer
     from ledger.chain import verify_rows
 
+    key = Signer.from_seed(*CHECKPOINT_KEY)
     with Ledger.open(db, load_entrypoints=False, timeout=120, snapshot_every=0) as book:
         for n, (kind, records) in enumerate(soak_ops(worker, seed, count)):
             if n < start:
@@ -166,6 +206,8 @@ def soak(db: str, worker: int, seed: int, start: int, count: int) -> None:
             elif kind == "read":
                 rows = list(book._store.rows())
                 assert verify_rows(rows)[0] == len(rows)
+            elif kind == "checkpoint":
+                book.checkpoint(key)
             else:
                 book.snapshot()
             print("done", n, flush=True)
@@ -181,6 +223,10 @@ if __name__ == "__main__":
         soak(args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]))
     elif kind == "materialize":
         materializer(args[0])
+    elif kind == "checkpoint":
+        checkpointer(args[0])
+    elif kind == "tree":
+        tree_builder(args[0], float(args[1]))
     elif kind == "reader":
         reader(args[0], int(args[1]), float(args[2]))
     else:
