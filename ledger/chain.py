@@ -77,7 +77,7 @@ def verify_rows(rows: Iterable[StoredEvent], head: str | None = None) -> tuple[i
     if not seen_head:
         raise VerificationError(
             f"the pinned head {head} is not in the chain, which ends at seq {expected - 1}: "
-            "records were removed from the tail",
+            "records were removed from the tail, or the hash is not of this ledger",
             seq=expected,
         )
     return expected - 1, previous

@@ -100,6 +100,9 @@ class SqliteStore(Store):
                 raise ReadOnly(f"{self.path}: cannot be created: the folder {folder} cannot be "
                                "written")
             return False
+        if (not create or readonly) and os.path.getsize(self.path) == 0:
+            raise LedgerError(f"{self.path}: an empty file, not a ledger (import or append make a "
+                              "new ledger)")  # a read command writes nothing into it
         if readonly is None:
             return not writable(self.path)
         if not readonly and not writable(self.path):

@@ -340,6 +340,52 @@ def test_ctrl_c_during_an_import_exits_130_and_stores_nothing(tmp_path, copy):
     assert gigaledger("verify", copy).returncode == 0
 
 
+def test_ctrl_c_stops_log_follow_quietly(copy):
+    """Ctrl-C is how ``log --follow`` is stopped: exit 0, the records it printed, no complaint."""
+    process = subprocess.Popen([sys.executable, "-m", "ledger", "log", str(copy), "--follow",
+                                "--interval", "0.05"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert process.stdout.readline().split()[0] == "1"  # following: the first record is out
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (0, "")
+
+
+@pytest.mark.parametrize("command", [["info"], ["export"], ["log"], ["verify"], ["report"]])
+def test_a_reader_closing_the_pipe_is_not_a_failure(copy, command):
+    """``gigaledger info DB | head -1``: the command stops where the reader stopped reading,
+    exit 0 and nothing on stderr (as ``cat`` in a pipeline, not an error). The pipe is closed
+    before the command has started, so its first write meets the closed pipe."""
+    process = subprocess.Popen([sys.executable, "-m", "ledger", command[0], str(copy),
+                                *command[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=ROOT)
+    process.stdout.close()
+    assert (process.wait(timeout=120), process.stderr.read()) == (0, b"")
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_a_read_command_on_an_empty_file_writes_nothing_into_it(tmp_path, name):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    line = assert_one_clean_line(gigaledger(*fill(READS[name], db=str(empty))), 1)
+    assert line == f"{empty}: an empty file, not a ledger (import or append make a new ledger)"
+    assert empty.stat().st_size == 0 and sorted(os.listdir(tmp_path)) == ["empty.db"]
+
+
+def test_since_takes_a_year_or_a_month_as_until_does(copy):
+    def seqs(*options: str) -> list[str]:
+        done = gigaledger("log", copy, "--json", *options)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line)["seq"] for line in done.stdout.splitlines()]
+
+    assert seqs("--since", "2026") == seqs("--since", "2026-01-01") != []
+    assert seqs("--since", "2026-03") == seqs("--since", "2026-03-01T00:00:00Z")
+    assert seqs("--since", "2025-06") != seqs("--since", "2026")
+    line = assert_one_clean_line(gigaledger("log", copy, "--since", "2026-13"), 2)
+    assert "a year (2026), a month (2026-06)" in line
+
+
 # --- from Python: closed ledgers and other threads ---------------------------------------------
 
 

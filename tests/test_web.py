@@ -355,6 +355,10 @@ def test_gigaledger_serve_get_prints_a_page(ledgers, cli, tmp_path):
                           text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(cli("tools", ledgers["tools"], "report", "--json"))
+    slashless = subprocess.run([sys.executable, "-m", "ledger", "serve", ledgers["tools"],
+                                "--plugin", PLUGIN, "--get", "tools/-/ledger.json"],
+                               capture_output=True, text=True, env=env, timeout=120)
+    assert (slashless.returncode, slashless.stdout) == (0, done.stdout), slashless.stderr
     missing = subprocess.run([sys.executable, "-m", "ledger", "serve", str(tmp_path / "no.db")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and missing.stdout == ""

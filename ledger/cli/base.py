@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from ..clock import parse_time, until_bound
+from ..clock import since_bound, until_bound
 from ..errors import LedgerError
 from ..files import removed_on_failure
 from ..folding import Progress
@@ -71,16 +71,18 @@ class UntilType(click.ParamType):
 
 
 class SinceType(click.ParamType):
-    """``--since``: a date or an ISO time."""
+    """``--since``: a year (2026: from its first day), a month (2026-06), a date or an ISO
+    time."""
 
     name = "WHEN"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         text = str(value).strip()
         try:
-            parse_time(text, "since")
+            since_bound(text)
         except LedgerError:
-            self.fail(f"{text!r}: expected a date (2026-06-30) or an ISO time", param, ctx)
+            self.fail(f"{text!r}: expected a year (2026), a month (2026-06), a date (2026-06-30) "
+                      "or an ISO time", param, ctx)
         return text
 
 
@@ -238,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except SystemExit as stop:
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            return 0  # click's exit 1 when a reader (| head) closed the pipe: not a failure
+        raise
     except Exception as error:
         if debug:
             raise

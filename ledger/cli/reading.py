@@ -74,7 +74,8 @@ def report(db: str, until: Any, sections: tuple[str, ...], plugins: tuple[str, .
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--stream", help="Only events of this stream.")
 @click.option("--after", type=click.IntRange(min=0), default=0, help="Only events after this seq.")
-@click.option("--since", type=SINCE, help="Only events that occurred on or after WHEN (a date or an ISO time).")
+@click.option("--since", type=SINCE, help="Only events that occurred on or after WHEN: a year (2026), a month (2026-06), "
+                   "a date or an ISO time.")
 @until_option
 @click.option("--limit", type=click.IntRange(min=1), help="At most N records.")
 @click.option("--reverse", is_flag=True, help="Newest first (with --limit: the last N).")
@@ -101,12 +102,17 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
             records = book.read(after, types=types or None, stream=stream, since=since,
                                 until=until, limit=limit, reverse=reverse)
         shown = 0
-        for record in records:
-            click.echo(json.dumps(record.to_json(), ensure_ascii=False) if as_json
-                       else log_line(record))
-            shown += 1
-            if follow:
-                sys.stdout.flush()
+        try:
+            for record in records:
+                click.echo(json.dumps(record.to_json(), ensure_ascii=False) if as_json
+                           else log_line(record))
+                shown += 1
+                if follow:
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            if not follow:
+                raise
+            return  # Ctrl-C is how --follow is stopped: not an interruption of anything
         if not shown:
             explain_no_match(book, types, stream)
 

@@ -46,7 +46,7 @@ def serve(ctx: click.Context, db: str, plugins: tuple[str, ...], host: str, port
         arguments = ["serve", "--metadata", metadata, "--host", host, "--port", str(port),
                      "-i" if readonly else "--", db]
         if get is not None:
-            arguments[1:1] = ["--get", get]
+            arguments[1:1] = ["--get", "/" + get.lstrip("/")]  # plan/-/ledger as /plan/-/ledger
         elif readonly:
             note(f"{db} cannot be written: served immutable")
         from datasette.cli import cli as datasette
