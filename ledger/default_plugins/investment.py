@@ -45,6 +45,14 @@ ZERO = Decimal(0)
 MAX_TRANCHES = 10_000
 
 
+#: What each money column of the investor table counts, printed under it.
+INVESTOR_LEGEND = (
+    "intended, agreed: the caps of the agreements still intent; definitive or completed.\n"
+    "committed: funding committed outright or on a condition since met; conditional: on a\n"
+    "condition still pending. released: paid out (tranches, recorded releases), which may be\n"
+    "part of what is agreed or committed: it is not added to them.")
+
+
 @attrs.frozen
 class Tranche:
     """One released tranche: its number, the money, and the record that caused it."""
@@ -257,7 +265,7 @@ class InvestmentProjection:
                  for investee, figures in i["by_investee"].items()],
                 ["investor", "investee", "intended", "agreed", "committed",
                  "conditional (pending)", "released"],
-            ))
+            ) + "\n" + INVESTOR_LEGEND)
         conditional = summary["conditional_commitments"]
         if conditional:
             parts.append(table(
