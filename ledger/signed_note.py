@@ -85,6 +85,9 @@ class Verifier:
     @classmethod
     def from_text(cls, text: str) -> Verifier:
         """Parse ``<name>+<id>+<base64>``; the id must be that of the key."""
+        if text.strip().startswith("PRIVATE+KEY+"):
+            raise NoteError("this is a signer key (secret), not a verifier key: give the .pub "
+                            "file that gigaledger keygen wrote beside it")
         name, hex_id, data = _parts(text, 3, "verifier key")
         claimed, public = _key_body(name, hex_id, data, "verifier key")
         if key_id(name, public) != claimed:

@@ -141,7 +141,9 @@ def test_a_text_file_posing_as_a_ledger(name, tmp_path):
     db.write_text("these are my notes, not a ledger\n" * 200)
     before = db.read_bytes()
     done = gigaledger(*fill({**READS, **WRITES}[name], db=str(db)))
-    assert "not a gigaledger database" in assert_one_clean_line(done, 1)
+    line = assert_one_clean_line(done, 1)
+    assert line == (f"{db}: not a gigaledger database (not an SQLite file, or one whose header "
+                    "is damaged)"), line
     assert db.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["notes.db"]
 

@@ -50,6 +50,17 @@ def test_keygen_writes_a_secret_signer_key_and_a_verifier_key(plan, capsys):
     assert status == 1 and err.count("\n") == 1 and "exists" in err
     status, _, err = run(capsys, "keygen", "bad name", "-o", "other")
     assert status == 1 and "key name" in err and not (plan / "other.key").exists()
+    status, _, err = run(capsys, "keygen", "ledger.example/plan", "-o", "nodir/k")
+    assert (status, err) == (1, f"nodir/k.key: cannot be written: no folder {plan / 'nodir'}\n")
+
+
+def test_check_given_the_signer_key_for_the_public_key_says_so(plan, capsys):
+    status, out, _ = run(capsys, "prove", "plan.db", "18")
+    (plan / "p.json").write_text(out)
+    status, _, err = run(capsys, "check", "p.json", "--checkpoint", "today.txt", "--pub",
+                         "plan.key")
+    assert status == 1 and err.count("\n") == 1, err
+    assert "this is a signer key (secret), not a verifier key: give the .pub file" in err
 
 
 def test_prove_and_check_both_kinds(plan, capsys):

@@ -79,6 +79,9 @@ def keygen(name: str, prefix: str | None) -> None:
         with open(public, "x", encoding="utf-8") as out:
             out.write(signer.verifier.text + "\n")
     except OSError as error:
+        folder = os.path.dirname(os.path.abspath(error.filename or secret))
+        if not os.path.isdir(folder):
+            raise LedgerError(f"{error.filename}: cannot be written: no folder {folder}") from None
         raise LedgerError(f"{error.filename}: cannot be written: {error.strerror}") from None
     click.echo(f"{secret}: signer key (secret)\n{public}: {signer.verifier.text}")
 
