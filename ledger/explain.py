@@ -40,7 +40,7 @@ class Finding:
 
 @attrs.frozen
 class Explanation:
-    """``record``; ``causes``: its cause, the cause's cause … back to an event appended by hand;
+    """``record``; ``causes``: its cause, the cause's cause … back to an event recorded directly (appended or imported);
     ``effects``: the events derived from it, directly or not; ``findings``: what the plugins
     add, in their call order."""
 
@@ -113,7 +113,7 @@ def render(explanation: Explanation) -> str:
     lines = [describe(e.record)]
     lines += [f"  caused by {describe(cause)}" for cause in e.causes]
     if not e.causes:
-        lines.append("  appended by hand (no cause)")
+        lines.append("  recorded directly, appended or imported (not derived from another record)")
     lines += [f"  led to {describe(effect)}" for effect in e.effects]
     for finding in e.findings:
         if finding.records:
