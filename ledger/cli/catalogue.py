@@ -44,7 +44,7 @@ def types(plugins: tuple[str, ...], as_json: bool) -> None:
                  "required" if f["required"] else f"optional, default {show(f['default'])}"]
                 for f in entry["fields"]]
         blocks.append(f"{entry['type']}  (plugin {entry['plugin']}, stream {entry['stream']})\n"
-                      f"  {entry['description']}\n" + table(rows, ["field", "kind", ""]))
+                      f"  {entry['description']}\n" + table(rows, ["field", "kind", "required"]))
     click.echo("\n\n".join(blocks))
 
 
