@@ -348,9 +348,12 @@ def test_ctrl_c_stops_log_follow_quietly(copy):
                                 "--interval", "0.05"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=ROOT,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    assert process.stdout.readline().split()[0] == "1"  # following: the first record is out
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    try:
+        assert process.stdout.readline().split()[0] == "1"  # following: the first record is out
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()  # a failed test leaves no follower behind (no-op once it has ended)
     assert (process.returncode, err) == (0, "")
 
 
