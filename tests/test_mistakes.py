@@ -378,6 +378,16 @@ def test_a_read_command_on_an_empty_file_writes_nothing_into_it(tmp_path, name):
     assert empty.stat().st_size == 0 and sorted(os.listdir(tmp_path)) == ["empty.db"]
 
 
+def test_until_a_seq_past_the_end_says_so(copy):
+    last = int(gigaledger("head", copy).stdout.split()[0])
+    done = gigaledger("report", copy, "--until", f"#{last + 5}", "--json")
+    assert done.returncode == 0
+    assert done.stderr == (f"warning: --until #{last + 5} is past the last record (seq {last}): "
+                           "the report is of the whole log\n")
+    assert json.loads(done.stdout)["as_of"]["seq"] == last
+    assert gigaledger("report", copy, "--until", f"#{last}").stderr == ""
+
+
 def test_since_takes_a_year_or_a_month_as_until_does(copy):
     def seqs(*options: str) -> list[str]:
         done = gigaledger("log", copy, "--json", *options)
