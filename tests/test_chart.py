@@ -129,3 +129,18 @@ def test_no_plans_no_planned_line(tmp_path: pathlib.Path) -> None:
     with loaded("openai-compute-2025-2026.jsonl") as book:  # money moved, nothing planned yet
         svg = chart(book, tmp_path / "early.svg", until="2025-05-01").read_text(encoding="utf-8")
     assert "investment released ($B, right)" in svg and "planned GW" not in svg
+
+
+def test_a_chart_partly_of_a_scenario_says_so(tmp_path: pathlib.Path) -> None:
+    """As the text report does: the plan's scenario records folded are named under the chart;
+    a history of reported facts only, or a part of the plan without any, has no such line."""
+    with loaded("nvidia-openai-plan.jsonl") as book:
+        plan = chart(book, tmp_path / "plan.svg").read_text(encoding="utf-8")
+        until = chart(book, tmp_path / "early.svg", until="2025-12-31").read_text(encoding="utf-8")
+        first = chart(book, tmp_path / "first.svg", until=1).read_text(encoding="utf-8")
+    with loaded("openai-compute-2025-2026.jsonl") as book:
+        real = chart(book, tmp_path / "real.svg").read_text(encoding="utf-8")
+    assert "includes 40 scenario records (meta.scenario)" in plan
+    assert "includes 8 scenario records (meta.scenario)" in until  # as report --until says
+    assert "scenario" not in real and "scenario" not in first  # seq 1: a reported agreement
+

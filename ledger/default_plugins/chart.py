@@ -24,6 +24,7 @@ from ..clock import parse_time, until_day
 from ..errors import LedgerError
 from ..hookspecs import hookimpl
 from ..shares import percentages
+from ..tables import scenario_line
 from .timeline import Timeline, timeline
 
 if TYPE_CHECKING:
@@ -92,6 +93,9 @@ def _draw(book: Ledger, path: str, format: str, until: Any, title: str | None) -
     figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [5, 2]})
     figure.suptitle(title, fontsize=14, fontweight="bold")
+    scenarios = report["as_of"].get("scenario_records", 0)
+    if scenarios:  # as the text report says it: a figure partly a scenario is marked as such
+        figure.supxlabel(scenario_line(scenarios), fontsize=10, color="#a04000")
     _draw_timeline(left, line, providers, colours, end)
     _draw_mix(right, mix, providers, colours, end)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gigaledger"}):
