@@ -616,6 +616,24 @@ def test_construction_refuses_inconsistent_terms_at_their_boundaries():
         PlatformSpecified(**spec, gpus_per_gigawatt_low=6, gpus_per_gigawatt_high=5)
 
 
+def test_gigawatt_fields_at_their_limits():
+    # quantities.gigawatts: required unless optional, greater than 0, at most 1,000, to the watt
+    where = dict(site="s", provider="p", vendor="v", platform="x")
+    assert CapacityCommissioned(**where, gigawatts=D(1000)).gigawatts == 1000
+    assert CapacityCommissioned(**where, gigawatts=D("0.000000001")).gigawatts == D("1E-9")
+    with pytest.raises(Rejected, match=exactly("gigawatts: 1000.000000001 is beyond 1000; check the unit")):
+        CapacityCommissioned(**where, gigawatts=D("1000.000000001"))
+    with pytest.raises(Rejected, match=exactly("gigawatts: 0.0000000001 has more than 9 digits after the point")):
+        CapacityCommissioned(**where, gigawatts=D("0.0000000001"))
+    with pytest.raises(Rejected, match=exactly("capacity.commissioned: required field missing: gigawatts")):
+        CapacityCommissioned(**where)  # type: ignore[call-arg]
+    terms = dict(agreement="a", investor="n", investee="o", status="intent", gigawatts=D(1),
+                 cap_usd=B, tranche_usd=B)
+    assert AgreementSigned(**terms).tranche_gigawatts == 1  # the default: $X per 1 GW
+    revised = AgreementRevised(agreement="a", cap_usd=B)
+    assert (revised.gigawatts, revised.tranche_gigawatts) == (None, None)
+
+
 # --- investment: the refusals at their boundaries (equal is allowed) -----------------------------
 
 
