@@ -1006,6 +1006,30 @@ def test_a_decommissioning_dated_before_its_capacity_takes_what_is_there_as_of_a
     assert book.replay(until="2026-04-15").report()["gpu_inventory"]["unestimated_gigawatts"] == "0.5"
 
 
+def test_a_decommissioning_dated_too_early_takes_all_of_the_capacity_it_names(book):
+    # as of 15 February only 1 GW of the named capacity is there to take 1.5 GW from: it takes
+    # that one and leaves the site's other capacity (another provider, another platform) alone
+    def capacity(site, provider, platform, day):
+        book.append(CapacityCommissioned(site=site, provider=provider, vendor="nvidia",
+                                         platform=platform, gigawatts=D(1)), occurred_at=day)
+
+    for site, provider, platform in [("s6", "oracle", "gb200"), ("s6", "aws", "mi450"),
+                                     ("s7", "oracle", "gb200"), ("s7", "oracle", "mi450")]:
+        capacity(site, provider, platform, "2026-01-01")
+    capacity("s6", "oracle", "gb200", "2026-03-01")
+    capacity("s7", "oracle", "gb200", "2026-03-01")
+    book.append(CapacityDecommissioned(site="s6", provider="oracle", gigawatts=D("1.5")),
+                occurred_at="2026-02-01")
+    book.append(CapacityDecommissioned(site="s7", platform="gb200", gigawatts=D("1.5")),
+                occurred_at="2026-02-01")
+    for projection in ("provider_mix", "gpu_inventory"):
+        assert book.replay(until="2026-02-15")[projection].capacity.net == {
+            ("s6", "aws", "nvidia", "mi450"): 1, ("s7", "oracle", "nvidia", "mi450"): 1}
+        assert book.view[projection].capacity.net == {
+            ("s6", "oracle", "nvidia", "gb200"): D("0.5"), ("s6", "aws", "nvidia", "mi450"): 1,
+            ("s7", "oracle", "nvidia", "gb200"): D("0.5"), ("s7", "oracle", "nvidia", "mi450"): 1}
+
+
 # --- funds: a resolution restates its commitment rightly, or is refused saying what it said -----
 
 
