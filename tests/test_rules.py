@@ -453,6 +453,26 @@ def test_times_are_parsed_to_utc_and_refused_outside_the_years_and_without_an_of
         parse_time("nope", "due")
 
 
+def test_a_time_refused_names_its_field_occurred_at_unless_told_another():
+    from datetime import date
+
+    from ledger.clock import parse_time, stored_time
+
+    for call, why in [
+        (lambda: parse_time("soon"), "occurred_at: 'soon' is not an ISO-8601 date or time"),
+        (lambda: stored_time("soon"), "occurred_at: 'soon' is not an ISO-8601 date or time"),
+        (lambda: stored_time(5), "occurred_at: expected a date or an ISO-8601 time, got int"),
+        (lambda: stored_time("soon", "due"), "due: 'soon' is not an ISO-8601 date or time"),
+        (lambda: stored_time(5, "due"), "due: expected a date or an ISO-8601 time, got int"),
+        # one hour before the first moment a datetime holds, once moved to UTC
+        (lambda: parse_time("0001-01-01T00:00:00+01:00"),
+         "occurred_at: 0001-01-01T00:00:00+01:00 is out of range"),
+    ]:
+        with pytest.raises(Rejected, match=exactly(why)):
+            call()
+    assert stored_time(date(2027, 6, 30), "due") == "2027-06-30T00:00:00.000000Z"
+
+
 def test_the_stored_form_is_fixed_width_utc_text():
     from datetime import datetime, timedelta, timezone
 
@@ -1286,6 +1306,10 @@ def test_an_altered_export_record_is_refused_saying_why(tmp_path):
             "occurred_at: '2026-02-01T12:30:00.25Z' is not in the stored form YYYY-MM-DDTHH:MM:SS.ffffffZ")
     refused(0, lambda line: line.update(recorded_at="2026-02-01"), Rejected,
             "recorded_at: '2026-02-01' is not in the stored form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    refused(1, lambda line: line.update(occurred_at="soon"), Rejected,
+            "occurred_at: 'soon' is not an ISO-8601 date or time")
+    refused(0, lambda line: line.update(recorded_at="never"), Rejected,
+            "recorded_at: 'never' is not an ISO-8601 date or time")
     refused(3, lambda line: line.update(version=2), ConflictError,
             "record seq 4: stream 'usage/p' is at version 0")
     refused(3, lambda line: line.update(stream="agreement/a"), ConflictError,
