@@ -1166,6 +1166,18 @@ def test_the_provider_mix_and_its_text(book):
     assert PROJECTION.render(mix) == MIX_TEXT.rstrip("\n")
 
 
+def test_the_provider_mix_of_nothing_and_of_marks_that_name_no_site(book):
+    empty = book.view.report()["provider_mix"]
+    assert (empty["commissioned_gigawatts"]["total"], empty["contracted_usd"]["total"]) == ("0", "0")
+    # by provider, vendor, site and platform, a part not named before any name ("2nd" and "A"
+    # sort before letters further on; "" before both)
+    for site, platform in [("A-site", None), ("2nd", "Zeta"), (None, None), ("2nd", None)]:
+        book.append(CapacityUnquantified(provider="m", vendor="n", site=site, platform=platform))
+    assert [(mark["site"], mark["platform"]) for mark in
+            book.view.report()["provider_mix"]["commissioned_gigawatts"]["unquantified"]] == [
+        (None, None), ("2nd", None), ("2nd", "Zeta"), ("A-site", None)]
+
+
 
 # --- investment: the text, with a superseded agreement's forfeited money ---------------------------
 
