@@ -1098,6 +1098,17 @@ def test_a_resolution_restating_its_commitment(book):
         "resolved_seq": 2}
 
 
+def test_a_resolution_dated_before_its_commitment_settles_nothing_as_of_a_date_between(book):
+    from .test_builtin_plugins import pledge
+
+    book.append(pledge("20", conditional=True), id="cond", occurred_at="2026-03-01")
+    book.append(FundingResolved(commitment="cond", outcome="met"), occurred_at="2026-01-01")
+    for until, committed, status in [("2026-02-01", None, None), ("2026-03-01", str(20 * B), "met")]:
+        investment = book.replay(until=until).report()["investment"]
+        assert investment["investors"].get("softbank", {}).get("committed_usd") == committed
+        assert investment["conditional_commitments"].get("cond", {}).get("status") == status
+
+
 # --- every built-in projection restores what it snapshots -------------------------------------------
 
 
