@@ -787,6 +787,20 @@ def test_a_plan_met_exactly_is_done_and_one_plan_is_named_so(book):
     assert "1 day left" in text and "(0 of 2 plans)" in text
 
 
+def test_a_pipeline_summary_made_without_an_as_of_date_is_on_track_and_says_so(book):
+    from ledger.default_plugins.pipeline import PROJECTION
+    from ledger.replay import jsonable
+
+    book.append(planned("a", "2026-01-01", "2"), occurred_at="2026-03-01")  # late as of March
+    book.append(commissioned("a", "0.5"), occurred_at="2026-03-01")
+    summary = jsonable(PROJECTION.summary(book.view["pipeline"]))
+    assert [plan["status"] for plan in summary["plans"]] == ["on_track"]
+    text = PROJECTION.render(summary).splitlines()
+    assert text[0] == ("as of no date: 2 GW planned, 0.5 GW delivered, 1.5 GW remaining; 0 GW late "
+                       "(0 of 1 plan)")
+    assert text[4].split()[:4] == ["on", "track", "2026-01-01", "-"]  # no days left or past due
+
+
 # --- snapshots: what the fingerprint covers, and the copies of states ------------------------------
 
 
