@@ -266,3 +266,48 @@ def test_the_investment_tables_row_for_row_and_every_table_as_of_its_view(tmp_pa
         {"investor": "amd", **dict(zip(money, ("0",) * 5))},
         {"investor": "nvidia", **dict(zip(money, expected[("nvidia", "openai")]))},
         {"investor": "softbank", **dict(zip(money, ("0", "0", "5" + B, "20" + B, "0")))}]
+
+
+#: The built-in tables as SQL sees them: each column's name and type, the primary key's columns
+#: starred (the schema is what Datasette and SQL users read; SQLite matches names in any case, but
+#: shows them as they were created).
+BUILT_IN_TABLES = {
+    "investment_agreements": "agreement* status investor investee target_gigawatts cap_usd "
+                             "tranche_usd tranche_gigawatts commissioned_gigawatts "
+                             "tranches_earned:int tranches_released:int released_usd forfeited_usd "
+                             "superseded_by",
+    "investment_tranches": "agreement* tranche*:int usd released_on seq:int cause_seq:int",
+    "investment_investors": "investor* intended_usd agreed_usd committed_usd conditional_usd "
+                            "released_usd",
+    "investment_investees": "investor* investee* intended_usd agreed_usd committed_usd "
+                            "conditional_usd released_usd",
+    "gpu_inventory": "site* platform* unit* counted:int",
+    "gpu_estimates": "platform* gigawatts unit estimated_low:int estimated_high:int",
+    "provider_mix": "basis* dimension* name* amount share",
+    "provider_mix_unquantified": "dimension* name*",
+    "pipeline_plans": "site* provider* platform* vendor planned_gigawatts due "
+                      "commissioned_gigawatts remaining_gigawatts status",
+    "pipeline_totals": "dimension* name* planned_gigawatts delivered_gigawatts remaining_gigawatts "
+                       "late_gigawatts late_keys:int",
+    "capacity_timeline": "day* provider* gigawatts cumulative_gigawatts",
+    "investment_timeline": "day* usd cumulative_usd",
+}
+
+
+def test_the_built_in_tables_have_their_names_columns_and_keys(tmp_path):
+    db = tmp_path / "book.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        written = book.materialize()
+    assert list(written) == ["materialized", "projections", *BUILT_IN_TABLES]
+    conn = sqlite3.connect(db)
+    try:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert set(BUILT_IN_TABLES) <= names
+        for table, columns in BUILT_IN_TABLES.items():
+            shown = []
+            for _, name, kind, _, _, pk in conn.execute(f"PRAGMA table_info([{table}])"):
+                shown.append(name + "*" * bool(pk) + (":int" if kind == "INTEGER" else ""))
+                assert kind in ("TEXT", "INTEGER"), (table, name, kind)
+            assert " ".join(shown) == columns, table
+    finally:
+        conn.close()
