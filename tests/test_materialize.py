@@ -309,5 +309,33 @@ def test_the_built_in_tables_have_their_names_columns_and_keys(tmp_path):
                 shown.append(name + "*" * bool(pk) + (":int" if kind == "INTEGER" else ""))
                 assert kind in ("TEXT", "INTEGER"), (table, name, kind)
             assert " ".join(shown) == columns, table
+            links = {(row[3], row[2], row[4])
+                     for row in conn.execute(f"PRAGMA foreign_key_list([{table}])")}
+            assert links == TABLE_LINKS.get(table, set()), table
     finally:
         conn.close()
+
+
+#: The foreign keys (column, table, column): a tranche links to its agreement, its record and the
+#: record that caused it (Datasette shows them as links).
+TABLE_LINKS = {"investment_tranches": {("agreement", "investment_agreements", "agreement"),
+                                       ("seq", "events", "seq"), ("cause_seq", "events", "seq")}}
+
+
+def test_gpu_estimates_are_written_in_platform_order_estimated_or_not(tmp_path):
+    from ledger import CapacityCommissioned, PlatformSpecified
+
+    db = tmp_path / "book.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.append(PlatformSpecified(platform="zeta", vendor="v", gpus_per_gigawatt_low=1,
+                                      gpus_per_gigawatt_high=2, unit="die"))
+        for site, platform in [("s1", "zeta"), ("s2", "alpha"), ("s3", "mid")]:
+            book.append(CapacityCommissioned(site=site, provider="p", vendor="v", platform=platform,
+                                             gigawatts=Decimal(1)))
+        book.materialize()
+    assert rows(db, "SELECT * FROM gpu_estimates ORDER BY rowid") == [
+        {"platform": "alpha", "gigawatts": "1", "unit": None, "estimated_low": None,
+         "estimated_high": None},
+        {"platform": "mid", "gigawatts": "1", "unit": None, "estimated_low": None,
+         "estimated_high": None},
+        {"platform": "zeta", "gigawatts": "1", "unit": "die", "estimated_low": 1, "estimated_high": 2}]
