@@ -6,13 +6,21 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import AgreementRevised, Ledger
+from ledger import (
+    AgreementRevised,
+    Event,
+    FundingResolved,
+    InvestmentReleased,
+    Ledger,
+    fields,
+)
 
 from .conftest import EVENTS
-from .test_builtin_plugins import commission, signed
+from .test_builtin_plugins import B, commission, signed
 
 PLAN = Path(EVENTS) / "nvidia-openai-plan.jsonl"
 
@@ -104,3 +112,48 @@ def test_unknown_seq_or_id_is_one_clear_line(run, tmp_path):
         result = run("explain", db, key)
         assert result.code == 1 and result.out == ""
         assert result.err.strip().startswith(why) and len(result.err.strip().splitlines()) == 1
+
+
+@attrs.frozen
+class Note(Event):
+    """A plugin's event that names an agreement, which the built-in rules do not check."""
+
+    type = "test.note"
+    stream_template = "note/{agreement}"
+    agreement: str = fields.name()
+
+
+def test_what_the_built_in_domain_says_about_each_kind_of_record():
+    from .test_builtin_plugins import pledge
+    from .test_hooks import plugin
+
+    def said(seq):
+        return [(f.label, [r.seq for r in f.records], f.note, f.data)
+                for f in book.explain(seq).findings if f.plugin == "explanations"]
+
+    notes = plugin(register_event_types=lambda register: register(Note))
+    with Ledger.open(plugins=[notes], load_entrypoints=False) as book:
+        a = book.append(signed("a", per="0.5")).seq  # 1
+        b = book.append(signed("b")).seq  # 2
+        earning = book.append(commission("1", "a")).seq  # 3; releases tranches 1 and 2 (4, 5)
+        second = next(r for r in book.read() if r.data.get("tranche") == 2).seq
+        revision = book.append(AgreementRevised(agreement="a", tranche_gigawatts=Decimal(2))).seq
+        under_b = book.append(commission("0.5", "b")).seq
+        by_hand = book.append(InvestmentReleased(investor="nvidia", investee="openai", usd=B,
+                                                 agreement="b")).seq
+        book.append(pledge("20", conditional=True), id="cond")
+        resolution = book.append(FundingResolved(commitment="cond", outcome="met")).seq
+        ghost = book.append(Note(agreement="ghost")).seq
+
+        assert said(a) == []  # the signing itself: no agreement behind it
+        # as of the release, 0.5 GW a tranche: tranche 2 needed 1 GW (not 4, by the later terms)
+        assert said(second) == [
+            ("earned by", [earning], "which brought the gigawatts commissioned under a to the 1.0 GW "
+                                     "that tranche 2 needs", {"earned_gigawatts": Decimal(1)}),
+            ("allowed by", [a], None, {})]
+        assert said(earning) == [("agreement", [a], None, {})]  # revised later: not named
+        assert said(revision) == [("agreement", [a], None, {}), ("revised", [revision], None, {})]
+        assert said(under_b) == [("agreement", [b], None, {})]
+        assert said(by_hand) == [("allowed by", [b], None, {})]  # no tranche: nothing earned it
+        assert said(resolution) == [("resolves", [book.get("cond").seq], None, {})]
+        assert said(ghost) == []

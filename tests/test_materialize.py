@@ -219,3 +219,123 @@ def test_money_by_investee_and_unquantified_capacity_in_the_reported_history(run
         "sb-energy"]
     assert rows(db, "SELECT name FROM provider_mix_unquantified WHERE dimension = 'provider' ORDER BY name") == [
         {"name": "coreweave"}, {"name": "microsoft"}]
+
+
+def test_the_investment_tables_row_for_row_and_every_table_as_of_its_view(tmp_path):
+    from ledger import AgreementRevised
+    from ledger.default_plugins.materialized import materialize_tables
+
+    from .test_builtin_plugins import commission, pledge, signed
+
+    db = tmp_path / "book.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.append(signed("a", per="0.5", cap="25"), occurred_at="2026-01-01")
+        book.append(signed("b", status="intent", investor="amd"), occurred_at="2026-01-01")
+        book.append(commission("1.5", "a"), occurred_at="2026-02-01")  # seq 3: tranches 4, 5, 6
+        book.append(AgreementRevised(agreement="b", status="superseded", superseded_by="a"))
+        book.append(pledge("20", conditional=True), occurred_at="2026-01-05")
+        book.append(pledge("5", investee="sb-energy"), occurred_at="2026-01-06")
+        book.materialize()
+        # the tables of a view as of seq 3: the commissioning, none of the tranches it released
+        early = {table.name: table.rows for table in materialize_tables(book, book.replay(until=3))}
+    assert [row["provider"] for row in early["capacity_timeline"]] == ["oracle"]
+    assert early["investment_timeline"] == [] and early["investment_tranches"] == []
+    B = "000000000"
+    terms = {"investee": "openai", "target_gigawatts": "10", "tranche_usd": "10" + B}
+    assert rows(db, "SELECT * FROM investment_agreements ORDER BY agreement") == [
+        {"agreement": "a", "status": "definitive", "investor": "nvidia", **terms,
+         "cap_usd": "25" + B, "tranche_gigawatts": "0.5", "commissioned_gigawatts": "1.5",
+         "tranches_earned": 3, "tranches_released": 3, "released_usd": "25" + B,
+         "forfeited_usd": "0", "superseded_by": None},
+        {"agreement": "b", "status": "superseded", "investor": "amd", **terms,
+         "cap_usd": "100" + B, "tranche_gigawatts": "1", "commissioned_gigawatts": "0",
+         "tranches_earned": 0, "tranches_released": 0, "released_usd": "0", "forfeited_usd": "0",
+         "superseded_by": "a"}]
+    assert rows(db, "SELECT * FROM investment_tranches ORDER BY tranche") == [
+        {"agreement": "a", "tranche": n, "usd": usd, "released_on": "2026-02-01", "seq": n + 3,
+         "cause_seq": 3} for n, usd in [(1, "10" + B), (2, "10" + B), (3, "5" + B)]]
+    money = ("intended_usd", "agreed_usd", "committed_usd", "conditional_usd", "released_usd")
+    expected = {("amd", "openai"): ("0", "0", "0", "0", "0"),
+                ("nvidia", "openai"): ("0", "25" + B, "0", "0", "25" + B),
+                ("softbank", "openai"): ("0", "0", "0", "20" + B, "0"),
+                ("softbank", "sb-energy"): ("0", "0", "5" + B, "0", "0")}
+    assert rows(db, "SELECT * FROM investment_investees ORDER BY investor, investee") == [
+        {"investor": investor, "investee": investee, **dict(zip(money, figures))}
+        for (investor, investee), figures in expected.items()]
+    assert rows(db, "SELECT * FROM investment_investors ORDER BY investor") == [
+        {"investor": "amd", **dict(zip(money, ("0",) * 5))},
+        {"investor": "nvidia", **dict(zip(money, expected[("nvidia", "openai")]))},
+        {"investor": "softbank", **dict(zip(money, ("0", "0", "5" + B, "20" + B, "0")))}]
+
+
+#: The built-in tables as SQL sees them: each column's name and type, the primary key's columns
+#: starred (the schema is what Datasette and SQL users read; SQLite matches names in any case, but
+#: shows them as they were created).
+BUILT_IN_TABLES = {
+    "investment_agreements": "agreement* status investor investee target_gigawatts cap_usd "
+                             "tranche_usd tranche_gigawatts commissioned_gigawatts "
+                             "tranches_earned:int tranches_released:int released_usd forfeited_usd "
+                             "superseded_by",
+    "investment_tranches": "agreement* tranche*:int usd released_on seq:int cause_seq:int",
+    "investment_investors": "investor* intended_usd agreed_usd committed_usd conditional_usd "
+                            "released_usd",
+    "investment_investees": "investor* investee* intended_usd agreed_usd committed_usd "
+                            "conditional_usd released_usd",
+    "gpu_inventory": "site* platform* unit* counted:int",
+    "gpu_estimates": "platform* gigawatts unit estimated_low:int estimated_high:int",
+    "provider_mix": "basis* dimension* name* amount share",
+    "provider_mix_unquantified": "dimension* name*",
+    "pipeline_plans": "site* provider* platform* vendor planned_gigawatts due "
+                      "commissioned_gigawatts remaining_gigawatts status",
+    "pipeline_totals": "dimension* name* planned_gigawatts delivered_gigawatts remaining_gigawatts "
+                       "late_gigawatts late_keys:int",
+    "capacity_timeline": "day* provider* gigawatts cumulative_gigawatts",
+    "investment_timeline": "day* usd cumulative_usd",
+}
+
+
+def test_the_built_in_tables_have_their_names_columns_and_keys(tmp_path):
+    db = tmp_path / "book.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        written = book.materialize()
+    assert list(written) == ["materialized", "projections", *BUILT_IN_TABLES]
+    conn = sqlite3.connect(db)
+    try:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert set(BUILT_IN_TABLES) <= names
+        for table, columns in BUILT_IN_TABLES.items():
+            shown = []
+            for _, name, kind, _, _, pk in conn.execute(f"PRAGMA table_info([{table}])"):
+                shown.append(name + "*" * bool(pk) + (":int" if kind == "INTEGER" else ""))
+                assert kind in ("TEXT", "INTEGER"), (table, name, kind)
+            assert " ".join(shown) == columns, table
+            links = {(row[3], row[2], row[4])
+                     for row in conn.execute(f"PRAGMA foreign_key_list([{table}])")}
+            assert links == TABLE_LINKS.get(table, set()), table
+    finally:
+        conn.close()
+
+
+#: The foreign keys (column, table, column): a tranche links to its agreement, its record and the
+#: record that caused it (Datasette shows them as links).
+TABLE_LINKS = {"investment_tranches": {("agreement", "investment_agreements", "agreement"),
+                                       ("seq", "events", "seq"), ("cause_seq", "events", "seq")}}
+
+
+def test_gpu_estimates_are_written_in_platform_order_estimated_or_not(tmp_path):
+    from ledger import CapacityCommissioned, PlatformSpecified
+
+    db = tmp_path / "book.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.append(PlatformSpecified(platform="zeta", vendor="v", gpus_per_gigawatt_low=1,
+                                      gpus_per_gigawatt_high=2, unit="die"))
+        for site, platform in [("s1", "zeta"), ("s2", "alpha"), ("s3", "mid")]:
+            book.append(CapacityCommissioned(site=site, provider="p", vendor="v", platform=platform,
+                                             gigawatts=Decimal(1)))
+        book.materialize()
+    assert rows(db, "SELECT * FROM gpu_estimates ORDER BY rowid") == [
+        {"platform": "alpha", "gigawatts": "1", "unit": None, "estimated_low": None,
+         "estimated_high": None},
+        {"platform": "mid", "gigawatts": "1", "unit": None, "estimated_low": None,
+         "estimated_high": None},
+        {"platform": "zeta", "gigawatts": "1", "unit": "die", "estimated_low": 1, "estimated_high": 2}]

@@ -4,6 +4,7 @@ the ledger unchanged."""
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import attrs
@@ -167,3 +168,22 @@ def test_derive_returning_something_else_and_derive_loops():
         with pytest.raises(PluginError, match="more than 16 levels deep"):
             book.append(commissioned())
         assert len(book) == 0
+
+
+@pytest.mark.parametrize("levels, stored", [(16, 17), (17, 0)])
+def test_derived_events_may_go_16_levels_deep_and_no_more(levels, stored):
+    # each derived event is one level deeper than its cause: site d0 derives d1, ... d{levels}
+    def deeper(event):
+        depth = int(event.site[1:])
+        return [commissioned(f"d{depth + 1}")] if depth < levels else []
+
+    with open_with(plugin(derive_events=deeper)) as book:
+        if stored:
+            book.append(commissioned("d0"))
+            assert [record.event.site for record in book.read()] == [f"d{n}" for n in range(17)]
+        else:
+            with pytest.raises(PluginError, match="^" + re.escape(
+                    "plugin testplugin: derived events more than 16 levels deep from seq 17; "
+                    "is derive_events looping?") + "$"):
+                book.append(commissioned("d0"))
+        assert len(book) == stored

@@ -453,6 +453,26 @@ def test_times_are_parsed_to_utc_and_refused_outside_the_years_and_without_an_of
         parse_time("nope", "due")
 
 
+def test_a_time_refused_names_its_field_occurred_at_unless_told_another():
+    from datetime import date
+
+    from ledger.clock import parse_time, stored_time
+
+    for call, why in [
+        (lambda: parse_time("soon"), "occurred_at: 'soon' is not an ISO-8601 date or time"),
+        (lambda: stored_time("soon"), "occurred_at: 'soon' is not an ISO-8601 date or time"),
+        (lambda: stored_time(5), "occurred_at: expected a date or an ISO-8601 time, got int"),
+        (lambda: stored_time("soon", "due"), "due: 'soon' is not an ISO-8601 date or time"),
+        (lambda: stored_time(5, "due"), "due: expected a date or an ISO-8601 time, got int"),
+        # one hour before the first moment a datetime holds, once moved to UTC
+        (lambda: parse_time("0001-01-01T00:00:00+01:00"),
+         "occurred_at: 0001-01-01T00:00:00+01:00 is out of range"),
+    ]:
+        with pytest.raises(Rejected, match=exactly(why)):
+            call()
+    assert stored_time(date(2027, 6, 30), "due") == "2027-06-30T00:00:00.000000Z"
+
+
 def test_the_stored_form_is_fixed_width_utc_text():
     from datetime import datetime, timedelta, timezone
 
@@ -616,6 +636,24 @@ def test_construction_refuses_inconsistent_terms_at_their_boundaries():
         PlatformSpecified(**spec, gpus_per_gigawatt_low=6, gpus_per_gigawatt_high=5)
 
 
+def test_gigawatt_fields_at_their_limits():
+    # quantities.gigawatts: required unless optional, greater than 0, at most 1,000, to the watt
+    where = dict(site="s", provider="p", vendor="v", platform="x")
+    assert CapacityCommissioned(**where, gigawatts=D(1000)).gigawatts == 1000
+    assert CapacityCommissioned(**where, gigawatts=D("0.000000001")).gigawatts == D("1E-9")
+    with pytest.raises(Rejected, match=exactly("gigawatts: 1000.000000001 is beyond 1000; check the unit")):
+        CapacityCommissioned(**where, gigawatts=D("1000.000000001"))
+    with pytest.raises(Rejected, match=exactly("gigawatts: 0.0000000001 has more than 9 digits after the point")):
+        CapacityCommissioned(**where, gigawatts=D("0.0000000001"))
+    with pytest.raises(Rejected, match=exactly("capacity.commissioned: required field missing: gigawatts")):
+        CapacityCommissioned(**where)  # type: ignore[call-arg]
+    terms = dict(agreement="a", investor="n", investee="o", status="intent", gigawatts=D(1),
+                 cap_usd=B, tranche_usd=B)
+    assert AgreementSigned(**terms).tranche_gigawatts == 1  # the default: $X per 1 GW
+    revised = AgreementRevised(agreement="a", cap_usd=B)
+    assert (revised.gigawatts, revised.tranche_gigawatts) == (None, None)
+
+
 # --- investment: the refusals at their boundaries (equal is allowed) -----------------------------
 
 
@@ -747,6 +785,20 @@ def test_a_plan_met_exactly_is_done_and_one_plan_is_named_so(book):
     book.append(planned("b", "2026-03-02", "1"), occurred_at="2026-03-01")
     text = PROJECTION.render(book.view.report()["pipeline"])
     assert "1 day left" in text and "(0 of 2 plans)" in text
+
+
+def test_a_pipeline_summary_made_without_an_as_of_date_is_on_track_and_says_so(book):
+    from ledger.default_plugins.pipeline import PROJECTION
+    from ledger.replay import jsonable
+
+    book.append(planned("a", "2026-01-01", "2"), occurred_at="2026-03-01")  # late as of March
+    book.append(commissioned("a", "0.5"), occurred_at="2026-03-01")
+    summary = jsonable(PROJECTION.summary(book.view["pipeline"]))
+    assert [plan["status"] for plan in summary["plans"]] == ["on_track"]
+    text = PROJECTION.render(summary).splitlines()
+    assert text[0] == ("as of no date: 2 GW planned, 0.5 GW delivered, 1.5 GW remaining; 0 GW late "
+                       "(0 of 1 plan)")
+    assert text[4].split()[:4] == ["on", "track", "2026-01-01", "-"]  # no days left or past due
 
 
 # --- snapshots: what the fingerprint covers, and the copies of states ------------------------------
@@ -932,6 +984,29 @@ def test_gpu_bands_round_outward_and_retirements_count_down_to_zero(book):
     assert book.replay(use_snapshots=False).report()["gpu_inventory"] == gpus
 
 
+def test_gpu_estimates_add_up_over_platforms_and_a_retirement_dated_early_counts_nothing(book):
+    from ledger.default_plugins.gpu_inventory import PROJECTION
+    from ledger.snapshots import dump_state, load_state
+
+    empty = book.view.report()["gpu_inventory"]
+    assert (empty["unestimated_gigawatts"], empty["estimated_low"], empty["estimated_high"]) == (
+        "0", 0, 0)
+    for platform, low, high in [("gb200", 100, 200), ("gb300", 10, 20)]:  # both in packages
+        book.append(PlatformSpecified(platform=platform, vendor="nvidia", gpus_per_gigawatt_low=low,
+                                      gpus_per_gigawatt_high=high, unit="package"))
+        book.append(CapacityCommissioned(site="s1", provider="oracle", vendor="nvidia",
+                                         platform=platform, gigawatts=D(1)))
+    book.append(GpusDelivered(site="s1", platform="gb200", count=5), occurred_at="2026-03-01")
+    book.append(GpusRetired(site="s1", platform="gb200", count=3), occurred_at="2026-02-01")
+    gpus = book.view.report()["gpu_inventory"]
+    assert (gpus["estimated_low"], gpus["estimated_high"], gpus["counted"]) == (110, 220, 2)
+    # as of mid-February the retirement is folded before the delivery it took from: none left
+    early = book.replay(until="2026-02-15")
+    assert early.report()["gpu_inventory"]["counted_by"] == {}
+    state = book.view["gpu_inventory"]
+    assert load_state(PROJECTION, dump_state(PROJECTION, state)) == state  # specs and all
+
+
 # --- sites: which capacity a decommissioning takes from -------------------------------------------
 
 
@@ -988,6 +1063,30 @@ def test_a_decommissioning_dated_before_its_capacity_takes_what_is_there_as_of_a
     assert book.replay(until="2026-04-15").report()["gpu_inventory"]["unestimated_gigawatts"] == "0.5"
 
 
+def test_a_decommissioning_dated_too_early_takes_all_of_the_capacity_it_names(book):
+    # as of 15 February only 1 GW of the named capacity is there to take 1.5 GW from: it takes
+    # that one and leaves the site's other capacity (another provider, another platform) alone
+    def capacity(site, provider, platform, day):
+        book.append(CapacityCommissioned(site=site, provider=provider, vendor="nvidia",
+                                         platform=platform, gigawatts=D(1)), occurred_at=day)
+
+    for site, provider, platform in [("s6", "oracle", "gb200"), ("s6", "aws", "mi450"),
+                                     ("s7", "oracle", "gb200"), ("s7", "oracle", "mi450")]:
+        capacity(site, provider, platform, "2026-01-01")
+    capacity("s6", "oracle", "gb200", "2026-03-01")
+    capacity("s7", "oracle", "gb200", "2026-03-01")
+    book.append(CapacityDecommissioned(site="s6", provider="oracle", gigawatts=D("1.5")),
+                occurred_at="2026-02-01")
+    book.append(CapacityDecommissioned(site="s7", platform="gb200", gigawatts=D("1.5")),
+                occurred_at="2026-02-01")
+    for projection in ("provider_mix", "gpu_inventory"):
+        assert book.replay(until="2026-02-15")[projection].capacity.net == {
+            ("s6", "aws", "nvidia", "mi450"): 1, ("s7", "oracle", "nvidia", "mi450"): 1}
+        assert book.view[projection].capacity.net == {
+            ("s6", "oracle", "nvidia", "gb200"): D("0.5"), ("s6", "aws", "nvidia", "mi450"): 1,
+            ("s7", "oracle", "nvidia", "gb200"): D("0.5"), ("s7", "oracle", "nvidia", "mi450"): 1}
+
+
 # --- funds: a resolution restates its commitment rightly, or is refused saying what it said -----
 
 
@@ -1011,6 +1110,17 @@ def test_a_resolution_restating_its_commitment(book):
     assert book.view.report()["investment"]["conditional_commitments"]["cond"] == {
         "investor": "softbank", "investee": "openai", "usd": str(20 * B), "status": "lapsed",
         "resolved_seq": 2}
+
+
+def test_a_resolution_dated_before_its_commitment_settles_nothing_as_of_a_date_between(book):
+    from .test_builtin_plugins import pledge
+
+    book.append(pledge("20", conditional=True), id="cond", occurred_at="2026-03-01")
+    book.append(FundingResolved(commitment="cond", outcome="met"), occurred_at="2026-01-01")
+    for until, committed, status in [("2026-02-01", None, None), ("2026-03-01", str(20 * B), "met")]:
+        investment = book.replay(until=until).report()["investment"]
+        assert investment["investors"].get("softbank", {}).get("committed_usd") == committed
+        assert investment["conditional_commitments"].get("cond", {}).get("status") == status
 
 
 # --- every built-in projection restores what it snapshots -------------------------------------------
@@ -1102,6 +1212,18 @@ def test_the_provider_mix_and_its_text(book):
         {"provider": "google", "vendor": "tpu", "site": "s9", "platform": None},
         {"provider": "microsoft", "vendor": "nvidia", "site": None, "platform": None}]
     assert PROJECTION.render(mix) == MIX_TEXT.rstrip("\n")
+
+
+def test_the_provider_mix_of_nothing_and_of_marks_that_name_no_site(book):
+    empty = book.view.report()["provider_mix"]
+    assert (empty["commissioned_gigawatts"]["total"], empty["contracted_usd"]["total"]) == ("0", "0")
+    # by provider, vendor, site and platform, a part not named before any name ("2nd" and "A"
+    # sort before letters further on; "" before both)
+    for site, platform in [("A-site", None), ("2nd", "Zeta"), (None, None), ("2nd", None)]:
+        book.append(CapacityUnquantified(provider="m", vendor="n", site=site, platform=platform))
+    assert [(mark["site"], mark["platform"]) for mark in
+            book.view.report()["provider_mix"]["commissioned_gigawatts"]["unquantified"]] == [
+        (None, None), ("2nd", None), ("2nd", "Zeta"), ("A-site", None)]
 
 
 
@@ -1248,6 +1370,10 @@ def test_an_altered_export_record_is_refused_saying_why(tmp_path):
             "occurred_at: '2026-02-01T12:30:00.25Z' is not in the stored form YYYY-MM-DDTHH:MM:SS.ffffffZ")
     refused(0, lambda line: line.update(recorded_at="2026-02-01"), Rejected,
             "recorded_at: '2026-02-01' is not in the stored form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    refused(1, lambda line: line.update(occurred_at="soon"), Rejected,
+            "occurred_at: 'soon' is not an ISO-8601 date or time")
+    refused(0, lambda line: line.update(recorded_at="never"), Rejected,
+            "recorded_at: 'never' is not an ISO-8601 date or time")
     refused(3, lambda line: line.update(version=2), ConflictError,
             "record seq 4: stream 'usage/p' is at version 0")
     refused(3, lambda line: line.update(stream="agreement/a"), ConflictError,

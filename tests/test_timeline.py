@@ -80,3 +80,97 @@ def test_the_planned_steps_are_the_pipelines_plans_by_due_date(steps, until):
                                  if date.fromisoformat(plan["due"]) <= due), Decimal(0))
         if dues and dues[0] > date.min:  # before the first due date, nothing is due yet
             assert line.planned_series([dues[0] - timedelta(days=1)]) == [Decimal(0)]
+
+
+def _capacity_book(book):
+    """A hand-worked history: same-day commissionings, a decommissioning on a day with a
+    commissioning of its provider and one on a day without, releases on two days (two on one),
+    plans replaced and plans sharing a due date."""
+    from ledger import (
+        CapacityCommissioned,
+        CapacityDecommissioned,
+        CapacityPlanned,
+        InvestmentReleased,
+    )
+
+    def on(day):
+        return f"2026-01-{day:02d}"
+
+    for day, site, provider, vendor, gigawatts in [
+            (1, "s1", "oracle", "nvidia", "2"), (1, "s2", "oracle", "nvidia", "0.5"),
+            (1, "s3", "aws", "amd", "1"), (3, "s1", "oracle", "nvidia", "1")]:
+        book.append(CapacityCommissioned(site=site, provider=provider, vendor=vendor,
+                                         platform=f"{vendor}-1", gigawatts=Decimal(gigawatts)),
+                    occurred_at=on(day))
+    book.append(CapacityDecommissioned(site="s1", provider="oracle", gigawatts=Decimal("0.5")),
+                occurred_at=on(3))
+    book.append(CapacityDecommissioned(site="s2", gigawatts=Decimal("0.5")), occurred_at=on(5))
+    book.append(CapacityCommissioned(site="s4", provider="coreweave", vendor="nvidia",
+                                     platform="nvidia-1", gigawatts=Decimal(1)), occurred_at=on(5))
+    for day, billions in [(2, 10), (4, 5), (4, 1)]:
+        book.append(InvestmentReleased(investor="nvidia", investee="openai",
+                                       usd=Decimal(billions) * 10**9), occurred_at=on(day))
+    for site, provider, vendor, gigawatts, due in [
+            ("s1", "oracle", "nvidia", "2", date(2026, 3, 1)),
+            ("s2", "oracle", "nvidia", "1", date(2026, 2, 1)),
+            ("s1", "oracle", "nvidia", "3", date(2026, 4, 1)),  # replaces the first
+            ("s3", "aws", "amd", "0.5", date(2026, 2, 1))]:
+        book.append(CapacityPlanned(site=site, provider=provider, vendor=vendor,
+                                    platform=f"{vendor}-1", gigawatts=Decimal(gigawatts), due=due),
+                    occurred_at=on(1))
+
+
+def test_a_hand_worked_timeline(book):
+    from ledger.default_plugins.timeline import CapacityChange, PlannedStep, Release
+
+    _capacity_book(book)
+    line = timeline(book)
+    D, B = Decimal, Decimal(10**9)
+    jan = [date(2026, 1, day) for day in range(1, 6)]
+    assert line.capacity == [
+        CapacityChange(jan[0], "aws", D(1), D(1)), CapacityChange(jan[0], "oracle", D("2.5"), D("2.5")),
+        CapacityChange(jan[2], "oracle", D("0.5"), D(3)),
+        CapacityChange(jan[4], "coreweave", D(1), D(1)),
+        CapacityChange(jan[4], "oracle", D("-0.5"), D("2.5"))]
+    assert line.releases == [Release(jan[1], 10 * B, 10 * B), Release(jan[3], 6 * B, 16 * B)]
+    assert line.planned == [PlannedStep(date(2026, 2, 1), D("1.5"), D("1.5")),
+                            PlannedStep(date(2026, 4, 1), D(3), D("4.5"))]
+    assert line.providers == ["oracle", "aws", "coreweave"]  # largest at the end, then by name
+    assert line.days == jan
+    days = [date(2025, 12, 31), *jan]
+    assert line.capacity_series(days, line.providers) == {
+        "oracle": [0, D("2.5"), D("2.5"), 3, 3, D("2.5")], "aws": [0, 1, 1, 1, 1, 1],
+        "coreweave": [0, 0, 0, 0, 0, 1]}
+    assert all(type(value) is Decimal
+               for series in line.capacity_series(days, line.providers).values() for value in series)
+    assert line.released_series(days) == [0, 0, 10 * B, 10 * B, 16 * B, 16 * B]
+    assert line.planned_series([date(2026, 1, 31), date(2026, 2, 1), date(2026, 3, 31),
+                                date(2026, 4, 1)]) == [0, D("1.5"), D("1.5"), D("4.5")]
+
+
+def test_a_timeline_bounded_by_a_stored_time_leaves_out_what_occurred_from_it_on(book):
+    from ledger.default_plugins.timeline import CapacityChange, Release, build
+
+    _capacity_book(book)
+    # the third of January, from midnight, is out; the release of the 2nd, later in seq, is in
+    line = build(book.read(), bound="2026-01-03T00:00:00.000000Z")
+    D = Decimal
+    assert line.capacity == [CapacityChange(date(2026, 1, 1), "aws", D(1), D(1)),
+                             CapacityChange(date(2026, 1, 1), "oracle", D("2.5"), D("2.5"))]
+    assert line.releases == [Release(date(2026, 1, 2), 10 * D(10**9), 10 * D(10**9))]
+    assert len(line.planned) == 2
+
+
+def test_a_decommissioning_with_nothing_to_take_as_of_a_date_leaves_the_rest_of_the_timeline(book):
+    from ledger import CapacityCommissioned, CapacityDecommissioned
+    from ledger.default_plugins.timeline import CapacityChange
+
+    def commission(site, provider, day):
+        book.append(CapacityCommissioned(site=site, provider=provider, vendor="v", platform="x",
+                                         gigawatts=Decimal(1)), occurred_at=day)
+
+    commission("s9", "oracle", "2026-01-10")
+    book.append(CapacityDecommissioned(site="s9", gigawatts=Decimal("0.4")), occurred_at="2026-01-02")
+    commission("s8", "aws", "2026-01-03")
+    assert timeline(book, until="2026-01-05").capacity == [
+        CapacityChange(date(2026, 1, 3), "aws", Decimal(1), Decimal(1))]

@@ -3,12 +3,15 @@
     nice -n 15 .venv/bin/python tests/mutation/run.py [MODULE ...] [--children N]
     .venv/bin/python tests/mutation/run.py --summary
     nice -n 15 .venv/bin/python tests/mutation/run.py MODULE --recheck TEST ...
+    nice -n 15 .venv/bin/python tests/mutation/run.py MODULE --only 'ledger.clock.x_parse_time__*'
 
 MODULE is a key of ``TARGETS`` (``shares``, ``chain``, ``investment``, ...); none means all of
 them. For each module the script copies the working tree to ``.mutation/<module>/`` (ignored by
 git), runs ``mutmut run`` there on that one module with only the tests that guard it, and prints
 the counts and every surviving mutant's diff; ``--summary`` prints the table of every module run
-so far; ``--recheck`` runs tests written since a module's run against each of its survivors. mutmut leaves decorated functions alone, so in the copy each decorator of a module-level
+so far; ``--recheck`` runs tests written since a module's run against each of its survivors;
+``--only`` runs just the mutants named (mutmut's names, or globs of them), leaving the others
+unchecked (they count nowhere in the table). mutmut leaves decorated functions alone, so in the copy each decorator of a module-level
 function or method (``@hookimpl``, ``@for_types(...)``, ``@property``) is moved below the function
 as an assignment (``f = hookimpl(f)``), which does the same thing and lets mutmut mutate the body.
 """
@@ -119,12 +122,13 @@ def survivors(copy: Path) -> list[str]:
             if line.strip().endswith(("survived", "no tests", "timeout", "suspicious"))]
 
 
-def run(name: str, children: int) -> dict[str, int]:
+def run(name: str, children: int, only: list[str] | None = None) -> dict[str, int]:
     copy = prepare(name)
     env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "mutation")}
     env.pop("GIGALEDGER_TEST_POSTGRES", None)  # the SQLite tests guard the same rules
     with open(WORK / f"{name}.log", "w", encoding="utf-8") as log:
-        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children),
+                        *(only or [])],
                        cwd=copy, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
     return collect(name)
 
@@ -214,6 +218,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(TARGETS))
     parser.add_argument("--children", type=int, default=2)
+    parser.add_argument("--only", nargs="+", metavar="MUTANT",
+                        help="run only these mutants of MODULE (names or globs, as mutmut "
+                             "names them); the others stay unchecked")
     parser.add_argument("--summary", action="store_true", help="only print the table so far")
     parser.add_argument("--collect", action="store_true",
                         help="only collect the results of the last run of each MODULE")
@@ -231,7 +238,7 @@ def main() -> None:
         return
     if not args.summary:
         for name in args.modules or list(TARGETS):
-            collect(name) if args.collect else run(name, args.children)
+            collect(name) if args.collect else run(name, args.children, args.only)
     summary()
 
 
