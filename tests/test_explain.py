@@ -148,7 +148,7 @@ def test_what_the_built_in_domain_says_about_each_kind_of_record():
         assert said(a) == []  # the signing itself: no agreement behind it
         # as of the release, 0.5 GW a tranche: tranche 2 needed 1 GW (not 4, by the later terms)
         assert said(second) == [
-            ("earned by", [earning], "which brought the gigawatts commissioned under a to the 1.0 GW "
+            ("earned by", [earning], "which brought the gigawatts commissioned under a to the 1 GW "
                                      "that tranche 2 needs", {"earned_gigawatts": Decimal(1)}),
             ("allowed by", [a], None, {})]
         assert said(earning) == [("agreement", [a], None, {})]  # revised later: not named

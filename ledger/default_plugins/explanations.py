@@ -44,12 +44,13 @@ def _earned_by(ledger: Any, record: Record, name: str, tranche: int) -> Finding:
     needed = tranche * terms.tranche_gigawatts
     crossing = _crossing(ledger, name, needed, record.seq)
     data = {"earned_gigawatts": needed}
+    gigawatts = show(needed.normalize())  # for people: 2 x 0.5 GW is 1 GW, not 1.0 GW
     if crossing is None:
-        return Finding("earned by", note=f"no commissioning reaches {show(needed)} GW (the "
+        return Finding("earned by", note=f"no commissioning reaches {gigawatts} GW (the "
                                          "tranche was recorded by hand)", data=data)
     return Finding("earned by", [crossing], data=data,
                    note=(f"which brought the gigawatts commissioned under {name} to the "
-                         f"{show(needed)} GW that tranche {tranche} needs"))
+                         f"{gigawatts} GW that tranche {tranche} needs"))
 
 
 def _crossing(ledger: Any, agreement: str, gigawatts: Decimal, before: int) -> Optional[Record]:
