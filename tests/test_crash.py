@@ -24,7 +24,7 @@ from .test_history import write
 from .workers import BATCH_SIZE, CHECKPOINT_KEY
 
 WORKER = os.path.join(os.path.dirname(__file__), "workers.py")
-KILLS = int(os.environ.get("GIGALEDGER_CRASH_KILLS", "30"))
+KILLS = int(os.environ.get("GIGALEDGER_CRASH_KILLS", "20"))
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
