@@ -40,9 +40,9 @@ class Finding:
 
 @attrs.frozen
 class Explanation:
-    """``record``; ``causes``: its cause, the cause's cause … back to an event recorded directly (appended or imported);
-    ``effects``: the events derived from it, directly or not; ``findings``: what the plugins
-    add, in their call order."""
+    """``record``; ``causes``: its cause, the cause's cause … back to an event recorded directly
+    (appended or imported); ``effects``: the events derived from it, directly or not;
+    ``findings``: what the plugins add, in their call order."""
 
     record: Record
     causes: list[Record]

@@ -149,7 +149,8 @@ class SqliteStore(Store):
                                "history?); a ledger is an SQLite file, and commands take the "
                                "ledger first, then the history")
         if "file is not a database" in str(error):
-            return LedgerError(f"{self.path}: not a gigaledger database (not an SQLite file, or one whose header is damaged)")
+            return LedgerError(f"{self.path}: not a gigaledger database (not an SQLite file, or "
+                               "one whose header is damaged)")
         reason = self.translate(error).message.split(": ", 1)[-1] \
             if isinstance(error, sqlite3.Error) else str(error)
         return LedgerError(f"{self.path}: not a gigaledger database, or a damaged one ({reason})")

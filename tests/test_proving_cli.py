@@ -43,6 +43,7 @@ def plan(tmp_path, capsys, monkeypatch):
 
 def test_keygen_writes_a_secret_signer_key_and_a_verifier_key(plan, capsys):
     assert stat.S_IMODE((plan / "plan.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((plan / "plan.pub").stat().st_mode) == 0o644
     assert (plan / "plan.key").read_text().startswith("PRIVATE+KEY+ledger.example/plan+")
     assert re.fullmatch(r"ledger\.example/plan\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n",
                         (plan / "plan.pub").read_text())

@@ -1249,7 +1249,7 @@ amd         openai              $0        $0           $0                       
 nvidia      openai              $0     $25 B           $0                       $0       $25 B
 softbank    openai              $0        $0        $20 B                       $0          $0
 softbank    sb-energy           $0        $0         $5 B                       $0          $0
-intended, agreed: the caps of the agreements still intent; definitive or completed.
+intended: the caps of agreements still intent; agreed: of those definitive or completed.
 committed: funding committed outright or on a condition since met; conditional: on a
 condition still pending. released: paid out (tranches, recorded releases), which may be
 part of what is agreed or committed: it is not added to them.

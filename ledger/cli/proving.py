@@ -12,6 +12,7 @@ import click
 
 from ..checkpoint import Checkpoint, open_checkpoint
 from ..errors import LedgerError
+from ..files import removed_on_failure, replacing
 from ..proofs import check as check_proof
 from ..proofs import Proof, dumps, parse
 from ..signed_note import Signer, Verifier
@@ -72,17 +73,11 @@ def keygen(name: str, prefix: str | None) -> None:
     for path in (secret, public):
         if os.path.exists(path):
             raise LedgerError(f"{path}: exists; choose another prefix (-o) or remove it")
-    try:
-        descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+    with removed_on_failure(secret):  # both keys, or neither
+        with replacing(secret, mode=0o600) as out:  # never readable by others, even part-written
             out.write(signer.text + "\n")
-        with open(public, "x", encoding="utf-8") as out:
+        with replacing(public, mode=0o644) as out:  # for whoever checks the proofs
             out.write(signer.verifier.text + "\n")
-    except OSError as error:
-        folder = os.path.dirname(os.path.abspath(error.filename or secret))
-        if not os.path.isdir(folder):
-            raise LedgerError(f"{error.filename}: cannot be written: no folder {folder}") from None
-        raise LedgerError(f"{error.filename}: cannot be written: {error.strerror}") from None
     click.echo(f"{secret}: signer key (secret)\n{public}: {signer.verifier.text}")
 
 

@@ -36,9 +36,10 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
             raise click.BadParameter(
                 f"no section {section!r}{did_you_mean(section, names)}; the sections are "
                 f"{', '.join(names)}", param_hint="--section")
-    if isinstance(until, int) and until > len(book):
-        note(f"warning: --until #{until} is past the last record (seq {len(book)}): the report "
-             "is of the whole log")
+    last = len(book)
+    if isinstance(until, int) and until > last:
+        note(f"warning: --until #{until} is past the last record (seq {last}): the report is of "
+             "the whole log")
     with progress_bar("replaying", quiet) as progress:
         view = book.replay(until=until, progress=progress)
     with decoding(book.path or "ledger"):  # a damaged time in the file: one line

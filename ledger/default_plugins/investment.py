@@ -47,7 +47,7 @@ MAX_TRANCHES = 10_000
 
 #: What each money column of the investor table counts, printed under it.
 INVESTOR_LEGEND = (
-    "intended, agreed: the caps of the agreements still intent; definitive or completed.\n"
+    "intended: the caps of agreements still intent; agreed: of those definitive or completed.\n"
     "committed: funding committed outright or on a condition since met; conditional: on a\n"
     "condition still pending. released: paid out (tranches, recorded releases), which may be\n"
     "part of what is agreed or committed: it is not added to them.")
