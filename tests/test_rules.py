@@ -1579,6 +1579,42 @@ def test_a_plugin_failing_while_its_derived_events_are_iterated_is_named():
         assert len(book) == 1
 
 
+def test_a_type_name_given_to_append_and_an_event_of_another_class_are_refused_saying_so(book):
+    """A type name where an event belongs gets the unknown-type line with its hint; an event of a
+    class that only carries a registered type's name (not the class registered) is named."""
+    with pytest.raises(Rejected, match=exactly(
+            "unknown event type 'usage.reportd' (did you mean 'usage.reported'?); a loaded plugin "
+            "must register it")):
+        book.append("usage.reportd")  # type: ignore[arg-type]
+
+    class Impostor:
+        type = "usage.reported"
+
+    with pytest.raises(Rejected, match=exactly(
+            "Impostor is not the class registered for 'usage.reported'")):
+        book.append(Impostor())  # type: ignore[arg-type]
+    assert len(book) == 0
+
+
+def test_the_payload_of_a_subclass_is_written_by_the_standard_library_rules(book):
+    """A subclass of a registered class (accepted: it is one) may carry a field of its own; its
+    payload is not one the ledger vouches for, so its canonical text is checked as any other:
+    a float is written as the standard library writes it (``1e+16``, where orjson would write
+    ``1e16``)."""
+    import attrs
+
+    from ledger.canonical import standard_dumps
+
+    @attrs.frozen
+    class Measured(UsageReported):
+        ratio: float = 1e16
+
+    record = book.append(Measured(product="p", weekly_active_users=1))
+    stored = next(book._store.rows(record.seq - 1)).data
+    assert stored == standard_dumps({"product": "p", "ratio": 1e16, "weekly_active_users": 1})
+    assert '"ratio":1e+16' in stored
+
+
 def test_a_dict_given_to_append_and_a_name_shown_at_its_length_limit(book):
     with pytest.raises(Rejected, match=exactly(
             "append takes an event object (an instance of a registered event class), not a dict; "
