@@ -233,6 +233,8 @@ class Appender:
             meta["derived_by"] = plugin
             if "source" in cause.meta and "source" not in meta:
                 meta["source"] = cause.meta["source"]
+            if cause.meta.get("scenario") is True:  # what follows from a scenario is one too
+                meta["scenario"] = True
         return meta
 
     def _validate(self, event: Event, record: Record, view: View) -> None:

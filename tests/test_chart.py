@@ -140,9 +140,10 @@ def test_a_chart_partly_of_a_scenario_says_so(tmp_path: pathlib.Path) -> None:
         first = chart(book, tmp_path / "first.svg", until=1).read_text(encoding="utf-8")
     with loaded("openai-compute-2025-2026.jsonl") as book:
         real = chart(book, tmp_path / "real.svg").read_text(encoding="utf-8")
-    assert "includes 40 scenario records (meta.scenario)" in plan
-    assert "includes 8 scenario records (meta.scenario)" in until  # as report --until says
-    assert "scenario" not in real and "scenario" not in first  # seq 1: a reported agreement
+    assert "includes 51 scenario records (meta.scenario)" in plan
+    assert "includes 9 scenario records (meta.scenario)" in until  # as report --until says
+    assert "scenario" not in real
+    assert "includes 1 scenario record (meta.scenario)" in first  # seq 1: the agreement, as if binding
 
 
 
@@ -372,7 +373,7 @@ def test_the_figure_its_title_its_panels_and_its_colours(
     assert figure.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
     assert figure._suptitle.get_text().startswith("gigaledger — ledger as of ")
     assert (figure._suptitle.get_fontsize(), figure._suptitle.get_fontweight()) == (14, "bold")
-    assert figure._supxlabel.get_text() == ("includes 40 scenario records (meta.scenario): these "
+    assert figure._supxlabel.get_text() == ("includes 51 scenario records (meta.scenario): these "
                                             "figures are partly a scenario, not reported facts")
     assert figure._supxlabel.get_fontsize() == 10
     assert to_rgba(figure._supxlabel.get_color()) == to_rgba("#a04000")

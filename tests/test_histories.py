@@ -128,7 +128,7 @@ def test_the_readme_main_job_prints_a_readable_report(run):
         assert heading in result.out
     assert "released in all: $100 B" in result.out and "Traceback" not in result.out
     lines = result.out.splitlines()
-    assert lines[1] == ("includes 40 scenario records (meta.scenario): these figures are partly a "
+    assert lines[1] == ("includes 51 scenario records (meta.scenario): these figures are partly a "
                         "scenario, not reported facts")
     header = next(i for i, line in enumerate(lines) if line.startswith("investor "))
     assert lines[header].split()[:4] == ["investor", "investee", "intended", "agreed"]
@@ -259,7 +259,7 @@ def test_both_histories_together(tmp_path):
         with pytest.warns(ScenarioWarning, match="mixed with histories of reported facts only"):
             book.import_jsonl(PLAN, REPORTED)
         assert book.verify()[0] == len(book)
-        assert book.replay().report()["as_of"]["scenario_records"] == 40
+        assert book.replay().report()["as_of"]["scenario_records"] == 51  # the plan's 41 lines and its 10 releases
 
 
 def test_the_reported_money_by_investor_and_investee(run):

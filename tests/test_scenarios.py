@@ -84,23 +84,50 @@ def test_records_no_projection_folds_are_counted_too(book):
     assert book.replay().as_of()["scenario_records"] == 1
 
 
-def test_the_plan_counts_its_forty_scenario_lines_not_the_derived_releases(run):
+def test_what_is_derived_from_a_scenario_is_a_scenario_and_from_a_fact_a_fact(book):
+    """A tranche released by a scenario's commissioning carries the mark (and is counted); one
+    released by a reported commissioning does not, whatever else is marked in the log."""
+    from .test_builtin_plugins import commission, signed
+
+    book.append(signed(), occurred_at="2026-01-01")
+    fact = book.append(commission("1", agreement="a"), occurred_at="2026-02-01")
+    assumed = book.append(commission("1", agreement="a"), occurred_at="2026-03-01",
+                          meta={"scenario": True, "source": "assumed"})
+    released = [r for r in book.read() if r.type == "investment.released"]
+    assert [r.meta["causation_id"] for r in released] == [fact.id, assumed.id]
+    assert "scenario" not in released[0].meta
+    assert released[1].meta["scenario"] is True and released[1].meta["source"] == "assumed"
+    assert book.replay().as_of()["scenario_records"] == 2  # the commissioning and its release
+    assert book.verify()[0] == len(book) == 5
+
+
+def test_the_plan_counts_its_scenario_lines_and_the_releases_derived_from_them(run):
+    """Every line of the plan but the platform's and the users' is a scenario (the agreement is
+    replayed as if binding; the schedule is assumed), and what the ledger derives from a scenario
+    is one too: the ten tranches released by the scenario's commissionings."""
+    def marked(until: str = "9999") -> int:
+        return sum(1 for line in open(PLAN, encoding="utf-8")
+                   if json.loads(line)["meta"].get("scenario") is True
+                   and json.loads(line)["occurred_at"] <= until)
+
     report = json.loads(run("replay", PLAN, "--json").out)
-    assert report["as_of"]["scenario_records"] == 40 and report["as_of"]["seq"] == 53
+    releases = report["investment"]["agreements"]["nvidia-openai-10gw"]["tranches_released"]
+    assert (marked(), releases) == (41, 10)
+    assert report["as_of"]["scenario_records"] == 51 and report["as_of"]["seq"] == 53
     until = json.loads(run("replay", PLAN, "--json", "--until", "2027-06-30").out)
-    assert until["as_of"]["scenario_records"] == sum(
-        1 for line in open(PLAN, encoding="utf-8")
-        if json.loads(line)["meta"].get("scenario") and json.loads(line)["occurred_at"] <= "2027-06-30")
+    releases = until["investment"]["agreements"]["nvidia-openai-10gw"]["tranches_released"]
+    assert releases == 2
+    assert until["as_of"]["scenario_records"] == marked("2027-06-30") + releases
     assert json.loads(run("replay", REPORTED, "--json").out)["as_of"]["scenario_records"] == 0
 
 
 def test_the_text_report_says_so_whenever_it_folded_a_scenario(run):
     plan = run("replay", PLAN).out.splitlines()
-    assert plan[1] == ("includes 40 scenario records (meta.scenario): these figures are partly a "
+    assert plan[1] == ("includes 51 scenario records (meta.scenario): these figures are partly a "
                        "scenario, not reported facts")
     assert "scenario" not in "\n".join(run("replay", REPORTED).out.splitlines()[:3])
     early = run("replay", PLAN, "--until", "2026-06-30").out.splitlines()[1]
-    assert early.startswith("includes 8 scenario records")  # the eight planned lines
+    assert early.startswith("includes 9 scenario records")  # the agreement, the 8 plans
     assert scenario_line(1).startswith("includes 1 scenario record (meta.scenario)")
 
 
@@ -201,9 +228,9 @@ def test_the_command_line_prints_one_warning_line(run, tmp_path, command):
     assert result.code == 0
     (line,) = result.err.strip().splitlines()
     assert line.startswith("warning: histories with scenario records (meta.scenario), ")
-    assert f"{PLAN} (40)" in line and f"reported facts only, {REPORTED}:" in line
+    assert f"{PLAN} (41)" in line and f"reported facts only, {REPORTED}:" in line
     if command == "replay":
-        assert "includes 40 scenario records" in result.out
+        assert "includes 51 scenario records" in result.out
     assert run("replay", REPORTED).err == ""
 
 

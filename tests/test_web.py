@@ -127,7 +127,7 @@ def test_the_ledger_page_shows_the_report_as_the_command_line_does(name, ds, led
     links = [a.attrs["href"] for a in latest.all("a") if "/records/" in a.attrs["href"]]
     assert links == [f"/{name}/-/ledger/records/{seq}" for seq in seqs]
     if name == "plan":
-        assert "includes 40 scenario records" in page.one("p", class_="scenario").words()
+        assert "includes 51 scenario records" in page.one("p", class_="scenario").words()
 
 
 @pytest.mark.parametrize("name", LEDGERS)
