@@ -24,7 +24,7 @@ from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
 from .files import replacing
-from .history import read_lines, write_lines
+from .history import read_lines, record_line, write_lines
 from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
 from .record import Record
@@ -452,14 +452,8 @@ class Ledger:
         from the database: of these ``types``, of one ``stream``, whose ``occurred_at`` is on or
         after ``since`` and on or before ``until`` (dates or times, as in ``replay``; ``until``
         may also be a seq), at most ``limit`` of them."""
-        if isinstance(types, str):
-            types = [types]
-        upto, before_time = bounds(until)
-        since_time = None if since is None else since_bound(since)
         decode = self._folder.decode
-        for row in self._store.rows(after, types=types, stream=stream, since_time=since_time,
-                                    before_time=before_time, upto=upto, limit=limit,
-                                    reverse=reverse):
+        for row in self._rows(after, types, stream, since, until, limit, reverse):
             try:
                 record = decode(row)
             except LedgerError:
@@ -467,6 +461,34 @@ class Ledger:
             except (ValueError, TypeError) as error:
                 raise undecodable(f"{self.path or 'ledger'}: seq {row.seq}", error) from None
             yield record
+
+    def export_lines(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        since: When | None = None,
+        until: When | int | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> Iterator[str]:
+        """The records that ``read`` gives, each as the line ``export`` writes for it (without
+        the newline): the stored text, byte for byte, which is also the record's Merkle leaf."""
+        for row in self._rows(after, types, stream, since, until, limit, reverse):
+            yield record_line(row)[:-1]
+
+    def _rows(self, after: int, types: Iterable[str] | None, stream: str | None,
+              since: When | None, until: When | int | None, limit: int | None,
+              reverse: bool) -> Iterator[StoredEvent]:
+        """The stored rows ``read`` and ``export_lines`` give."""
+        if isinstance(types, str):
+            types = [types]
+        upto, before_time = bounds(until)
+        since_time = None if since is None else since_bound(since)
+        yield from self._store.rows(after, types=types, stream=stream, since_time=since_time,
+                                    before_time=before_time, upto=upto, limit=limit,
+                                    reverse=reverse)
 
     def get(self, id: str) -> Record | None:
         """The record with this id, or None."""

@@ -38,6 +38,11 @@ def test_import_verify_export_log(run, tmp_path, history):
     assert logged.out.split()[:3] == ["3", "2025-10-01", "gpus.delivered"]
     as_json = run("log", db, "--json", "--after", "1")
     assert [json.loads(line)["seq"] for line in as_json.out.splitlines()] == [2, 3]
+    # the export format, byte for byte (a line is the record's Merkle leaf), filters and all
+    assert run("log", db, "--json").out == exported.out
+    assert as_json.out.splitlines() == exported.out.splitlines()[1:]
+    reverse = run("log", db, "--json", "--reverse", "--type", "gpus.delivered", "--limit", "1")
+    assert reverse.out == exported.out.splitlines(keepends=True)[2]
     assert run("export", db, "-o", tmp_path / "out.jsonl").code == 0
     copy = tmp_path / "copy.sqlite"
     assert run("import", copy, tmp_path / "out.jsonl").code == 0

@@ -3,10 +3,10 @@ Each works on a ledger that cannot be written (a read-only file, folder or mediu
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -100,16 +100,22 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
     if follow and (reverse or limit or until is not None):
         raise click.UsageError("--follow goes with neither --reverse, --limit nor --until")
     with read_ledger(db, plugins) as book:
+        lines: Iterator[str]
         if follow:
             records = book.follow(after, types=types or None, stream=stream, interval=interval)
+            lines = ((next(book.export_lines(record.seq - 1, limit=1)) if as_json
+                      else log_line(record)) for record in records)
+        elif as_json:  # the export format, byte for byte: a line is the record's Merkle leaf
+            lines = book.export_lines(after, types=types or None, stream=stream, since=since,
+                                      until=until, limit=limit, reverse=reverse)
         else:
-            records = book.read(after, types=types or None, stream=stream, since=since,
-                                until=until, limit=limit, reverse=reverse)
+            lines = map(log_line, book.read(after, types=types or None, stream=stream,
+                                            since=since, until=until, limit=limit,
+                                            reverse=reverse))
         shown = 0
         try:
-            for record in records:
-                click.echo(json.dumps(record.to_json(), ensure_ascii=False) if as_json
-                           else log_line(record))
+            for line in lines:
+                click.echo(line)
                 shown += 1
                 if follow:
                     sys.stdout.flush()
