@@ -406,3 +406,36 @@ def test_more_than_ten_providers_take_twenty_colours(
     palette = matplotlib.colormaps[palette_name]
     assert colours == [palette(i)[:3] for i in range(count)]
     assert len(set(colours)) == count
+
+
+def test_the_mix_says_when_others_run_capacity_of_no_published_amount(tmp_path: pathlib.Path) -> None:
+    """As the report does: a share of 100 % is of the published figures only, and the chart says
+    who else runs capacity (the reported history: Microsoft and CoreWeave, amounts unpublished)."""
+    caveat = ("also running, amounts not published: coreweave, microsoft — the shares cover "
+              "published figures only")
+    figure = Figure()
+    ax = figure.add_subplot()
+    mix = {"by_provider": {"oracle": "1"}, "gigawatts_by_provider": {"oracle": "0.3"},
+           "unquantified_providers": ["coreweave", "microsoft"]}
+    chart_module._draw_mix(ax, mix, ["oracle"], {"oracle": "red"}, None)
+    label = ax.get_xlabel()
+    assert label.startswith("share (%)\n\n") and " ".join(label.split()[2:]) == caveat
+    assert max(len(line) for line in label.splitlines()) <= chart_module.CAVEAT_WIDTH
+
+    figure = Figure()
+    ax = figure.add_subplot()
+    mix = {"by_provider": {}, "gigawatts_by_provider": {},
+           "unquantified_providers": ["coreweave"]}
+    chart_module._draw_mix(ax, mix, [], {}, None)
+    (text,) = ax.texts
+    assert text.get_text().startswith("no amount of capacity published\n\n")
+    assert " ".join(text.get_text().split()[5:]) == caveat.replace("coreweave, microsoft",
+                                                                   "coreweave")
+    assert text.get_fontsize() == 9
+
+    with loaded("openai-compute-2025-2026.jsonl") as book:
+        svg = chart(book, tmp_path / "real.svg").read_text(encoding="utf-8")
+    root = ET.parse(tmp_path / "real.svg").getroot()
+    words = " ".join(" ".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
+    assert caveat in " ".join(words.split())
+    assert "also running" in svg

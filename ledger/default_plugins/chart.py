@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import textwrap
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from ..errors import LedgerError
 from ..hookspecs import hookimpl
 from ..shares import percentages
 from ..tables import scenario_line
+from .provider_mix import unquantified_note
 from .timeline import Timeline, timeline
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ DPI = 100  # so a PNG is 1200 x 600 pixels
 BILLION = Decimal(10) ** 9
 INVESTMENT_COLOUR = "black"
 PLANNED_COLOUR = "dimgray"
+CAVEAT_WIDTH = 44  # characters a line under the mix panel
 
 
 class CapacityChart:
@@ -181,10 +184,13 @@ def _draw_mix(
 ) -> None:
     ax.set_title(f"Provider mix{f' on {end}' if end else ''}\n% of net commissioned GW")
     shares = {p: Decimal(s) for p, s in mix["by_provider"].items()}
+    # as the report says it: a share of 100 % is of the published figures, not of all there is
+    caveat = textwrap.fill(unquantified_note(mix.get("unquantified_providers", [])), CAVEAT_WIDTH)
     if not shares:
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "no capacity commissioned", ha="center", va="center",
-                transform=ax.transAxes, color="grey", fontsize=12)
+        ax.text(0.5, 0.5, "no capacity commissioned" if not caveat else
+                f"no amount of capacity published\n\n{caveat}", ha="center", va="center",
+                transform=ax.transAxes, color="grey", fontsize=12 if not caveat else 9)
         return
     names = [p for p in providers if p in shares]
     percents = [shares[p] * 100 for p in names]
@@ -199,6 +205,6 @@ def _draw_mix(
     ax.set_xlim(0, 160)  # room for the labels
     ax.set_xticks([0, 25, 50, 75, 100])
     ax.spines["bottom"].set_bounds(0, 100)
-    ax.set_xlabel("share (%)")
+    ax.set_xlabel("share (%)" + (f"\n\n{caveat}" if caveat else ""))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

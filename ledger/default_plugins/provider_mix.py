@@ -130,12 +130,18 @@ def _mix(title: str, who: str, amounts: dict, share: dict, unit: str, shown: Any
     return f"{title}\n{table(rows, [who, unit, 'share', '%'])}"
 
 
-def _unquantified(names: list[str]) -> str:
-    """The line under a share table that names who also runs capacity of no published amount."""
+def unquantified_note(names: list[str]) -> str:
+    """What to say beside shares when others also run capacity of no published amount (the
+    report's line under a share table, the chart's under its mix): "" when none do."""
     if not names:
         return ""
-    return (f"\nalso running, amounts not published: {', '.join(names)} "
+    return (f"also running, amounts not published: {', '.join(names)} "
             "— the shares cover published figures only")
+
+
+def _unquantified(names: list[str]) -> str:
+    """The line under a share table that names who also runs capacity of no published amount."""
+    return f"\n{unquantified_note(names)}" if names else ""
 
 
 PROJECTION = ProviderMixProjection()
