@@ -62,8 +62,9 @@ def test_every_recipe_runs_as_written(tmp_path):
         done = subprocess.run(command, shell=step.kind == "console", cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{step.code}\n{done.stderr}"
-        lines = iter(done.stdout.splitlines())
+        # what a terminal shows: the notes on stderr come before the output they are about
+        lines = iter(done.stderr.splitlines() + done.stdout.splitlines())
         for expected in step.expected:  # each shown line appears, in order
             assert any(matches(expected, line) for line in lines), (
-                f"{step.code}\nexpected {expected!r} in:\n{done.stdout}")
+                f"{step.code}\nexpected {expected!r} in:\n{done.stderr}{done.stdout}")
     assert (tmp_path / "plan-2028.png").read_bytes().startswith(b"\x89PNG")

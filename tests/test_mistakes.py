@@ -11,6 +11,7 @@ in-process with SQLite's read-only open.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 import os
 import shutil
 import signal
@@ -386,6 +387,22 @@ def test_until_a_seq_past_the_end_says_so(copy):
                            "the report is of the whole log\n")
     assert json.loads(done.stdout)["as_of"]["seq"] == last
     assert gigaledger("report", copy, "--until", f"#{last}").stderr == ""
+
+
+def test_until_a_date_after_the_last_event_says_what_the_figures_assume(copy):
+    """Statuses as of a date after the log's last event ("late") assume that nothing happened in
+    between: said on stderr, when the whole log is folded and only then."""
+    last = json.loads(gigaledger("report", copy, "--json").stdout)["as_of"]["occurred_at"][:10]
+    after = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    done = gigaledger("report", copy, "--until", after, "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["as_of"]["until"] == after
+    assert done.stderr == (f"note: the log ends with an event of {last}; as of {after} (--until) "
+                           "the figures assume that nothing happened after it (a plan due in "
+                           "between counts as late)\n")
+    year = gigaledger("report", copy, "--until", str(int(last[:4]) + 1))
+    assert f"as of {int(last[:4]) + 1}-12-31 (--until)" in year.stderr
+    for until in (last, f"{last}T23:59:59Z", "2025-10-01", "#3"):
+        assert gigaledger("report", copy, "--until", until).stderr == "", until
 
 
 def test_since_takes_a_year_or_a_month_as_until_does(copy):

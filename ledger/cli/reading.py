@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..charts import draw, pick
+from ..clock import parse_time, until_day
 from ..explain import render as render_explanation
 from ..figures import show
 from ..hints import did_you_mean
@@ -45,6 +46,7 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
     with decoding(book.path or "ledger"):  # a damaged time in the file: one line
         report = view.report()
     warn_unfolded(view.unknown_types)
+    _warn_past_the_end(until, report["as_of"], view.seq == last)
     if sections:
         report = {**{name: report[name] for name in sections}, "as_of": report["as_of"]}
     if as_json:
@@ -53,6 +55,18 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
         renderers = {name: getattr(view.projection(name), "render", None) for name in report
                      if name != "as_of"}
         click.echo(render_report(report, renderers))
+
+
+def _warn_past_the_end(until: Any, as_of: dict[str, Any], whole_log: bool) -> None:
+    """Say when ``--until`` (a date or a time) is after the whole log's latest event: the figures
+    as of then assume that nothing happened in between, which a status like "late" does not say."""
+    latest = as_of.get("occurred_at")
+    if until is None or isinstance(until, int) or not whole_log or latest is None:
+        return
+    end, last = until_day(until), parse_time(latest).date()
+    if end > last:
+        note(f"note: the log ends with an event of {last}; as of {end} (--until) the figures "
+             "assume that nothing happened after it (a plan due in between counts as late)")
 
 
 @cli.command()
