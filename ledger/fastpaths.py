@@ -104,31 +104,28 @@ LoadStep = tuple[str, Callable[[Any, Any], None], Optional[Callable[[Any], Any]]
 def planned_loader(cls: type[Event], plan: list[LoadStep]) -> Callable[[Mapping[str, Any]], Event]:
     """``load(data)``: an event of ``cls`` rebuilt from a payload the ledger stored, each field set
     through its slot without validation (the payload was validated when appended): one ``get``,
-    at most one parse and one set per field, written out as one function per class (no loop over
-    the fields: a full replay calls it once per record)."""
+    at most one parse and one set per field, by a plan made once per class."""
     from .errors import Rejected
 
-    scope: dict[str, Any] = {"new": object.__new__, "cls": cls, "MISSING": _MISSING,
-                             "Rejected": Rejected, "Factory": attrs.Factory}
-    lines = ["def load(data):", "    event = new(cls)", "    get = data.get"]
-    for number, (name, setter, parse, default) in enumerate(plan):
-        scope[f"set{number}"], scope[f"parse{number}"] = setter, parse
-        scope[f"default{number}"] = default
-        scope[f"missing{number}"] = f"data.{name}: required field is missing"
-        lines.append(f"    value = get({name!r}, MISSING)")
-        lines.append("    if value is MISSING:")
-        if default is attrs.NOTHING:
-            lines.append(f"        raise Rejected(missing{number})")
-        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            lines.append(f"        value = default{number}.factory()")
-        else:
-            lines.append(f"        value = default{number}")
-        if parse is not None:
-            lines.append(f"    elif value is not None:\n        value = parse{number}(value)")
-        lines.append(f"    set{number}(event, value)")
-    lines.append("    return event")
-    exec(compile("\n".join(lines), f"<loader of {cls.__qualname__}>", "exec"), scope)
-    return scope["load"]  # type: ignore[no-any-return]
+    new = object.__new__
+    steps = tuple((name, setter, parse, default, f"data.{name}: required field is missing")
+                  for name, setter, parse, default in plan)
+
+    def load(data: Mapping[str, Any]) -> Event:
+        event = new(cls)
+        get = data.get
+        for name, set_value, parse, default, missing in steps:
+            value = get(name, _MISSING)
+            if value is _MISSING:
+                if default is attrs.NOTHING:
+                    raise Rejected(missing)
+                value = default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
+            elif value is not None and parse is not None:
+                value = parse(value)
+            set_value(event, value)
+        return event
+
+    return load
 
 
 _MISSING = object()

@@ -389,6 +389,20 @@ def test_until_a_seq_past_the_end_says_so(copy):
     assert gigaledger("report", copy, "--until", f"#{last}").stderr == ""
 
 
+def test_append_to_a_name_that_does_not_exist_says_it_made_a_new_ledger(tmp_path):
+    """A misspelt ledger name is a new ledger for append (as for import): it says so, once."""
+    typo = tmp_path / "deals-typo.db"
+    data = '{"product": "chatgpt", "weekly_active_users": 1}'
+    first = gigaledger("append", typo, "usage.reported", "--data", data, "--json")
+    assert first.returncode == 0 and json.loads(first.stdout)["seq"] == 1
+    assert first.stderr == f"note: {typo} did not exist: it is a new ledger\n"
+    again = gigaledger("append", typo, "usage.reported", "--data", data)
+    assert again.returncode == 0 and again.stderr == "" and again.stdout.startswith("seq 2: ")
+    refused = gigaledger("append", tmp_path / "other.db", "usage.reported", "--data", "{}")
+    assert refused.returncode == 1 and "new ledger" not in refused.stderr
+    assert not (tmp_path / "other.db").exists()
+
+
 def test_until_a_date_after_the_last_event_says_what_the_figures_assume(copy):
     """Statuses as of a date after the log's last event ("late") assume that nothing happened in
     between: said on stderr, when the whole log is folded and only then."""

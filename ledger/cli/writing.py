@@ -11,10 +11,11 @@ import click
 from ..canonical import loads
 from ..errors import Rejected
 from ..salvage import salvage as salvage_ledger
+from ..store import is_url
 from ..tables import table
 from .base import (
-    cli, db_argument, json_option, new_file_guard, open_ledger, plugin_option, print_json, progress_bar,
-    quiet_option, read_ledger, section_option, until_option, warn_unfolded,
+    cli, db_argument, json_option, new_file_guard, note, open_ledger, plugin_option, print_json,
+    progress_bar, quiet_option, read_ledger, section_option, until_option, warn_unfolded,
 )
 from .reading import print_report
 
@@ -115,10 +116,13 @@ def append(db: str, type_name: str, data: str, occurred_at: str | None, expect_v
     """
     payload = json_object("--data", data)
     extra = json_object("--meta", meta) if meta is not None else None
+    made = not is_url(db) and not os.path.lexists(db)
     with new_file_guard(db), open_ledger(db, plugins) as book:
         event = book.event_from(type_name, payload)
         record = book.append(event, occurred_at=occurred_at, stream=stream,
                              expected_version=expect_version, id=event_id, meta=extra)
+    if made:  # a misspelt ledger name would otherwise go unnoticed
+        note(f"note: {db} did not exist: it is a new ledger")
     if as_json:
         print_json(record.to_json())
     else:
