@@ -88,6 +88,9 @@ class Verifier:
         if text.strip().startswith("PRIVATE+KEY+"):
             raise NoteError("this is a signer key (secret), not a verifier key: give the .pub "
                             "file that gigaledger keygen wrote beside it")
+        if "\n\u2014 " in text:  # a signature line: a signed note, e.g. a checkpoint
+            raise NoteError("this is a signed note (a checkpoint?), not a verifier key: give the "
+                            "one-line .pub file that gigaledger keygen wrote")
         name, hex_id, data = _parts(text, 3, "verifier key")
         claimed, public = _key_body(name, hex_id, data, "verifier key")
         if key_id(name, public) != claimed:
@@ -217,6 +220,14 @@ def check_text(text: str) -> None:
         raise NoteError("malformed note: a control character")
 
 
+def _is_verifier_key(text: str) -> bool:
+    try:
+        Verifier.from_text(text.strip())
+    except NoteError:
+        return False
+    return True
+
+
 def open_note(message: str | bytes, verifiers: Sequence[Verifier]) -> Note:
     """Parse a signed note and check its signatures, as Go's ``note.Open`` does: a signature by
     a key given must hold, signatures by other keys are kept unverified, and at least one must
@@ -230,6 +241,9 @@ def open_note(message: str | bytes, verifiers: Sequence[Verifier]) -> Note:
         raise NoteError("malformed note: a control character (a note's lines end in \\n alone)")
     split = message.rfind("\n\n")
     if split < 0:
+        if _is_verifier_key(message):
+            raise NoteError("this is a verifier key (a .pub file), not a signed note: give the "
+                            "checkpoint that gigaledger checkpoint printed")
         raise NoteError("malformed note: no blank line before the signatures")
     text, block = message[:split + 1], message[split + 2:]
     if not block or not block.endswith("\n"):

@@ -108,11 +108,13 @@ def check_checkpoint(store: Store, checkpoint: Checkpoint, where: str = "checkpo
     head = store.head()[0]
     if checkpoint.size > head:
         raise VerificationError(f"{where} of {checkpoint.size} records, but the log ends at seq "
-                                f"{head}: records were removed", seq=head + 1)
+                                f"{head}: records were removed, or the checkpoint is not of this "
+                                "ledger", seq=head + 1)
     if Reader(store, checkpoint.size).root() != checkpoint.root:
         raise VerificationError(f"{where} of {checkpoint.size} records does not match the log: a "
                                 f"record up to seq {checkpoint.size} was changed since it was "
-                                "signed", seq=checkpoint.size)
+                                "signed, or the checkpoint is not of this ledger",
+                                seq=checkpoint.size)
 
 
 def verify(store: Store) -> int:

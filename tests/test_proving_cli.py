@@ -84,6 +84,16 @@ def test_prove_and_check_both_kinds(plan, capsys):
     (["check", "p.json", "--checkpoint", "today.txt", "--pub", "plan.key"], 1,
      "plan.key: this is a signer key (secret), not a verifier key: give the .pub file"),
     (["check", "p.json", "--checkpoint", "p.json", "--pub", "plan.pub"], 1, "p.json: checkpoint: malformed note"),
+    # --checkpoint and --pub swapped: each file is named for what it is
+    (["check", "p.json", "--checkpoint", "plan.pub", "--pub", "today.txt"], 1,
+     "today.txt: this is a signed note (a checkpoint?), not a verifier key: give the one-line "
+     ".pub file that gigaledger keygen wrote"),
+    (["check", "p.json", "--checkpoint", "plan.pub", "--pub", "plan.pub"], 1,
+     "plan.pub: checkpoint: this is a verifier key (a .pub file), not a signed note: give the "
+     "checkpoint that gigaledger checkpoint printed"),
+    (["verify", "other.db", "--checkpoint", "today.txt", "--pub", "plan.pub"], 1,
+     "checkpoint of 53 records, but the log ends at seq 3: records were removed, or the "
+     "checkpoint is not of this ledger"),
     (["check", "c.json", "--checkpoint", "today.txt", "--pub", "plan.pub"], 1, "--old-checkpoint"),
     (["check", "p.json", "--checkpoint", "today.txt", "--pub", str(DATA / "PeterNeumann.pub")], 1,
      "no verifiable signatures"),
@@ -92,6 +102,10 @@ def test_prove_and_check_both_kinds(plan, capsys):
 def test_bad_input_is_one_clear_line(plan, capsys, args, status, says):
     (plan / "p.json").write_text(run(capsys, "prove", "plan.db", "3")[1])
     (plan / "c.json").write_text(run(capsys, "prove", "plan.db", "--consistency", "3")[1])
+    reported = Path(ROOT) / "events" / "openai-compute-2025-2026.jsonl"
+    (plan / "three.jsonl").write_text(  # another ledger, shorter than the plan
+        "".join(reported.read_text(encoding="utf-8").splitlines(keepends=True)[:3]))
+    run(capsys, "import", "other.db", "three.jsonl")
     code, _, err = run(capsys, *args)
     assert code == status and says in err and err.count("\n") == 1, err
     assert "Traceback" not in err and "internal error" not in err
