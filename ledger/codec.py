@@ -270,6 +270,9 @@ def first_problem(error: BaseException, path: str) -> str:
     """One line for the first problem in a (possibly nested) cattrs validation error."""
     if isinstance(error, ClassValidationError):
         with_notes, others = error.group_exceptions()
+        for sub in others:  # a misspelt field first: it is why the right one is "missing"
+            if isinstance(sub, ForbiddenExtraKeysError):
+                return first_problem(sub, path)
         for sub, note in with_notes:
             return first_problem(sub, f"{path}.{note.name}")
         for sub in others:
@@ -281,9 +284,12 @@ def first_problem(error: BaseException, path: str) -> str:
         for sub in left:
             return first_problem(sub, path)
     if isinstance(error, ForbiddenExtraKeysError):
+        names = sorted(error.extra_fields)
         extra = ", ".join(name if name.isprintable() and name.strip() == name and name
-                          else repr(name) for name in sorted(error.extra_fields))
-        return f"{path}: unknown field {extra} (check the spelling)"
+                          else repr(name) for name in names)
+        fields = [field.name for field in attrs.fields(error.cl)] if attrs.has(error.cl) else []
+        hint = did_you_mean(names[0], fields) if len(names) == 1 else ""
+        return f"{path}: unknown field {extra}{hint or ' (check the spelling)'}"
     if isinstance(error, KeyError):
         return f"{path}: required field is missing"
     message = error.message if isinstance(error, Rejected) else str(error)

@@ -84,7 +84,12 @@ def _commissioned(**changes):
         (_commissioned(site=""), "data.site: must be a non-empty name"),
         (_commissioned(sight="x"), "data: unknown field sight"),
         (_commissioned(**{"\n": 1}), "data: unknown field '\\n' (check"),
-        (_commissioned(**{" site": "x"}), "data: unknown field ' site' (check"),
+        (_commissioned(**{" site": "x"}), "data: unknown field ' site' (did you mean 'site'?)"),
+        # a misspelt name of a required field: the misspelling is named, not the "missing" field
+        ({"site": "a", "provider": "b", "vendor": "c", "platform": "d", "gigawats": "1"},
+         "data: unknown field gigawats (did you mean 'gigawatts'?)"),
+        (_commissioned(agrement="x"), "data: unknown field agrement (did you mean 'agreement'?)"),
+        (_commissioned(sight="x", agrement="y"), "data: unknown field agrement, sight (check"),
         ({"site": "a", "provider": "b", "vendor": "c", "platform": "d"}, "data.gigawatts: required"),
     ],
 )
