@@ -336,9 +336,8 @@ def test_ctrl_c_during_an_import_exits_130_and_stores_nothing(tmp_path, copy):
     time.sleep(2.0)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
-    lines = [line for line in err.splitlines() if line.strip()]
     assert process.returncode == 130, err
-    assert lines == ["interrupted (Ctrl-C): nothing of this command was stored"]
+    assert err == "interrupted (Ctrl-C): nothing of this command was stored\n"  # one line only
     assert fingerprint(copy) == before
     assert gigaledger("verify", copy).returncode == 0
 
@@ -401,6 +400,26 @@ def test_append_to_a_name_that_does_not_exist_says_it_made_a_new_ledger(tmp_path
     refused = gigaledger("append", tmp_path / "other.db", "usage.reported", "--data", "{}")
     assert refused.returncode == 1 and "new ledger" not in refused.stderr
     assert not (tmp_path / "other.db").exists()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["prove", "{db}", "abc"], "gigaledger prove: Invalid value for '[SEQ]': 'abc' is not a whole "
+                               "number (see gigaledger prove --help)"),
+    (["log", "{db}", "--limit", "1.5"], "gigaledger log: Invalid value for '--limit': '1.5' is not "
+                                        "a whole number (see gigaledger log --help)"),
+    (["report", "{db}", "--until", "tomorrow"],
+     "gigaledger report: Invalid value for '--until': 'tomorrow' is not an ISO-8601 date or time; "
+     "give a year (2027), a month (2027-06), a date (2027-06-30), an ISO time, or a seq (#18 or "
+     "seq:18) (see gigaledger report --help)"),
+    (["check", "nope.proof", "--checkpoint", "nope.txt", "--pub", "{db}"], None),
+])
+def test_a_wrong_value_is_said_once_in_plain_words(copy, args, says):
+    done = gigaledger(*[a.format(db=copy) for a in args])
+    line = assert_one_clean_line(done, 2 if says else 1)
+    if says is None:  # the file named once, as everywhere
+        assert line.startswith(f"{copy}: ") and line.count(str(copy)) == 1
+    else:
+        assert line == says
 
 
 def test_until_a_date_after_the_last_event_says_what_the_figures_assume(copy):

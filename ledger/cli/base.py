@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -65,6 +67,8 @@ class UntilType(click.ParamType):
             until_bound(text)
         except LedgerError as error:
             reason = error.message.split("; give")[0]
+            if reason.startswith("until: "):  # click names the option already
+                reason = reason[len("until: "):]
             self.fail(f"{reason}; give a year (2027), a month (2027-06), a date (2027-06-30), an "
                       "ISO time, or a seq (#18 or seq:18)", param, ctx)
         return text
@@ -88,6 +92,16 @@ class SinceType(click.ParamType):
 
 UNTIL = UntilType()
 SINCE = SinceType()
+
+
+class WholeNumber(click.IntRange):
+    """A whole number in a range, refused in plain words ("'abc' is not a whole number", where
+    click says "is not a valid integer range")."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        return super().convert(value, param, ctx)
 until_option = click.option(
     "--until", type=UNTIL,
     help="Only what occurred on or before WHEN: a year (2027), a month (2027-06), a date, an ISO "
@@ -181,7 +195,8 @@ def warn_unfolded(unknown: dict[str, int]) -> None:
 
 EPILOG = """\b
 Exit status: 0 done; 1 refused input, failed verification or an unusable ledger (one line on
-stderr says where); 2 a usage error; 130 interrupted (Ctrl-C), with nothing stored.
+stderr says where); 2 a usage error; 130 interrupted (Ctrl-C), with nothing stored (Ctrl-C
+stops log --follow and serve: status 0).
 Environment: GIGALEDGER_PLUGINS (entry points to load), GIGALEDGER_BUILTINS=0 (leave the
 built-in domain out), GIGALEDGER_TIMEOUT (seconds to wait for another writer, default 30),
 GIGALEDGER_TRACE_PLUGINS=1 (print every hook call), GIGALEDGER_DEBUG=1 (tracebacks).
@@ -215,8 +230,38 @@ def _warning_line(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
     note(f"warning: {message}")
 
 
+class Interrupted(BaseException):
+    """Ctrl-C on the command line: raised instead of ``KeyboardInterrupt``, to which click
+    answers with a blank line on stderr before the one line that says what happened."""
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise Interrupted
+
+
+@contextmanager
+def ctrl_c_raises_interrupted() -> Iterator[None]:
+    """SIGINT raises ``Interrupted`` while the command runs, where Python would raise
+    ``KeyboardInterrupt`` (left alone where SIGINT is ignored or handled otherwise)."""
+    previous = signal.getsignal(signal.SIGINT)
+    install = (previous is signal.default_int_handler
+               and threading.current_thread() is threading.main_thread())
+    if install:
+        signal.signal(signal.SIGINT, _interrupted)
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
+    with ctrl_c_raises_interrupted():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     warnings.showwarning = _warning_line
     debug = bool(os.environ.get("GIGALEDGER_DEBUG"))
     try:
@@ -229,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as error:
         note(f"gigaledger: {error.format_message()}")
         return error.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
         note("interrupted (Ctrl-C): nothing of this command was stored")
         return INTERRUPTED
     except LedgerError as error:

@@ -16,7 +16,7 @@ from ..files import removed_on_failure, replacing
 from ..proofs import check as check_proof
 from ..proofs import Proof, dumps, parse
 from ..signed_note import Signer, Verifier
-from .base import cli, db_argument, open_ledger, progress_bar, quiet_option, read_ledger
+from .base import WholeNumber, cli, db_argument, open_ledger, progress_bar, quiet_option, read_ledger
 
 
 def read_text(path: str, what: str) -> str:
@@ -25,11 +25,11 @@ def read_text(path: str, what: str) -> str:
         with open(path, "rb") as handle:
             data = handle.read(1 << 20)
     except OSError as error:
-        raise LedgerError(f"{path}: cannot read the {what}: {error.strerror}") from None
+        raise LedgerError(f"cannot read the {what}: {error.strerror}", where=path) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise LedgerError(f"{path}: the {what} is not UTF-8 text") from None
+        raise LedgerError(f"the {what} is not UTF-8 text", where=path) from None
 
 
 def load_signer(path: str) -> Signer:
@@ -85,7 +85,7 @@ def keygen(name: str, prefix: str | None) -> None:
 @db_argument
 @click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False),
               help="The signer key file (gigaledger keygen).")
-@click.option("--size", type=click.IntRange(min=0), help="The tree of the first N records (default: all).")
+@click.option("--size", type=WholeNumber(min=0), help="The tree of the first N records (default: all).")
 @quiet_option
 def checkpoint(db: str, key_path: str, size: int | None, quiet: bool) -> None:
     """Print a signed checkpoint of DB's Merkle tree and keep it in the ledger.
@@ -102,10 +102,10 @@ def checkpoint(db: str, key_path: str, size: int | None, quiet: bool) -> None:
 
 @cli.command()
 @db_argument
-@click.argument("seq", type=click.IntRange(min=1), required=False)
-@click.option("--consistency", "old_size", type=click.IntRange(min=0), metavar="M",
+@click.argument("seq", type=WholeNumber(min=1), required=False)
+@click.option("--consistency", "old_size", type=WholeNumber(min=0), metavar="M",
               help="Prove that the tree of the first M records is a prefix of this one.")
-@click.option("--size", type=click.IntRange(min=0), help="The tree of the first N records (default: all).")
+@click.option("--size", type=WholeNumber(min=0), help="The tree of the first N records (default: all).")
 @quiet_option
 def prove(db: str, seq: int | None, old_size: int | None, size: int | None, quiet: bool) -> None:
     """Print a proof, one JSON object: that record SEQ is in the log (inclusion), or with

@@ -22,7 +22,7 @@ from ..tables import log_line, pairs, render_report, table
 from .proving import check_published
 from .base import (
     SINCE, cli, db_argument, section_option, json_option, note, plugin_option, print_json, progress_bar, quiet_option,
-    read_ledger, until_option, warn_unfolded,
+    Interrupted, WholeNumber, read_ledger, until_option, warn_unfolded,
 )
 
 _HASH = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -91,11 +91,11 @@ def report(db: str, until: Any, sections: tuple[str, ...], plugins: tuple[str, .
 @db_argument
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--stream", help="Only events of this stream.")
-@click.option("--after", type=click.IntRange(min=0), default=0, help="Only events after this seq.")
+@click.option("--after", type=WholeNumber(min=0), default=0, help="Only events after this seq.")
 @click.option("--since", type=SINCE, help="Only events that occurred on or after WHEN: a year (2026), a month (2026-06), "
                    "a date or an ISO time.")
 @until_option
-@click.option("--limit", type=click.IntRange(min=1), help="At most N records.")
+@click.option("--limit", type=WholeNumber(min=1), help="At most N records.")
 @click.option("--reverse", is_flag=True, help="Newest first (with --limit: the last N).")
 @plugin_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record a line (the export format).")
@@ -133,7 +133,7 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
                 shown += 1
                 if follow:
                     sys.stdout.flush()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             if not follow:
                 raise
             return  # Ctrl-C is how --follow is stopped: not an interruption of anything

@@ -12,7 +12,7 @@ from importlib.util import find_spec
 
 import click
 
-from .base import builtins, cli, db_argument, note, plugin_option, read_ledger
+from .base import Interrupted, WholeNumber, builtins, cli, db_argument, note, plugin_option, read_ledger
 
 
 @cli.command()
@@ -20,7 +20,7 @@ from .base import builtins, cli, db_argument, note, plugin_option, read_ledger
 @plugin_option
 @click.option("--host", "-h", default="127.0.0.1", show_default=True,
               help="The address to listen on (0.0.0.0: every interface).")
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8001, show_default=True,
+@click.option("--port", "-p", type=WholeNumber(0, 65535), default=8001, show_default=True,
               help="The port to listen on.")
 @click.option("--get", metavar="PATH", help="Print the page at PATH (as /NAME/-/ledger) and "
                                             "exit, without starting a server.")
@@ -55,3 +55,5 @@ def serve(ctx: click.Context, db: str, plugins: tuple[str, ...], host: str, port
             datasette.main(arguments, prog_name="gigaledger serve", standalone_mode=False)
         except SystemExit as stop:  # Datasette's --get exits with 0 or 1
             ctx.exit(stop.code if isinstance(stop.code, int) else 1)
+        except (Interrupted, KeyboardInterrupt):  # Ctrl-C is how a server is stopped: done
+            return

@@ -15,7 +15,8 @@ from ..store import is_url
 from ..tables import table
 from .base import (
     cli, db_argument, json_option, new_file_guard, note, open_ledger, plugin_option, print_json,
-    progress_bar, quiet_option, read_ledger, section_option, until_option, warn_unfolded,
+    WholeNumber, progress_bar, quiet_option, read_ledger, section_option, until_option,
+    warn_unfolded,
 )
 from .reading import print_report
 
@@ -98,7 +99,7 @@ def json_object(option: str, text: str) -> dict[str, Any]:
 @click.argument("type_name", metavar="TYPE")
 @click.option("--data", required=True, help="The payload as a JSON object.")
 @click.option("--occurred-at", help="When it happened (date or ISO time; default: now).")
-@click.option("--expect-version", type=click.IntRange(min=0),
+@click.option("--expect-version", type=WholeNumber(min=0),
               help="Refuse unless the stream is at this version (0: new).")
 @click.option("--id", "event_id", help="The event's id (an idempotency key; default: a new id).")
 @click.option("--stream", help="The stream (default: by type).")
