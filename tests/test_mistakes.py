@@ -422,6 +422,21 @@ def test_a_wrong_value_is_said_once_in_plain_words(copy, args, says):
         assert line == says
 
 
+def test_append_dated_after_it_is_recorded_warns_unless_it_is_a_scenario(copy):
+    """A fact cannot be reported before it occurs: an event dated days after it is recorded
+    (2062 for 2026, a typo) is stored, with a warning; a scenario (assumed) is not warned about."""
+    data = '{"product": "chatgpt", "weekly_active_users": 900000000}'
+    typo = gigaledger("append", copy, "usage.reported", "--data", data, "--occurred-at",
+                      "2062-03-01", "--json")
+    assert typo.returncode == 0
+    seq = json.loads(typo.stdout)["seq"]
+    assert typo.stderr.startswith(f"warning: seq {seq} is dated 2062-03-01, ")
+    assert "days after it was recorded (a typo?)" in typo.stderr and typo.stderr.count("\n") == 1
+    for extra in (["--occurred-at", "2062-03-01", "--meta", '{"scenario": true}'], []):
+        done = gigaledger("append", copy, "usage.reported", "--data", data, *extra)
+        assert done.returncode == 0 and done.stderr == "", extra
+
+
 def test_until_a_date_after_the_last_event_says_what_the_figures_assume(copy):
     """Statuses as of a date after the log's last event ("late") assume that nothing happened in
     between: said on stderr, when the whole log is folded and only then."""

@@ -124,6 +124,11 @@ def append(db: str, type_name: str, data: str, occurred_at: str | None, expect_v
                              expected_version=expect_version, id=event_id, meta=extra)
     if made:  # a misspelt ledger name would otherwise go unnoticed
         note(f"note: {db} did not exist: it is a new ledger")
+    ahead = (record.occurred_at - record.recorded_at).days
+    if ahead >= 1 and record.meta.get("scenario") is not True:  # a typo in a year, often
+        note(f"warning: seq {record.seq} is dated {record.occurred_at.date()}, {ahead:,} days "
+             "after it was recorded (a typo?): the report of the whole log now stands at that "
+             "date; an event assumed, not reported, is marked --meta '{\"scenario\": true}'")
     if as_json:
         print_json(record.to_json())
     else:
