@@ -1186,6 +1186,7 @@ provider       USD    share        %
 microsoft   $250 B   0.7143   71.4 %
 oracle      $100 B   0.2857   28.6 %
 total       $350 B   1.0000  100.0 %
+the value of each contract as announced, over its own term (years): commitments in all, not spending per year
 '''
 
 

@@ -113,8 +113,14 @@ class ProviderMixProjection:
                  "vendor", gw["gigawatts_by_vendor"], gw["by_vendor"], "GW", show)
             + _unquantified(gw["unquantified_vendors"]),
             _mix(f"contracted USD by provider (HHI {show(usd['hhi'])})",
-                 "provider", usd["usd_by_provider"], usd["by_provider"], "USD", money),
+                 "provider", usd["usd_by_provider"], usd["by_provider"], "USD", money)
+            + (CONTRACT_TERMS if usd["by_provider"] else ""),
         ])
+
+
+#: Under the contracts' shares: what their amounts are, and are not.
+CONTRACT_TERMS = ("\nthe value of each contract as announced, over its own term (years): commitments "
+                  "in all, not spending per year")
 
 
 def _mix(title: str, who: str, amounts: dict, share: dict, unit: str, shown: Any) -> str:
