@@ -28,6 +28,7 @@ from ledger import (
     CapacityPlanned,
     CapacityUnquantified,
     ConflictError,
+    Event,
     FundingCommitted,
     FundingResolved,
     GpusDelivered,
@@ -1453,6 +1454,38 @@ def test_an_export_imported_twice_at_once_into_an_empty_ledger_is_stored_once(tm
         assert copy.head() == head
 
 
+def test_a_history_with_ids_imported_twice_at_once_into_an_empty_ledger_is_stored_once(tmp_path):
+    """Lines that name their id, repeated further on than a batch keeps rows in memory: each is
+    stored once and counted as skipped once; a line without an id is appended again."""
+    from ledger.batch import FLUSH_EVERY
+
+    lines = [{"id": f"u-{n}", "type": "usage.reported", "occurred_at": "2026-01-01",
+              "data": {"product": "p", "weekly_active_users": n}} for n in range(FLUSH_EVERY + 5)]
+    anonymous = {"type": "usage.reported", "occurred_at": "2026-01-02",
+                 "data": {"product": "q", "weekly_active_users": 1}}
+    history = write_lines(tmp_path / "h.jsonl", [*lines, anonymous])
+    with Ledger.open(load_entrypoints=False) as book:
+        result = book.import_jsonl(history, history)
+        assert (result.appended, result.skipped, result.head) == (len(lines) + 2, len(lines),
+                                                                  len(lines) + 2)
+        again = book.import_jsonl(history)
+        assert (again.appended, again.skipped) == (1, len(lines))
+        assert [r.id for r in book.read(limit=3)] == ["u-0", "u-1", "u-2"]
+        changed = write_lines(tmp_path / "changed.jsonl", [dict(lines[0], occurred_at="2026-01-03")])
+        with pytest.raises(ConflictError, match="id 'u-0' exists already"):
+            book.import_jsonl(changed)
+        assert book.verify()[0] == len(book) == len(lines) + 3
+
+
+def test_the_live_view_counts_the_scenario_records_it_folds_as_a_replay_does(book):
+    book.append(UsageReported(product="p", weekly_active_users=1), meta={"scenario": True})
+    book.append(UsageReported(product="p", weekly_active_users=2))
+    book.append_many([UsageReported(product="p", weekly_active_users=n) for n in (3, 4)],
+                     meta={"scenario": True})
+    assert book.view.report()["as_of"]["scenario_records"] == 3
+    assert book.replay(use_snapshots=False).report()["as_of"]["scenario_records"] == 3
+
+
 def test_an_export_record_with_a_bad_id_is_refused_naming_the_field(tmp_path):
     lines, _ = exported(tmp_path)
     path = write_lines(tmp_path / "bad.jsonl", [dict(lines[0], id="x" * 201)])
@@ -1600,20 +1633,40 @@ def test_a_type_name_given_to_append_and_an_event_of_another_class_are_refused_s
 def test_the_payload_of_a_subclass_is_written_by_the_standard_library_rules(book):
     """A subclass of a registered class (accepted: it is one) may carry a field of its own; its
     payload is not one the ledger vouches for, so its canonical text is checked as any other:
-    a float is written as the standard library writes it (``1e+16``, where orjson would write
-    ``1e16``)."""
+    a float is written as the standard library writes it (``2.5e-05``, where orjson would write
+    ``0.000025``)."""
     import attrs
 
     from ledger.canonical import standard_dumps
 
     @attrs.frozen
     class Measured(UsageReported):
-        ratio: float = 1e16
+        ratio: float = 2.5e-5
 
     record = book.append(Measured(product="p", weekly_active_users=1))
     stored = next(book._store.rows(record.seq - 1)).data
-    assert stored == standard_dumps({"product": "p", "ratio": 1e16, "weekly_active_users": 1})
-    assert '"ratio":1e+16' in stored
+    assert stored == standard_dumps({"product": "p", "ratio": 2.5e-5, "weekly_active_users": 1})
+    assert '"ratio":2.5e-05' in stored
+
+
+def test_the_payload_of_a_plugin_class_with_a_field_of_its_own_making_is_checked_too():
+    """A field not made by ``ledger.fields`` (here a float) is not vouched for either: the
+    payload of a class registered with one is written by the standard library's rules."""
+    import attrs
+
+    from ledger.canonical import standard_dumps
+
+    @attrs.frozen
+    class Ratio(Event):
+        type = "test.ratio"
+        ratio: float = attrs.field(default=2.5e-5)
+
+    class Plugin:
+        register_event_types = staticmethod(hookimpl(lambda register: register(Ratio)))
+
+    with Ledger.open(plugins=[Plugin], load_entrypoints=False) as book:
+        record = book.append(Ratio())
+        assert next(book._store.rows(record.seq - 1)).data == standard_dumps({"ratio": 2.5e-5})
 
 
 def test_a_dict_given_to_append_and_a_name_shown_at_its_length_limit(book):
