@@ -439,3 +439,88 @@ def test_the_mix_says_when_others_run_capacity_of_no_published_amount(tmp_path: 
     words = " ".join(" ".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
     assert caveat in " ".join(words.split())
     assert "also running" in svg
+
+
+def test_the_steps_hold_until_the_next_change() -> None:
+    """A step, not a slope: oracle's 1.5 GW holds up to 1 May, then drops to 1.0 at once."""
+    figure = Figure()
+    ax = figure.add_subplot()
+    line = small_timeline()
+    chart_module._draw_timeline(ax, line, line.providers, {"oracle": "r", "coreweave": "b"}, None)
+    corners = {(day, round(y, 6)) for day, y in zip(
+        days_of(ax.collections[0].get_paths()[0].vertices[:, 0]),
+        ax.collections[0].get_paths()[0].vertices[:, 1])}
+    assert {(date(2026, 5, 1), 1.5), (date(2026, 5, 1), 1.0), (date(2026, 3, 1), 1.5)} <= corners
+    assert (date(2026, 4, 1), 1.25) not in corners  # no point half-way down a slope
+
+
+@pytest.mark.parametrize(("capacity", "plans", "top"), [
+    ("2", [], 2),  # the stack alone sets the range
+    (None, [("2026-03-01", "2")], 2),  # the plan alone, from zero
+])
+def test_the_capacity_range_starts_at_zero_and_fits_what_is_drawn(capacity, plans, top) -> None:
+    figure = Figure()
+    ax = figure.add_subplot()
+    changes = [CapacityChange(date(2026, 1, 1), "oracle", D(capacity), D(capacity))] if capacity else []
+    steps, total = [], D(0)
+    for due, gigawatts in plans:
+        total += D(gigawatts)
+        steps.append(PlannedStep(date.fromisoformat(due), D(gigawatts), total))
+    releases = [] if capacity else [Release(date(2026, 1, 1), D("1e9"), D("1e9"))]
+    line = Timeline(capacity=changes, releases=releases, planned=steps)
+    chart_module._draw_timeline(ax, line, line.providers, {"oracle": "red"}, date(2026, 3, 1))
+    assert ax.get_ylim() == pytest.approx((0, top * 1.3))
+    # as of the last due date itself: no plan runs past it, no dotted line
+    assert all(line.get_linestyle() != ":" for line in ax.lines)
+
+
+def test_the_figure_drawn_as_of_a_date_marks_it_and_names_it(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As of a day on which nothing happened (the plan's last event before 2028-05-15 is of
+    2028-03-31): the title, the mix and the dotted line stand at that day, not at the event's."""
+    figures = drawn_figure(monkeypatch)
+    with loaded("nvidia-openai-plan.jsonl") as book:
+        assert [r.occurred_at.date() for r in book.read(until="2028-05-15")][-1] < date(2028, 5, 15)
+        svg = chart(book, tmp_path / "q1.svg", until="2028-05-15").read_text(encoding="utf-8")
+    (figure,) = figures
+    left, right, *_ = figure.axes
+    assert figure._suptitle.get_text() == "gigaledger — ledger as of 2028-05-15"
+    assert right.get_title().startswith("Provider mix on 2028-05-15\n")
+    dotted = [line for line in left.lines if line.get_linestyle() == ":"]
+    assert [list(line.get_xdata()) for line in dotted] == [[date(2028, 5, 15)] * 2]
+    assert "<dc:date>" not in svg  # no time of drawing: the same ledger draws the same bytes
+
+
+def test_the_title_of_an_empty_ledger_and_the_message_without_matplotlib(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = drawn_figure(monkeypatch)
+    with Ledger.open() as book:
+        chart(book, tmp_path / "empty.png")
+    assert figures[0]._suptitle.get_text() == "gigaledger — ledger (no events)"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with Ledger.open() as book, pytest.raises(LedgerError) as raised:
+        chart(book, tmp_path / "chart.png")
+    assert str(raised.value) == "the chart needs matplotlib: pip install 'gigaledger[charts]'"
+
+
+def test_the_chart_is_the_same_size_and_lettering_whatever_matplotlibrc_says(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = drawn_figure(monkeypatch)
+    with matplotlib.rc_context({"figure.dpi": 50, "savefig.dpi": 50, "font.size": 14}):
+        with loaded("nvidia-openai-plan.jsonl") as book:
+            data = chart(book, tmp_path / "plan.png").read_bytes()
+    assert png_size(data) == (1200, 600)
+    assert figures[0]._supxlabel.get_fontsize() == 10
+
+
+def test_more_than_twenty_providers_wrap_round_the_twenty_colours(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = drawn_figure(monkeypatch)
+    with Ledger.open() as book:
+        for i in range(21):
+            book.append(book.event_from("capacity.commissioned", {
+                "site": f"site-{i}", "provider": f"provider-{i:02}", "vendor": "nvidia",
+                "platform": "gb200", "gigawatts": str(21 - i)}), occurred_at="2026-01-01")
+        chart(book, tmp_path / "many.png")
+    colours = [tuple(c.get_facecolor()[0][:3]) for c in figures[0].axes[0].collections]
+    assert colours[20] == colours[0] and len(set(colours)) == 20
