@@ -422,9 +422,11 @@ class Ledger:
         types: Iterable[str] | None = None,
         stream: str | None = None,
         interval: float = 0.5,
+        wait: Callable[[float], Any] = time.sleep,
     ) -> Iterator[Record]:
         """The records after seq ``after``, then forever those appended later by any process,
-        polling every ``interval`` seconds. Stop iterating to stop following."""
+        polling every ``interval`` seconds (``wait(interval)`` between looks: ``time.sleep``, or
+        a function of the caller's that may raise to stop). Stop iterating to stop following."""
         if isinstance(types, str):
             types = [types]
         position = after
@@ -433,7 +435,7 @@ class Ledger:
             for row in self._store.rows(position, types=types, stream=stream, upto=head):
                 yield self._folder.decode(row)
             position = head
-            time.sleep(interval)
+            wait(interval)
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -357,6 +357,24 @@ def test_ctrl_c_stops_log_follow_quietly(copy):
     assert (process.returncode, err) == (0, "")
 
 
+def test_log_follow_ends_when_its_reader_has_gone_without_waiting_for_a_record(copy):
+    """``gigaledger log DB --follow | head -3``: once ``head`` has its lines and closes the pipe,
+    the follower ends (exit 0, nothing on stderr) while it waits, not at the next record to
+    print, which may never come (here it would wait a minute between looks)."""
+    count = len(gigaledger("log", copy).stdout.splitlines())
+    process = subprocess.Popen([sys.executable, "-m", "ledger", "log", str(copy), "--follow",
+                                "--interval", "60"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=ROOT)
+    try:
+        lines = [process.stdout.readline() for _ in range(count)]  # all it has: now it waits
+        assert lines[-1].split()[0] == str(count).encode()
+        process.stdout.close()
+        assert process.wait(timeout=20) == 0
+        assert process.stderr.read() == b""
+    finally:
+        process.kill()
+
+
 @pytest.mark.parametrize("command", [["info"], ["export"], ["log"], ["verify"], ["report"]])
 def test_a_reader_closing_the_pipe_is_not_a_failure(copy, command):
     """``gigaledger info DB | head -1``: the command stops where the reader stopped reading,

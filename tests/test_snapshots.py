@@ -255,6 +255,31 @@ def test_poll_delivers_what_another_process_appended(tmp_path):
         assert seen == [1, 2, 3]
 
 
+def test_follow_waits_through_the_callers_wait_and_stops_when_it_raises(tmp_path):
+    """``follow(wait=...)``: between looks it calls ``wait(interval)``; what another writer
+    appended meanwhile comes next; an exception from ``wait`` ends the following."""
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path, load_entrypoints=False) as mine, Ledger.open(path, load_entrypoints=False) as other:
+        mine.append(UsageReported(product="p", weekly_active_users=0))
+        waits = []
+
+        class Stop(Exception):
+            pass
+
+        def wait(seconds):
+            waits.append(seconds)
+            if len(waits) == 1:
+                other.append_many([UsageReported(product="p", weekly_active_users=n) for n in (1, 2)])
+            else:
+                raise Stop
+
+        seen = []
+        with pytest.raises(Stop):
+            for record in mine.follow(0, interval=7.5, wait=wait):
+                seen.append(record.seq)
+        assert seen == [1, 2, 3] and waits == [7.5, 7.5]
+
+
 def test_log_follow_prints_another_process_appends(tmp_path):
     path = tmp_path / "ledger.db"
     with Ledger.open(path, load_entrypoints=False) as book:

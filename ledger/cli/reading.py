@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +28,21 @@ from .base import (
 )
 
 _HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def wait_for_reader(seconds: float) -> None:
+    """Wait ``seconds`` between looks of ``log --follow``, or less when standard output's
+    reader has gone (``| head`` has had its lines): then end the command as any write to a
+    closed pipe does (``BrokenPipeError``: status 0, nothing printed), instead of waiting for
+    the next record to find out."""
+    try:
+        watch = select.poll()
+        watch.register(sys.stdout.fileno(), 0)  # no events asked: only errors and hang-ups
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or no real stdout
+        time.sleep(seconds)
+        return
+    if watch.poll(seconds * 1000):
+        raise BrokenPipeError("the reader of standard output has gone")
 
 
 def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: bool,
@@ -116,7 +133,8 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
     with read_ledger(db, plugins) as book:
         lines: Iterator[str]
         if follow:
-            records = book.follow(after, types=types or None, stream=stream, interval=interval)
+            records = book.follow(after, types=types or None, stream=stream, interval=interval,
+                                  wait=wait_for_reader)
             lines = ((next(book.export_lines(record.seq - 1, limit=1)) if as_json
                       else log_line(record)) for record in records)
         elif as_json:  # the export format, byte for byte: a line is the record's Merkle leaf
