@@ -583,6 +583,12 @@ class Ledger:
             try:
                 result = verify_rows(rows, head)
                 transparency.verify(self._store)  # the Merkle tree and the kept checkpoints
+                problem = self._store.damage()  # what hashes cannot see: indexes, free pages
+                if problem is not None:
+                    raise StorageError(
+                        f"{where}: the file is damaged outside the records' contents ({problem}): every "
+                        f"record verifies, but reads through the damaged part may be wrong; "
+                        f"`gigaledger salvage` copies the records into a sound file")
                 return result
             except StorageError as error:
                 if "damaged" not in error.message:

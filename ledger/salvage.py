@@ -29,7 +29,7 @@ from .chain import GENESIS, verify_rows
 from .errors import LedgerError, VerificationError
 from .files import SIDE_FILES, removed_on_failure
 from .salvage_tree import StoredTree, error_text
-from .sqlite_schema import check_events, harden
+from .sqlite_schema import check_events, harden, integrity_problem
 from .sqlite_store import SqliteStore
 from .store import BATCH, SELECT_ROWS, StoredEvent, stored_event
 from .tree import check as check_tree
@@ -45,11 +45,19 @@ class Salvaged:
     head: str
     first_bad: int | None
     damage: str | None
+    #: When every record verified: the first problem SQLite's own check finds in the source
+    #: file (a damaged index or page, which the copy does not inherit), or None.
+    file_damage: str | None = None
 
     def line(self, target: str) -> str:
         """The one line the command line prints."""
-        where = (f"; the damage starts at seq {self.first_bad}: {self.damage}"
-                 if self.first_bad is not None else "; every record verified, no damage found")
+        if self.first_bad is not None:
+            where = f"; the damage starts at seq {self.first_bad}: {self.damage}"
+        elif self.file_damage is not None:
+            where = (f"; every record verified; the source file is damaged outside the records "
+                     f"({self.file_damage}), which the copy does not inherit")
+        else:
+            where = "; every record verified, no damage found"
         return (f"saved {self.saved} record{'s' if self.saved != 1 else ''} (seq 1 to "
                 f"{self.saved}) into {target}, head {self.head}{where}")
 
@@ -73,11 +81,21 @@ def salvage(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> S
                 if copied != (result.saved, result.head) or check_tree(store) != result.saved:
                     # never expected: refuse, keep nothing
                     raise LedgerError(f"{target}: the salvaged copy does not verify as read")
+                if result.first_bad is None:
+                    result = attrs.evolve(result, file_damage=_file_damage(conn))
             finally:
                 store.close()
     finally:
         conn.close()
     return result
+
+
+def _file_damage(conn: sqlite3.Connection) -> str | None:
+    """The first problem of SQLite's integrity check of the damaged file, or None."""
+    try:
+        return integrity_problem(conn)
+    except sqlite3.Error as error:
+        return str(error)
 
 
 def _check_paths(source: str, target: str) -> None:

@@ -127,3 +127,10 @@ def check_events(conn: sqlite3.Connection, where: str) -> None:
     if names != COLUMNS or hidden or not rowid or "without rowid" in _normal(sql):
         raise LedgerError(f"{where}: refused: its events table is not the one gigaledger creates "
                           f"(columns {', '.join(names) or 'none'}); nothing in it was run")
+
+
+def integrity_problem(conn: sqlite3.Connection) -> str | None:
+    """The first problem SQLite's own integrity check finds in a file (an index that disagrees
+    with its table, a damaged page: what the records' hashes cannot see), or None."""
+    found = conn.execute("PRAGMA integrity_check(1)").fetchone()
+    return None if found is None or found[0] == "ok" else str(found[0])

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
 from .files import out_of_space
-from .sqlite_schema import check_schema, harden
+from .sqlite_schema import check_schema, harden, integrity_problem
 from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
 from .tree import grow
@@ -352,6 +352,9 @@ class SqliteStore(Store):
         has_snapshots = not self.stale or "snapshots" in self._table_names()
         return stats_of(lambda query: self.conn.execute(query).fetchall(),
                         has_snapshots=has_snapshots)
+
+    def damage(self) -> str | None:
+        return integrity_problem(self.conn)
 
     def stream_names(self, limit: int = 10_000) -> list[str]:
         return [row[0] for row in self.conn.execute(

@@ -79,7 +79,7 @@ class Store(abc.ABC):
     GUARDED: ClassVar[tuple[str, ...]] = (
         "begin", "commit", "rollback", "try_begin", "data_version", "head", "stream_version",
         "find", "rows", "hash_at", "snapshots", "newest_snapshot", "insert", "save_snapshots",
-        "stats", "stream_names", "fetch", "execute_many",
+        "stats", "stream_names", "fetch", "execute_many", "damage",
     )
     #: The Merkle tree at the end of the log as this process last grew it (``tree.grow``).
     tree_state: Any = None
@@ -189,6 +189,12 @@ class Store(abc.ABC):
     def stats(self) -> dict[str, Any]:
         """What ``gigaledger info`` shows of the stored data: ``streams``, ``by_type`` (records
         by type), ``first_occurred_at``, ``last_occurred_at``, ``snapshots``, ``snapshot_seq``."""
+
+    def damage(self) -> str | None:
+        """The first problem the database's own consistency check finds in the stored pages
+        (an index that disagrees with its table, a broken page), or None: what the records'
+        hashes cannot see. None where the store has no such check."""
+        return None
 
     @abc.abstractmethod
     def stream_names(self, limit: int = 10_000) -> list[str]:

@@ -12,7 +12,7 @@ import json
 import re
 import sqlite3
 import textwrap
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
 
@@ -1113,15 +1113,37 @@ def test_a_resolution_restating_its_commitment(book):
         "resolved_seq": 2}
 
 
-def test_a_resolution_dated_before_its_commitment_settles_nothing_as_of_a_date_between(book):
+def test_a_resolution_dated_before_its_commitment_is_refused(book):
+    """A condition cannot be settled before the commitment it conditions was made: a resolution
+    dated earlier (a mistyped year, most often) is refused, naming both dates; the same moment
+    or later is accepted, and the figures as of a date between the two are the commitment's."""
     from .test_builtin_plugins import pledge
 
-    book.append(pledge("20", conditional=True), id="cond", occurred_at="2026-03-01")
-    book.append(FundingResolved(commitment="cond", outcome="met"), occurred_at="2026-01-01")
-    for until, committed, status in [("2026-02-01", None, None), ("2026-03-01", str(20 * B), "met")]:
-        investment = book.replay(until=until).report()["investment"]
-        assert investment["investors"].get("softbank", {}).get("committed_usd") == committed
-        assert investment["conditional_commitments"].get("cond", {}).get("status") == status
+    book.append(pledge("20", conditional=True), id="cond", occurred_at="2026-03-01T12:00:00Z")
+    before = (book.head(), book.replay().report())
+    for early in ("2025-01-01", "2026-03-01T11:59:59.999999Z"):
+        with pytest.raises(Rejected, match=exactly(
+                "investment: commitment 'cond' was made on 2026-03-01; a resolution cannot occur "
+                f"before it (this one is dated {early[:10]})")):
+            book.append(FundingResolved(commitment="cond", outcome="met"), occurred_at=early)
+    assert (book.head(), book.replay().report()) == before
+    book.append(FundingResolved(commitment="cond", outcome="met"), occurred_at="2026-03-01T12:00:00Z")
+    for until, committed, conditional in [("2026-02-28", None, None),
+                                          ("2026-03-01", str(20 * B), "0")]:
+        investor = book.replay(until=until).report()["investment"]["investors"].get("softbank", {})
+        assert (investor.get("committed_usd"), investor.get("conditional_usd")) == (committed, conditional)
+
+
+def test_a_snapshot_made_before_commitments_kept_their_date_still_loads():
+    """Snapshots of the investment state written before each conditional commitment kept its
+    date (six columns a commitment) load, and then resolutions are checked as before."""
+    from ledger.default_plugins.funds import Funds
+
+    funds = Funds.from_columns({"pairs": [], "conditional": [
+        ["cond", "softbank", "openai", "2E+10", "pending", None]]})
+    assert funds.conditional["cond"].occurred_at == ""
+    funds.check(FundingResolved(commitment="cond", outcome="met"),
+                datetime(2020, 1, 1, tzinfo=timezone.utc))  # no date kept: nothing to compare
 
 
 # --- every built-in projection restores what it snapshots -------------------------------------------

@@ -13,6 +13,7 @@ the sum of what was committed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Optional, Protocol
 
@@ -51,6 +52,8 @@ class Conditional:
     usd: Decimal
     status: str = PENDING
     resolved_seq: Optional[int] = None
+    #: When the commitment occurred (ISO text; empty in a snapshot made before it was kept).
+    occurred_at: str = ""
 
 
 @attrs.define
@@ -64,11 +67,12 @@ class Funds:
             self.by_pair[key] = Money()
         return self.by_pair[key]
 
-    def commit(self, event: FundingCommitted, record_id: str) -> None:
+    def commit(self, event: FundingCommitted, record_id: str, occurred_at: str = "") -> None:
         figures = self.pair(event.investor, event.investee)
         if event.conditional:
             figures.conditional_usd += event.usd
-            self.conditional[record_id] = Conditional(event.investor, event.investee, event.usd)
+            self.conditional[record_id] = Conditional(event.investor, event.investee, event.usd,
+                                                      occurred_at=occurred_at)
         else:
             figures.committed_usd += event.usd
 
@@ -85,9 +89,10 @@ class Funds:
             figures.committed_usd += commitment.usd
         commitment.status, commitment.resolved_seq = event.outcome, seq
 
-    def check(self, event: FundingResolved) -> None:
+    def check(self, event: FundingResolved, occurred_at: datetime | None = None) -> None:
         """``Rejected`` unless the resolution names a pending conditional commitment (and restates
-        it rightly, when it does)."""
+        it rightly, when it does), and does not occur before it (``occurred_at``: when the
+        resolution occurred)."""
         name = event.commitment
         commitment = self.conditional.get(name)
         if commitment is None:
@@ -96,6 +101,12 @@ class Funds:
         if commitment.status != PENDING:
             raise Rejected(f"commitment {name!r} is resolved already: {commitment.status} at seq "
                            f"{commitment.resolved_seq}")
+        if occurred_at is not None and commitment.occurred_at:
+            made = datetime.fromisoformat(commitment.occurred_at)
+            if occurred_at < made:
+                raise Rejected(f"commitment {name!r} was made on {made.date().isoformat()}; a "
+                               f"resolution cannot occur before it (this one is dated "
+                               f"{occurred_at.date().isoformat()})")
         stated = (event.investor, event.investee, event.usd)
         actual = (commitment.investor, commitment.investee, commitment.usd)
         if any(given is not None and given != real for given, real in zip(stated, actual)):
@@ -111,8 +122,8 @@ class Funds:
         return {
             "pairs": [[investor, investee, str(m.committed_usd), str(m.conditional_usd),
                        str(m.released_usd)] for (investor, investee), m in self.by_pair.items()],
-            "conditional": [[name, c.investor, c.investee, str(c.usd), c.status, c.resolved_seq]
-                            for name, c in self.conditional.items()],
+            "conditional": [[name, c.investor, c.investee, str(c.usd), c.status, c.resolved_seq,
+                             c.occurred_at] for name, c in self.conditional.items()],
         }
 
     @classmethod
@@ -120,8 +131,8 @@ class Funds:
         by_pair = {(investor, investee): Money(Decimal(committed), Decimal(conditional),
                                                Decimal(released))
                    for investor, investee, committed, conditional, released in data["pairs"]}
-        conditional = {name: Conditional(investor, investee, Decimal(usd), status, seq)
-                       for name, investor, investee, usd, status, seq in data["conditional"]}
+        conditional = {name: Conditional(investor, investee, Decimal(usd), status, seq, *when)
+                       for name, investor, investee, usd, status, seq, *when in data["conditional"]}
         return cls(by_pair, conditional)
 
     def summary(self) -> dict[str, dict[str, Any]]:

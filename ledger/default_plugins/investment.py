@@ -164,7 +164,7 @@ class InvestmentProjection:
                         record.occurred_at.date().isoformat(),
                     ))
         elif isinstance(event, FundingCommitted):
-            state.funds.commit(event, record.id)
+            state.funds.commit(event, record.id, record.occurred_at.isoformat())
         elif isinstance(event, FundingResolved):
             state.funds.resolve(event, record.seq)
         elif isinstance(event, AgreementSigned):
@@ -294,7 +294,7 @@ def _agreement(view: Any, name: str) -> Agreement:
 @for_types(AgreementSigned.type, AgreementRevised.type, FundingResolved.type,
            CapacityCommissioned.type, CapacityPlanned.type, FundingCommitted.type,
            InvestmentReleased.type)
-def validate_event(event, view):
+def validate_event(event, record, view):
     if isinstance(event, AgreementSigned):
         if event.agreement in view["investment"].agreements:
             raise Rejected(f"agreement {event.agreement!r} is signed already")
@@ -315,7 +315,7 @@ def validate_event(event, view):
         if cap / tranche > MAX_TRANCHES:
             raise Rejected(f"cap_usd allows more than {MAX_TRANCHES} tranches of tranche_usd")
     elif isinstance(event, FundingResolved):
-        view["investment"].funds.check(event)
+        view["investment"].funds.check(event, record.occurred_at)
     elif isinstance(event, (CapacityCommissioned, CapacityPlanned, FundingCommitted)):
         if event.agreement is not None:
             _agreement(view, event.agreement)
