@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,7 +72,9 @@ def out_of_space(path: str | None) -> str | None:
 @contextmanager
 def replacing_path(path: str, mode: int | None = None) -> Iterator[str]:
     """A temporary path beside ``path`` to write to; it becomes ``path`` when the block ends
-    without an exception, and is removed otherwise. ``mode`` sets its permissions."""
+    without an exception, and is removed otherwise. ``mode`` sets its permissions; by default
+    those of the file it replaces, or of a new file (``0o666`` less the umask), as a plain
+    ``open`` would give it, not the private ones of a temporary file."""
     folder = os.path.dirname(os.path.abspath(path))
     name = os.path.basename(path)
     if os.path.isdir(path):
@@ -84,8 +87,7 @@ def replacing_path(path: str, mode: int | None = None) -> Iterator[str]:
         raise LedgerError(f"{path}: cannot be written: {why(error)}") from None
     os.close(handle)
     try:
-        if mode is not None:
-            os.chmod(temporary, mode)
+        os.chmod(temporary, _mode_for(path) if mode is None else mode)
         yield temporary
         os.replace(temporary, path)
     except OSError as error:
@@ -94,6 +96,17 @@ def replacing_path(path: str, mode: int | None = None) -> Iterator[str]:
     except BaseException:
         _remove(temporary)
         raise
+
+
+def _mode_for(path: str) -> int:
+    """The permissions a file written at ``path`` should have: the replaced file's, or a new
+    file's under this process's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mask = os.umask(0o022)  # read it (setting it is the only way), then put it back
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
+import stat
 import struct
 import sys
 import xml.etree.ElementTree as ET
@@ -34,9 +36,14 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.mark.parametrize("name", HISTORIES)
 def test_png_of_each_shipped_history(tmp_path: pathlib.Path, name: str) -> None:
-    with loaded(name) as book:
-        written = chart(book, tmp_path / "chart.png")
+    previous = os.umask(0o022)
+    try:
+        with loaded(name) as book:
+            written = chart(book, tmp_path / "chart.png")
+    finally:
+        os.umask(previous)
     assert written == tmp_path / "chart.png"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644  # as a new file, not the temporary's 0o600
     data = written.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
     assert png_size(data) == (1200, 600)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from decimal import Decimal
 
 import pytest
@@ -59,6 +61,26 @@ def test_export_then_import_gives_back_the_identical_log(book, tmp_path):
         assert (again.appended, again.skipped) == (0, 3)
         copy.export_jsonl(tmp_path / "again.jsonl")
     assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "out.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_an_export_gets_the_permissions_a_new_file_gets_or_keeps_those_it_replaces(book, tmp_path,
+                                                                                  umask):
+    """Written under a private temporary name and renamed, an export still ends up readable as
+    any file the user makes (``0o666`` less the umask: ``-rw-r--r--`` under 022), not
+    ``-rw-------``; an export over an existing file keeps that file's permissions."""
+    book.import_jsonl(write(tmp_path / "h.jsonl", GOOD))
+    previous = os.umask(umask)
+    try:
+        book.export_jsonl(tmp_path / "new.jsonl")
+        (tmp_path / "kept.jsonl").write_text("")
+        os.chmod(tmp_path / "kept.jsonl", 0o640)
+        book.export_jsonl(tmp_path / "kept.jsonl")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.jsonl").st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(os.stat(tmp_path / "kept.jsonl").st_mode) == 0o640
+    assert (tmp_path / "kept.jsonl").read_bytes() == (tmp_path / "new.jsonl").read_bytes()
 
 
 @settings(max_examples=30)
