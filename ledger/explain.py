@@ -65,6 +65,10 @@ class Explanation:
 def find(book: Ledger, key: str | int) -> Record:
     """The record with this seq (a number) or id; ``LedgerError`` when there is none."""
     text = str(key).strip()
+    for prefix in ("#", "seq:"):  # a seq as --until writes it, unless an id reads so
+        if text.lower().startswith(prefix) and text[len(prefix):].isdigit() \
+                and book.get(text) is None:
+            text = text[len(prefix):]
     if text.isdigit():
         seq = int(text)
         record = next(iter(book.read(seq - 1)), None) if seq > 0 else None

@@ -535,7 +535,7 @@ class Ledger:
             view = self._folder.build(use_snapshots=use_snapshots, progress=progress)
         elif isinstance(until, int):
             view = self._folder.build(upto=until, use_snapshots=use_snapshots, progress=progress)
-            view.until = str(until)
+            view.until = f"#{until}"  # a seq, as --until takes it: never read as a year
         else:
             view = self._folder.build(before_time=until_bound(until), use_snapshots=use_snapshots,
                                progress=progress)
@@ -563,7 +563,7 @@ class Ledger:
             raise LedgerError(f"a view as of {view.until} cannot catch up; replay it to a seq")
         with decoding(self.path or "ledger"):
             self._folder.fold(view, self._store.rows(view.seq, upto=until))
-        view.until = None if until is None else str(until)
+        view.until = None if until is None else f"#{until}"
         return view
 
     @property

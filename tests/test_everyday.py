@@ -181,8 +181,22 @@ def test_until_a_seq(run, deals):
     for form in ("#18", "seq:18"):
         report = json.loads(run("report", deals, "--until", form, "--json").out)
         assert report["as_of"]["seq"] == 18
+        assert report["as_of"]["until"] == "#18"  # a seq, never to be read as a year
+        assert run("report", deals, "--until", form).out.splitlines()[0].endswith("(until #18)")
     bad = run("report", deals, "--until", "#x")
     assert bad.code == 2 and "seq" in bad.err
+    short = run("report", deals, "--until", "18")  # neither a year (four digits) nor a seq (#)
+    assert short.code == 2 and short.out == ""
+    assert "'18': a year has four digits (2027); for the record of seq 18, write #18" in short.err
+
+
+def test_until_before_the_first_record_says_the_report_is_empty(run, deals):
+    first = records(deals)[0].occurred_at.date().isoformat()
+    early = run("report", deals, "--until", "1999", "--json")
+    assert early.code == 0 and json.loads(early.out)["as_of"]["seq"] == 0
+    assert early.err == (f"note: no record occurred on or before 1999 (--until): the log begins "
+                         f"on {first}, so the report is empty\n")
+    assert run("report", deals, "--until", first).err == ""  # the first day holds a record
 
 
 def test_verify_json(run, deals, tmp_path):

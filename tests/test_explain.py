@@ -108,10 +108,12 @@ def test_unknown_seq_or_id_is_one_clear_line(run, tmp_path):
     db = tmp_path / "plan.db"
     run("import", db, PLAN)
     for key, why in (("999", "no record with seq 999 (the log holds 53)"), ("0", "no record with seq 0"),
-                     ("nope", "no record with id 'nope'")):
+                     ("#999", "no record with seq 999"), ("nope", "no record with id 'nope'")):
         result = run("explain", db, key)
         assert result.code == 1 and result.out == ""
         assert result.err.strip().startswith(why) and len(result.err.strip().splitlines()) == 1
+    for form in ("#18", "seq:18", " 18 "):  # a seq as --until writes it, too
+        assert run("explain", db, form).out == run("explain", db, "18").out != ""
 
 
 @attrs.frozen
@@ -142,6 +144,8 @@ def test_what_the_built_in_domain_says_about_each_kind_of_record():
         by_hand = book.append(InvestmentReleased(investor="nvidia", investee="openai", usd=B,
                                                  agreement="b")).seq
         book.append(pledge("20", conditional=True), id="cond")
+        pending = book.append(pledge("5", conditional=True), id="later").seq
+        outright = book.append(pledge("1"), id="firm").seq
         resolution = book.append(FundingResolved(commitment="cond", outcome="met")).seq
         ghost = book.append(Note(agreement="ghost")).seq
 
@@ -156,4 +160,8 @@ def test_what_the_built_in_domain_says_about_each_kind_of_record():
         assert said(under_b) == [("agreement", [b], None, {})]
         assert said(by_hand) == [("allowed by", [b], None, {})]  # no tranche: nothing earned it
         assert said(resolution) == [("resolves", [book.get("cond").seq], None, {})]
+        # both ways: a conditional commitment names its resolution, or that it is pending
+        assert said("cond") == [("resolved by", [resolution], None, {})]
+        assert said(pending) == [("resolved by", [], "nothing yet: the condition is pending", {})]
+        assert said(outright) == []  # unconditional: nothing to resolve
         assert said(ghost) == []

@@ -63,6 +63,9 @@ class UntilType(click.ParamType):
                 if number.isdigit():
                     return int(number)
                 self.fail(f"{text!r}: a seq is a whole number, as in #18 or seq:18", param, ctx)
+        if text.isdigit() and len(text) != 4:
+            self.fail(f"{text!r}: a year has four digits (2027); for the record of seq {int(text)}"
+                      f", write #{int(text)}", param, ctx)
         try:
             until_bound(text)
         except LedgerError as error:

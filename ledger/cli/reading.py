@@ -64,6 +64,10 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
         report = view.report()
     warn_unfolded(view.unknown_types)
     _warn_past_the_end(until, report["as_of"], view.seq == last)
+    if until is not None and not isinstance(until, int) and view.seq == 0 and last:
+        first = str(book.info()["first_occurred_at"])[:10]
+        note(f"note: no record occurred on or before {until} (--until): the log begins on "
+             f"{first}, so the report is empty")
     if sections:
         report = {**{name: report[name] for name in sections}, "as_of": report["as_of"]}
     if as_json:

@@ -20,6 +20,12 @@ def explain_record(record, ledger):
         commitment = ledger.get(record.data["commitment"])
         if commitment is not None:
             findings.append(Finding("resolves", [commitment]))
+    elif record.type == "funding.committed" and record.data.get("conditional"):
+        resolutions = [r for r in ledger.read(stream=f"commitment/{record.id}",
+                                               types=["funding.resolved"])
+                       if r.data.get("commitment") == record.id]
+        findings.append(Finding("resolved by", resolutions) if resolutions
+                        else Finding("resolved by", note="nothing yet: the condition is pending"))
     name = record.data.get("agreement")
     if not isinstance(name, str):
         return findings
