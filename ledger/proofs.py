@@ -113,6 +113,9 @@ def check_inclusion(proof: InclusionProof, checkpoint: Checkpoint) -> None:
     if proof.tree_size != checkpoint.size:
         raise ProofError(f"the proof is for a tree of {proof.tree_size} records, the checkpoint "
                          f"is of {checkpoint.size}")
+    if not 1 <= proof.seq <= proof.tree_size:
+        raise ProofError(f"seq {proof.seq} is out of range: in a tree of {proof.tree_size} "
+                         f"records, seq must be 1..{proof.tree_size}")
     if leaf_seq(proof.leaf) != proof.seq:
         raise ProofError(f"the leaf is not the exported line of seq {proof.seq}")
     verify_inclusion(proof.seq - 1, proof.tree_size, leaf_hash(proof.leaf.encode("utf-8")),
@@ -121,6 +124,10 @@ def check_inclusion(proof: InclusionProof, checkpoint: Checkpoint) -> None:
 
 def check_consistency(proof: ConsistencyProof, old: Checkpoint, new: Checkpoint) -> None:
     """Raise ``ProofError`` unless the old checkpoint's tree is a prefix of the new one's."""
+    if old.size > new.size:
+        raise ProofError(f"the old checkpoint is of {old.size} records, the new one of "
+                         f"{new.size}: the old checkpoint must be the smaller; swap them "
+                         "(--old-checkpoint is the earlier one)")
     if (proof.old_size, proof.tree_size) != (old.size, new.size):
         raise ProofError(f"the proof is from {proof.old_size} to {proof.tree_size} records, the "
                          f"checkpoints are of {old.size} and {new.size}")
@@ -130,8 +137,13 @@ def check_consistency(proof: ConsistencyProof, old: Checkpoint, new: Checkpoint)
 
 
 def check(proof: Proof, checkpoint: Checkpoint, old_checkpoint: Checkpoint | None = None) -> str:
-    """Check a proof against verified checkpoints; return one line saying what holds."""
+    """Check a proof against verified checkpoints (an inclusion proof against ``checkpoint``
+    alone, a consistency proof against ``old_checkpoint`` and ``checkpoint``); return one line
+    saying what holds."""
     if isinstance(proof, InclusionProof):
+        if old_checkpoint is not None:
+            raise ProofError("an inclusion proof is checked against one checkpoint: the old "
+                             "checkpoint (--old-checkpoint) goes with a consistency proof only")
         check_inclusion(proof, checkpoint)
         return f"seq {proof.seq} is in the log {checkpoint.origin} of {checkpoint.size} records"
     if old_checkpoint is None:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from .checkpoint import Checkpoint, open_checkpoint
 from .errors import LedgerError, VerificationError
-from .merkle import consistency_path, inclusion_path
+from .merkle import (ProofError, consistency_path, inclusion_path, leaf_hash, verify_consistency,
+                     verify_inclusion)
 from .proofs import ConsistencyProof, InclusionProof
 from .signed_note import NoteError, Signer, Verifier
 from .store import Store
@@ -51,26 +52,48 @@ def root(store: Store, size: int | None = None) -> bytes:
     return Reader(store, tree_size(store, size)).root()
 
 
+def _proved(store: Store, reader: Reader, seq: int) -> InclusionProof:
+    """The inclusion proof of record ``seq`` in the reader's tree, checked against the tree's
+    root before it is handed out (O(log n) hashes): a record changed on disk after its leaf was
+    stored gets a ``VerificationError``, not a proof that ``check`` would then reject."""
+    size = reader.size
+    path = inclusion_path(seq - 1, size, reader.subtree)
+    row = next(iter(store.rows(seq - 1, upto=seq)))
+    leaf = leaf_of(row)
+    try:
+        verify_inclusion(seq - 1, size, leaf_hash(leaf), path, reader.root())
+    except ProofError:
+        raise VerificationError(f"record seq {seq} does not match the Merkle tree of {size} "
+                                "records: the log was changed after it was stored; run "
+                                "gigaledger verify", seq=seq) from None
+    return InclusionProof(seq, size, leaf.decode("utf-8"), tuple(path))
+
+
 def prove(store: Store, seq: int, size: int | None = None) -> InclusionProof:
-    """The proof that record ``seq`` is in the tree of ``size`` records (default: all)."""
+    """The proof that record ``seq`` is in the tree of ``size`` records (default: all),
+    refused (``VerificationError``) when the record no longer matches the tree."""
     size = tree_size(store, size)
     if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= size:
         raise LedgerError(f"seq {seq!r}: not in the tree of {size} records; give a seq from 1 to "
                           f"{size}")
-    reader = Reader(store, size)
-    path = inclusion_path(seq - 1, size, reader.subtree)
-    row = next(iter(store.rows(seq - 1, upto=seq)))
-    return InclusionProof(seq, size, leaf_of(row).decode("utf-8"), tuple(path))
+    return _proved(store, Reader(store, size), seq)
 
 
 def prove_consistency(store: Store, old_size: int, size: int | None = None) -> ConsistencyProof:
-    """The proof that the tree of ``old_size`` records is a prefix of the tree of ``size``."""
+    """The proof that the tree of ``old_size`` records is a prefix of the tree of ``size``,
+    checked against the stored roots of both before it is handed out (O(log n) hashes)."""
     size = tree_size(store, size)
     if isinstance(old_size, bool) or not isinstance(old_size, int) or not 0 <= old_size <= size:
         raise LedgerError(f"old size {old_size!r}: give a size from 0 to {size}")
     reader = Reader(store, size)
-    return ConsistencyProof(old_size, size,
-                            tuple(consistency_path(old_size, size, reader.subtree)))
+    path = consistency_path(old_size, size, reader.subtree)
+    try:
+        verify_consistency(old_size, size, Reader(store, old_size).root(), reader.root(), path)
+    except ProofError:
+        raise VerificationError(f"the Merkle tree of {size} records does not hold the one of "
+                                f"{old_size}: the tree was changed after it was stored; run "
+                                "gigaledger verify", seq=old_size) from None
+    return ConsistencyProof(old_size, size, tuple(path))
 
 
 def signer_of(key: Signer | str) -> Signer:
@@ -79,12 +102,20 @@ def signer_of(key: Signer | str) -> Signer:
 
 def make_checkpoint(store: Store, key: Signer | str, size: int | None, made_at: str) -> str:
     """Sign a checkpoint of the tree of ``size`` records (origin: the key's name), keep it in
-    the ledger, and return the signed note."""
+    the ledger, and return the signed note; refused (``VerificationError``) when the record at
+    ``size`` no longer matches the tree's last leaf."""
     signer = signer_of(key)
     store.refuse_writes()
     with store.transaction():
         size = tree_size(store, size)
-        digest = Reader(store, size).root()
+        reader = Reader(store, size)
+        if size:  # the last record is still the tree's last leaf (O(log n), not a pass)
+            try:
+                _proved(store, reader, size)
+            except VerificationError as error:
+                raise VerificationError(f"no checkpoint signed: {error.message}",
+                                        seq=error.seq) from None
+        digest = reader.root()
         note = Checkpoint(signer.name, size, digest).signed([signer])
         keep_checkpoint(store, size, digest, note, signer.verifier.text, made_at)
     return note

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -94,7 +95,13 @@ def test_prove_and_check_both_kinds(plan, capsys):
     (["verify", "other.db", "--checkpoint", "today.txt", "--pub", "plan.pub"], 1,
      "checkpoint of 53 records, but the log ends at seq 3: records were removed, or the "
      "checkpoint is not of this ledger"),
-    (["check", "c.json", "--checkpoint", "today.txt", "--pub", "plan.pub"], 1, "--old-checkpoint"),
+    # a consistency proof without the old checkpoint, an inclusion proof with one: usage errors
+    (["check", "c.json", "--checkpoint", "today.txt", "--pub", "plan.pub"], 2,
+     "c.json is a consistency proof (from 3 to 53 records): add --old-checkpoint FILE, the "
+     "earlier signed checkpoint"),
+    (["check", "p.json", "--checkpoint", "today.txt", "--pub", "plan.pub", "--old-checkpoint",
+      "today.txt"], 2, "p.json is an inclusion proof: --old-checkpoint goes with a consistency "
+     "proof only"),
     (["check", "p.json", "--checkpoint", "today.txt", "--pub", str(DATA / "PeterNeumann.pub")], 1,
      "no verifiable signatures"),
     (["verify", "plan.db", "--checkpoint", "today.txt"], 2, "--checkpoint and --pub go together"),
@@ -123,6 +130,46 @@ def test_a_changed_proof_or_checkpoint_fails_with_the_reason(plan, capsys):
     (plan / "p.json").write_text(json.dumps(proof))
     status, _, err = run(capsys, "check", "p.json", "--checkpoint", "forged.txt", "--pub", "plan.pub")
     assert status == 1 and "forged.txt: checkpoint: invalid signature for key ledger.example/plan" in err
+
+
+def test_check_says_which_checkpoint_goes_where_and_which_seqs_a_tree_holds(plan, capsys):
+    status, out, _ = run(capsys, "checkpoint", "plan.db", "--key", "plan.key", "--size", "20")
+    assert status == 0
+    (plan / "old.txt").write_text(out)
+    (plan / "c.json").write_text(run(capsys, "prove", "plan.db", "--consistency", "20")[1])
+    status, out, err = run(capsys, "check", "c.json", "--checkpoint", "old.txt", "--pub", "plan.pub",
+                           "--old-checkpoint", "today.txt")  # the two swapped
+    assert (status, out) == (1, "") and err == (
+        "c.json: the old checkpoint is of 53 records, the new one of 20: the old checkpoint must "
+        "be the smaller; swap them (--old-checkpoint is the earlier one)\n")
+    proof = json.loads(run(capsys, "prove", "plan.db", "18")[1])
+    (plan / "p.json").write_text(json.dumps({**proof, "seq": 60}))
+    status, out, err = run(capsys, "check", "p.json", "--checkpoint", "today.txt", "--pub", "plan.pub")
+    assert (status, out, err) == (1, "", "p.json: seq 60 is out of range: in a tree of 53 records, "
+                                          "seq must be 1..53\n")
+
+
+def test_prove_and_checkpoint_refuse_a_record_changed_after_it_was_stored(plan, capsys):
+    connection = sqlite3.connect(plan / "plan.db")  # one digit of seq 26, triggers dropped
+    data = connection.execute("SELECT data FROM events WHERE seq = 26").fetchone()[0]
+    changed = re.sub(r"\d", lambda digit: str((int(digit.group()) + 1) % 10), data, count=1)
+    connection.executescript("DROP TRIGGER events_no_update;")
+    connection.execute("UPDATE events SET data = ? WHERE seq = 26", (changed,))
+    connection.commit()
+    connection.close()
+    said = ("record seq 26 does not match the Merkle tree of 53 records: the log was changed "
+            "after it was stored; run gigaledger verify\n")
+    for args in (["26"], ["26", "--size", "53"]):
+        assert run(capsys, "prove", "plan.db", *args) == (1, "", said)
+    status, out, err = run(capsys, "checkpoint", "plan.db", "--key", "plan.key", "--size", "26")
+    assert (status, out) == (1, "") and err == (
+        "no checkpoint signed: record seq 26 does not match the Merkle tree of 26 records: the "
+        "log was changed after it was stored; run gigaledger verify\n")
+    status, out, _ = run(capsys, "prove", "plan.db", "25")  # the records around it still prove
+    (plan / "p.json").write_text(out)
+    assert run(capsys, "check", "p.json", "--checkpoint", "today.txt", "--pub", "plan.pub")[0] == 0
+    status, _, err = run(capsys, "verify", "plan.db")
+    assert status == 1 and "seq 26" in err
 
 
 def test_a_go_key_signs_checkpoints_that_its_go_verifier_opens(plan, capsys):

@@ -14,7 +14,7 @@ from ..checkpoint import Checkpoint, open_checkpoint
 from ..errors import LedgerError
 from ..files import removed_on_failure, replacing
 from ..proofs import check as check_proof
-from ..proofs import Proof, dumps, parse
+from ..proofs import ConsistencyProof, Proof, dumps, parse
 from ..signed_note import Signer, Verifier
 from .base import WholeNumber, cli, db_argument, open_ledger, progress_bar, quiet_option, read_ledger
 
@@ -88,7 +88,8 @@ def keygen(name: str, prefix: str | None) -> None:
 @click.option("--size", type=WholeNumber(min=0), help="The tree of the first N records (default: all).")
 @quiet_option
 def checkpoint(db: str, key_path: str, size: int | None, quiet: bool) -> None:
-    """Print a signed checkpoint of DB's Merkle tree and keep it in the ledger.
+    """Print a signed checkpoint of DB's Merkle tree and keep it in the ledger; refused (exit 1)
+    when the last record it covers no longer matches the tree.
 
     \b
     Example: gigaledger checkpoint deals.db --key deals.key > checkpoint-2026-12-02.txt
@@ -110,6 +111,8 @@ def checkpoint(db: str, key_path: str, size: int | None, quiet: bool) -> None:
 def prove(db: str, seq: int | None, old_size: int | None, size: int | None, quiet: bool) -> None:
     """Print a proof, one JSON object: that record SEQ is in the log (inclusion), or with
     --consistency M that the log of M records was only appended to since (consistency).
+    The proof is checked against the stored tree first: a record changed since it was stored
+    is refused (exit 1; gigaledger verify names the first bad seq).
 
     \b
     Examples: gigaledger prove deals.db 18 > seq-18.proof
@@ -132,10 +135,11 @@ def prove(db: str, seq: int | None, old_size: int | None, size: int | None, quie
 @click.option("--pub", "pub_path", required=True, type=click.Path(dir_okay=False),
               help="The verifier key of the checkpoints' signer.")
 @click.option("--old-checkpoint", "old_path", type=click.Path(dir_okay=False),
-              help="For a consistency proof: the earlier signed checkpoint.")
+              help="For a consistency proof (and only there): the earlier signed checkpoint.")
 def check(proof_path: str, checkpoint_path: str, pub_path: str, old_path: str | None) -> None:
     """Check a proof offline, from nothing but the proof, the checkpoint(s) and the public key:
-    exit 0 and one line when it holds, exit 1 and why when it does not.
+    exit 0 and one line when it holds, exit 1 and why when it does not. A consistency proof
+    needs --old-checkpoint (the earlier, smaller checkpoint); an inclusion proof takes none.
 
     \b
     Examples: gigaledger check seq-18.proof --checkpoint today.txt --pub deals.pub
@@ -146,6 +150,13 @@ def check(proof_path: str, checkpoint_path: str, pub_path: str, old_path: str | 
         proof = parse(read_text(proof_path, "proof"))
     except LedgerError as error:
         raise error.located(proof_path) from None
+    if isinstance(proof, ConsistencyProof) and old_path is None:
+        raise click.UsageError(f"{proof_path} is a consistency proof (from {proof.old_size} to "
+                               f"{proof.tree_size} records): add --old-checkpoint FILE, the "
+                               "earlier signed checkpoint")
+    if not isinstance(proof, ConsistencyProof) and old_path is not None:
+        raise click.UsageError(f"{proof_path} is an inclusion proof: --old-checkpoint goes with a "
+                               "consistency proof only; leave it out")
     current = load_checkpoint(checkpoint_path, verifier)
     old = None if old_path is None else load_checkpoint(old_path, verifier)
     try:
