@@ -129,6 +129,19 @@ def test_log_since_and_until_are_inclusive_days(since, until):
                    if since <= r.occurred_at.date() <= until]
 
 
+@pytest.mark.parametrize(("since", "until", "code"), [
+    ("2026-03", "2026-01", 2), ("2026-01-02", "2026-01-01", 2), ("2027", "2026", 2),
+    ("2026-01-01", "2026-01-01", 0), ("2026", "2026-01", 0)])
+def test_log_since_after_until_is_a_usage_error(run, deals, since, until, code):
+    """A range that ends before it begins (the options swapped) is named as such, not answered
+    with "no records match"; a range of one day or one month is a range."""
+    result = run("log", deals, "--since", since, "--until", until)
+    assert result.code == code, result.err
+    if code:
+        assert result.out == "" and (f"--since {since} is after --until {until}: no record can "
+                                     "match (did you swap them?)") in result.err
+
+
 _BOOK: list = []
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..charts import draw, pick
-from ..clock import parse_time, until_day
+from ..clock import parse_time, since_bound, until_bound, until_day
 from ..explain import render as render_explanation
 from ..figures import show
 from ..hints import did_you_mean
@@ -134,6 +134,10 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
     """
     if follow and (reverse or limit or until is not None):
         raise click.UsageError("--follow goes with neither --reverse, --limit nor --until")
+    if since is not None and until is not None and not isinstance(until, int) \
+            and since_bound(since) >= until_bound(until):
+        raise click.UsageError(f"--since {since} is after --until {until}: no record can match "
+                               "(did you swap them?)")
     with read_ledger(db, plugins) as book:
         lines: Iterator[str]
         if follow:
