@@ -416,3 +416,10 @@ def test_serve_without_datasette_says_what_to_install(ledgers, run, monkeypatch)
     done = run("serve", ledgers["plan"])
     assert done.code == 1 and done.out == ""
     assert done.err == "gigaledger: serve needs Datasette: pip install 'gigaledger[web]'\n"
+
+
+def test_the_as_of_line_says_as_of_once(ds):
+    (response,) = fetch(ds, "/plan/-/ledger")
+    head = w.parse(response.text).one("dl", id="head")
+    facts = dict(zip((dt.words() for dt in head.all("dt")), (dd.words() for dd in head.all("dd"))))
+    assert facts["as of"] == "seq 53, latest event 2029-12-15"
