@@ -423,3 +423,23 @@ def test_the_as_of_line_says_as_of_once(ds):
     head = w.parse(response.text).one("dl", id="head")
     facts = dict(zip((dt.words() for dt in head.all("dt")), (dd.words() for dd in head.all("dd"))))
     assert facts["as of"] == "seq 53, latest event 2029-12-15"
+
+
+def test_the_as_of_line_says_as_of_once(ds):
+    (response,) = fetch(ds, "/plan/-/ledger")
+    head = w.parse(response.text).one("dl", id="head")
+    facts = dict(zip((dt.words() for dt in head.all("dt")), (dd.words() for dd in head.all("dd"))))
+    assert facts["as of"] == "seq 53, latest event 2029-12-15"
+
+
+def serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ledger", "serve", *args], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+def test_gigaledger_serve_h_is_help():
+    done = serve("-h")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: gigaledger serve [OPTIONS] DB")
+    assert "--host TEXT" in done.stdout and "-h, --help" in done.stdout
+    assert "-h, --host" not in done.stdout

@@ -18,7 +18,7 @@ from .base import Interrupted, WholeNumber, builtins, cli, db_argument, note, pl
 @cli.command()
 @db_argument
 @plugin_option
-@click.option("--host", "-h", default="127.0.0.1", show_default=True,
+@click.option("--host", default="127.0.0.1", show_default=True,
               help="The address to listen on (0.0.0.0: every interface).")
 @click.option("--port", "-p", type=WholeNumber(0, 65535), default=8001, show_default=True,
               help="The port to listen on.")
