@@ -501,6 +501,20 @@ def serve(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120, cwd=ROOT)
 
 
+def test_gigaledger_serve_get_of_a_page_that_is_not_there_says_so_in_one_line(ledgers):
+    for path, said in [
+            ("/plan/-/ledger/records/abc",
+             "/plan/-/ledger/records/abc: 404 Not Found: no record 'abc': a record page is "
+             "/plan/-/ledger/records/SEQ (the log holds 53)"),
+            ("/plan/-/ledger/records/99.json",
+             "/plan/-/ledger/records/99.json: 404 Not Found: no record with seq 99 (the log "
+             "holds 53)"),
+            ("/a/b/c/d", "/a/b/c/d: 404 Not Found")]:
+        done = serve(ledgers["plan"], "--get", path)
+        assert (done.returncode, done.stdout) == (1, ""), (path, done.stderr)
+        assert done.stderr == f"gigaledger: {said}\n", path
+
+
 def test_gigaledger_serve_h_is_help():
     done = serve("-h")
     assert done.returncode == 0, done.stderr
