@@ -71,7 +71,8 @@ def find(book: Ledger, key: str | int) -> Record:
             text = text[len(prefix):]
     if text.isdigit():
         seq = int(text)
-        record = next(iter(book.read(seq - 1)), None) if seq > 0 else None
+        # beyond the head: none, without asking the store for a seq past SQLite's integers
+        record = next(iter(book.read(seq - 1)), None) if 0 < seq <= len(book) else None
         if record is None or record.seq != seq:
             raise LedgerError(f"no record with seq {seq} (the log holds {len(book)})")
         return record

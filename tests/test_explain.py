@@ -108,7 +108,8 @@ def test_unknown_seq_or_id_is_one_clear_line(run, tmp_path):
     db = tmp_path / "plan.db"
     run("import", db, PLAN)
     for key, why in (("999", "no record with seq 999 (the log holds 53)"), ("0", "no record with seq 0"),
-                     ("#999", "no record with seq 999"), ("nope", "no record with id 'nope'")):
+                     ("#999", "no record with seq 999"), ("nope", "no record with id 'nope'"),
+                     ("9" * 23, f"no record with seq {'9' * 23} (the log holds 53)")):
         result = run("explain", db, key)
         assert result.code == 1 and result.out == ""
         assert result.err.strip().startswith(why) and len(result.err.strip().splitlines()) == 1

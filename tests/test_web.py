@@ -237,7 +237,7 @@ def test_the_plugin_comes_from_datasettes_entry_point(ds):
     (plugin,) = [p for p in plugins.json() if p["name"] == "gigaledger"]
     assert plugin["templates"] is True
     assert set(plugin["hooks"]) == {"register_routes", "menu_links", "database_actions",
-                                    "table_actions"}
+                                    "table_actions", "handle_exception"}
 
 
 def test_the_pages_need_no_javascript(ds):
@@ -416,3 +416,108 @@ def test_serve_without_datasette_says_what_to_install(ledgers, run, monkeypatch)
     done = run("serve", ledgers["plan"])
     assert done.code == 1 and done.out == ""
     assert done.err == "gigaledger: serve needs Datasette: pip install 'gigaledger[web]'\n"
+
+
+class _Console:
+    """What Datasette's error handler asks of rich, where rich is not installed: printing the
+    exception being handled fails outside an ``except`` block, as rich's does."""
+
+    def print_exception(self, **options) -> None:
+        if sys.exc_info()[0] is None:
+            raise ValueError("Value for 'trace' required if not called in except: block")
+
+
+@pytest.fixture
+def with_rich(monkeypatch):
+    """Datasette's own error handler as it runs where rich is installed (Datasette 0.65 prints
+    every exception it handles with rich's ``print_exception``)."""
+    import datasette.handle_exception as handler
+
+    if handler.rich is None:
+        monkeypatch.setattr(handler, "rich", type("rich", (), {"get_console": _Console}))
+
+
+#: Addresses under the ledger's pages that are not pages, and what the 404 says.
+MISTYPED = {
+    "/plan/-/ledger/records/abc":
+        "no record 'abc': a record page is /plan/-/ledger/records/SEQ (the log holds 53)",
+    "/plan/-/ledger/records/abc.json":
+        "no record 'abc': a record page is /plan/-/ledger/records/SEQ (the log holds 53)",
+    "/plan/-/ledger/records/-1":
+        "no record '-1': a record page is /plan/-/ledger/records/SEQ (the log holds 53)",
+    "/plan/-/ledger/records/99999999999999999999999":
+        "no record with seq 99999999999999999999999 (the log holds 53)",
+    "/plan/-/ledger/records": "no page /plan/-/ledger/records: the ledger page is "
+                              "/plan/-/ledger and a record page /plan/-/ledger/records/SEQ "
+                              "(each also as .json)",
+    "/plan/-/ledger/foo": "no page /plan/-/ledger/foo: the ledger page is /plan/-/ledger",
+    "/plan/-/ledger/foo.json": "no page /plan/-/ledger/foo.json: the ledger page is",
+    "/plan/-/ledger.csv": "no page /plan/-/ledger.csv: the ledger page is",
+    "/plan/-/ledger/records/18/causes": "no page /plan/-/ledger/records/18/causes:",
+    "/other/-/ledger/records/abc": "other is not a gigaledger database (no events table)",
+    "/nowhere/-/ledger/foo.json": "no database 'nowhere'",
+}
+
+
+def test_a_mistyped_address_under_the_ledger_pages_is_a_404_that_says_what_exists(ds, with_rich):
+    responses = dict(zip(MISTYPED, fetch(ds, *MISTYPED)))
+    for path, said in MISTYPED.items():
+        response = responses[path]
+        assert response.status_code == 404, (path, response.status_code)
+        if path.endswith(".json"):
+            error = response.json()["error"]
+            assert error.startswith(said) and "\n" not in error, (path, error)
+        else:
+            content = w.parse(response.text).one("section", class_="content").words()
+            assert said in content, (path, content)
+
+
+def test_an_address_no_route_takes_is_a_404_not_a_500(ds, with_rich):
+    """Datasette 0.65 hands its error handlers a NotFound it never raised, for a path that none
+    of its routes takes, and its own handler then fails where rich is installed: the plugin
+    runs the handlers as if the NotFound had been raised."""
+    paths = ["/a/b/c/d", "/plan/-/no/such/page", "/plan/events/1/2/3", "/a/b/c/d.json"]
+    for path, response in zip(paths, fetch(ds, *paths)):
+        assert response.status_code == 404, path
+    assert fetch(ds, "/a/b/c/d.json")[0].json()["status"] == 404
+
+
+def test_a_trailing_slash_is_still_redirected(ds, with_rich):
+    paths = ["/plan/-/ledger/", "/plan/-/ledger/records/18/"]
+    for path, response in zip(paths, fetch(ds, *paths)):
+        assert response.status_code == 302, path
+        assert response.headers["location"] == path.rstrip("/")
+
+
+def test_the_as_of_line_says_as_of_once(ds):
+    (response,) = fetch(ds, "/plan/-/ledger")
+    head = w.parse(response.text).one("dl", id="head")
+    facts = dict(zip((dt.words() for dt in head.all("dt")), (dd.words() for dd in head.all("dd"))))
+    assert facts["as of"] == "seq 53, latest event 2029-12-15"
+
+
+def serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ledger", "serve", *args], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+def test_gigaledger_serve_get_of_a_page_that_is_not_there_says_so_in_one_line(ledgers):
+    for path, said in [
+            ("/plan/-/ledger/records/abc",
+             "/plan/-/ledger/records/abc: 404 Not Found: no record 'abc': a record page is "
+             "/plan/-/ledger/records/SEQ (the log holds 53)"),
+            ("/plan/-/ledger/records/99.json",
+             "/plan/-/ledger/records/99.json: 404 Not Found: no record with seq 99 (the log "
+             "holds 53)"),
+            ("/a/b/c/d", "/a/b/c/d: 404 Not Found")]:
+        done = serve(ledgers["plan"], "--get", path)
+        assert (done.returncode, done.stdout) == (1, ""), (path, done.stderr)
+        assert done.stderr == f"gigaledger: {said}\n", path
+
+
+def test_gigaledger_serve_h_is_help():
+    done = serve("-h")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: gigaledger serve [OPTIONS] DB")
+    assert "--host TEXT" in done.stdout and "-h, --help" in done.stdout
+    assert "-h, --host" not in done.stdout

@@ -9,6 +9,7 @@ Ledger, ``ledgers`` finds and opens the ledgers Datasette serves, and ``hooks`` 
 hooks; the templates are in ``templates/gigaledger/``.
 """
 
-from .hooks import database_actions, menu_links, register_routes, table_actions
+from .hooks import database_actions, handle_exception, menu_links, register_routes, table_actions
 
-__all__ = ["database_actions", "menu_links", "register_routes", "table_actions"]
+__all__ = ["database_actions", "handle_exception", "menu_links", "register_routes",
+           "table_actions"]

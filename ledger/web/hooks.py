@@ -6,17 +6,21 @@ Routes, for a ledger database served at ``/DB``:
 - ``/DB/-/ledger``: the ledger page; ``/DB/-/ledger.json``: the report, as ``report --json``;
 - ``/DB/-/ledger/records/SEQ``: a record page; ``.json``: as ``explain --json``.
 
-The pages need no JavaScript. They follow Datasette's permissions (``view-instance`` and
-``view-database``).
+Any other address under ``/DB/-/ledger`` is a 404 that says which pages there are (a trailing
+slash is redirected away, as Datasette does for its own pages). The pages need no JavaScript.
+They follow Datasette's permissions (``view-instance`` and ``view-database``).
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Generator
 from typing import Any
+from urllib.parse import unquote
 
 from datasette import hookimpl
-from datasette.utils import tilde_decode
+from datasette.utils import await_me_maybe, tilde_decode
 from datasette.utils.asgi import Response
 
 from ..errors import LedgerError
@@ -38,7 +42,7 @@ class Missing(Exception):
         self.status = status
 
 
-async def _ledger(datasette: Any, request: Any) -> tuple[Any, Source]:
+async def _database(datasette: Any, request: Any) -> Any:
     """The database the request names, once the actor may see it and it is a ledger."""
     route = tilde_decode(request.url_vars["database"])
     try:
@@ -49,6 +53,12 @@ async def _ledger(datasette: Any, request: Any) -> tuple[Any, Source]:
                                                        "view-instance"])
     if not await is_ledger(database):
         raise Missing(f"{database.name} is not a gigaledger database (no events table)")
+    return database
+
+
+async def _ledger(datasette: Any, request: Any) -> tuple[Any, Source]:
+    """The ledger database the request names, and how to open it."""
+    database = await _database(datasette, request)
     try:
         return database, source(datasette, database)
     except LedgerError as error:
@@ -115,13 +125,65 @@ async def record_view(datasette: Any, request: Any) -> Response:
         request=request))
 
 
+async def no_record_view(datasette: Any, request: Any) -> Response:
+    """``/DB/-/ledger/records/KEY`` where KEY is not a seq: a 404 that says what a record page
+    is."""
+    database = await _database(datasette, request)
+    held = (await database.execute("SELECT coalesce(max(seq), 0) FROM events")).first()[0]
+    raise Missing(f"no record {unquote(request.url_vars['key'])!r}: a record page is "
+                  f"{ledger_path(datasette, database.name)}/records/SEQ (the log holds {held:,})")
+
+
+async def no_page_view(datasette: Any, request: Any) -> Response:
+    """Any other address under ``/DB/-/ledger``: a 404 that names the pages there are (without
+    its trailing slash, the address is redirected to, as Datasette does)."""
+    if request.path.endswith("/"):
+        query = f"?{request.query_string}" if request.query_string else ""
+        return Response.redirect(request.path.rstrip("/") + query)
+    base = ledger_path(datasette, (await _database(datasette, request)).name)
+    raise Missing(f"no page {request.path}: the ledger page is {base} and a record page "
+                  f"{base}/records/SEQ (each also as .json)")
+
+
 @hookimpl
 def register_routes(datasette: Any) -> list[tuple[str, Any]]:
+    # Tried in order: the pages, then the 404s of every other address under /DB/-/ledger
     return [
         (r"^/(?P<database>[^/]+)/-/ledger(?P<format>\.json)?$", _showing_errors(ledger_view)),
         (r"^/(?P<database>[^/]+)/-/ledger/records/(?P<seq>[0-9]+)(?P<format>\.json)?$",
          _showing_errors(record_view)),
+        (r"^/(?P<database>[^/]+)/-/ledger/records/(?P<key>[^/]+?)(?P<format>\.json)?$",
+         _showing_errors(no_record_view)),
+        (r"^/(?P<database>[^/]+)/-/ledger[./].*?(?P<format>\.json)?$",
+         _showing_errors(no_page_view)),
     ]
+
+
+@hookimpl(wrapper=True)
+def handle_exception(datasette: Any, request: Any,
+                     exception: Exception) -> Generator[None, list[Any], list[Any]]:
+    """Datasette's error handlers, run as if ``exception`` were being handled.
+
+    For an address none of its routes takes, Datasette 0.65 hands its error handlers a NotFound
+    that was never raised, outside any ``except`` block; its own handler prints the exception
+    with rich where rich is installed, and rich refuses to print one that is not being handled
+    (``ValueError: Value for 'trace' required if not called in except: block``): the 404 became
+    a 500, and a traceback in the server's terminal. Changes nothing when an exception is being
+    handled."""
+    handlers = yield
+    if sys.exc_info()[0] is not None:
+        return handlers
+    return [_while_handling(exception, handler) for handler in handlers]
+
+
+def _while_handling(exception: Exception, handler: Any) -> Any:
+    async def handled() -> Any:
+        try:  # Datasette's handlers expect the exception being handled (rich prints it)
+            raise exception
+        except type(exception):
+            return await await_me_maybe(handler)
+
+    return handled
 
 
 def _link(datasette: Any, name: str) -> dict[str, str]:

@@ -79,7 +79,7 @@ class LedgerPage:
 
     seq: int
     hash: str
-    head_line: str
+    head_line: str  # what the page is as of: the seq and the latest event's day
     scenario_line: Optional[str]
     verification: Verification
     checkpoint: str  # the latest signed checkpoint kept in the ledger, in words
@@ -117,7 +117,7 @@ def ledger_page(book: Ledger) -> LedgerPage:
     summaries = view.report()
     report = jsonable(summaries)
     as_of = report["as_of"]
-    head_line = f"as of seq {seq:,}"
+    head_line = f"seq {seq:,}"  # under the page's "as of"
     if as_of.get("occurred_at"):
         head_line += f", latest event {as_of['occurred_at'][:10]}"
     scenarios = as_of.get("scenario_records") or 0
