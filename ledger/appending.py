@@ -13,7 +13,8 @@ from .chain import link, record_body
 from .clock import load_time, new_id, stored_time
 from .canonical import dumps, dumps_plain, loads
 from .codec import Codec, unknown_type
-from .errors import ConflictError, PluginError, Rejected
+from .errors import ConflictError, PluginError, Rejected, UsageError
+from .history import MAX_LINE
 from .hookcalls import blame
 from .event import Event
 from .plugins import PluginHost
@@ -27,6 +28,9 @@ DERIVED_IDS = uuid.UUID("6f1c1d2e-52c4-4e3b-9a57-3c0f4b1e9d10")
 #: How deep derived events may derive further events before the chain is taken for a loop.
 MAX_DERIVATION_DEPTH = 16
 MAX_ID = 200
+#: The most bytes of JSON a record's data and meta may hold together: what leaves room, within a
+#: history line's limit, for the rest of its exported line (seq, id, stream, type, times, hash).
+MAX_PAYLOAD = MAX_LINE - 8 * 1024
 #: Metadata values copied as they are (anything else is copied through JSON by _json_copy).
 _FLAT = frozenset({str, int, bool, type(None)})
 
@@ -48,6 +52,17 @@ def _json_copy(value: Any) -> Any:
         raise Rejected(f"meta: not JSON: {error}") from None
     # a float reads back as a Decimal, which the stored JSON holds as text: read it as that
     return loads(dumps(copied)) if isinstance(copied, Decimal) else copied
+
+
+def _out_of_sequence(seq: int, last: int, start: int) -> str:
+    """Why an exported record cannot come next after the exported record ``last`` of the same
+    import (or first, into an empty ledger: ``start`` 0): a seq missing from the export, or its
+    records out of order."""
+    where = (f"follows seq {last} in this export" if last > start
+             else "is the first record of this export, into an empty ledger")
+    what = (f"seq {last + 1} is not next (left out, or out of order)" if seq > last + 1
+            else "its records are out of order, or repeated")
+    return f"record seq {seq} {where}: {what}; an export is imported whole and in order"
 
 
 def check_name(field: str, value: Any) -> None:
@@ -104,6 +119,12 @@ class Appender:
         else:
             meta = self._meta(meta, cause, plugin)
             meta_text = dumps_plain(meta)  # JSON values and Decimals only (see _meta)
+        if len(data_text) + len(meta_text) > MAX_PAYLOAD // 4:  # else it fits, whatever it holds
+            size = len(data_text.encode("utf-8", "surrogatepass")) + len(meta_text.encode("utf-8", "surrogatepass"))
+            if size > MAX_PAYLOAD:
+                raise Rejected(f"data and meta hold {size:,} bytes of JSON; a record holds at most "
+                               f"{MAX_PAYLOAD:,}, so that its exported line imports again "
+                               f"(a history line is at most {MAX_LINE:,} bytes)")
         if stream is None:
             stream = event.default_stream()
         else:
@@ -122,10 +143,17 @@ class Appender:
                     if cause is None:
                         batch.skipped += 1
                     return self.decode(row, None)
+                if row.seq > batch.start:  # written by this batch: not stored, nor will be
+                    raise ConflictError(f"id {id!r} is given twice in this batch or import, with "
+                                        f"other content (first as its record seq {row.seq})")
                 raise ConflictError(f"id {id!r} exists already (seq {row.seq}) with other content")
         else:
             id = new_id()
         current = batch.version(stream)
+        if expected_version is not None and (isinstance(expected_version, bool)
+                                             or not isinstance(expected_version, int)):
+            raise UsageError(f"expected_version: a whole number (0 for a new stream), not "
+                             f"{type(expected_version).__name__} {expected_version!r}")
         if expected_version is not None and expected_version != current:
             raise ConflictError(
                 f"stream {stream!r} is at version {current}, not the expected {expected_version}"
@@ -186,6 +214,8 @@ class Appender:
             if stored_time(line[key], key) != line[key]:
                 raise Rejected(f"{key}: {line[key]!r} is not in the stored form "
                                "YYYY-MM-DDTHH:MM:SS.ffffffZ")
+        if line["seq"] != batch.seq + 1 and (batch.restored_to == batch.seq or batch.seq == 0):
+            raise ConflictError(_out_of_sequence(line["seq"], batch.seq, batch.start))
         if line["seq"] != batch.seq + 1:
             raise ConflictError(
                 f"record seq {line['seq']} cannot follow this ledger's seq {batch.seq}: import an "
@@ -201,6 +231,7 @@ class Appender:
         record = self.decode(given, event)
         self._validate(event, record, view)
         batch.push(given)
+        batch.restored_to = given.seq
         view.fold(record, event, line["occurred_at"])
         if is_scenario(meta_text):
             view.scenario_records += 1

@@ -32,6 +32,8 @@ class Batch:
         #: In a fresh batch, the rows of the ids callers gave (the only ids that can repeat).
         self.given: dict[str, StoredEvent] = {}
         self.skipped = 0
+        #: The seq of the last exported record this batch restored (-1: none yet).
+        self.restored_to = -1
 
     def version(self, stream: str) -> int:
         """A stream's version so far, this batch's appends included."""

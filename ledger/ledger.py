@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import warnings
@@ -291,6 +292,12 @@ class Ledger:
         (``meta.scenario``) imported together with histories without any raise a
         ``ScenarioWarning`` naming them.
         """
+        for path in paths:
+            if not isinstance(path, (str, os.PathLike)):
+                hint = (" (give several as import_jsonl(*paths))" if isinstance(path, (list, tuple))
+                        else "")
+                raise UsageError(f"import_jsonl takes the paths of history files, not "
+                                 f"{type(path).__name__}{hint}")
         total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
         add_line = self._appender.add_line
         scenarios = {os.fspath(path): 0 for path in paths}
@@ -381,6 +388,11 @@ class Ledger:
         Records other processes append reach it on the next append here, or on ``poll()``.
         A failing callback is reported as a ``PluginWarning`` and the subscription moves on.
         """
+        if not callable(callback):
+            raise UsageError(f"subscribe takes a function to call with each record, not "
+                             f"{type(callback).__name__} {callback!r}")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise UsageError(f"after: a seq (a whole number from 0), not {after!r}")
         subscription = Subscription(callback, after, self._subscriptions.remove)
         self._subscriptions.append(subscription)
         self._deliver()
@@ -531,6 +543,14 @@ class Ledger:
             return self._share(self._view)
         if isinstance(until, bool):
             raise UsageError("until: a seq, a date or a time, not a boolean")
+        if isinstance(until, str):  # a seq as the command line writes it: #18 or seq:18
+            text = until.strip()
+            for prefix in ("#", "seq:"):
+                if text.lower().startswith(prefix) and text[len(prefix):].isdigit():
+                    until = int(text[len(prefix):])
+                    break
+        if isinstance(until, int) and until < 0:
+            raise UsageError(f"until: a seq is a whole number from 0, not {until}")
         if until is None:
             view = self._folder.build(use_snapshots=use_snapshots, progress=progress)
         elif isinstance(until, int):
@@ -632,6 +652,10 @@ class Ledger:
         """Copy this log into ``target``, an empty ledger on any store, record for record (ids,
         times and hashes included), in one transaction; verify this ledger before and the target
         after, and return the target's (records, head hash), the same as this one's."""
+        if not isinstance(target, Ledger):
+            raise UsageError(f"copy_to takes an open Ledger, not {type(target).__name__} "
+                             f"{target!r}: copy_to(Ledger.open(path)) (the command line's "
+                             "`gigaledger copy SRC DST` takes paths)")
         expected = self.verify()
         if len(target):
             raise LedgerError(f"{target.path or 'ledger'}: holds {len(target)} records; copy into "
@@ -719,6 +743,11 @@ class Ledger:
     def export_jsonl(self, target: str | os.PathLike[str] | IO[str]) -> int:
         """Write every record, as stored, one JSON object a line; return how many. A file is
         written whole or not at all (it appears under its name only once complete)."""
+        if not isinstance(target, (str, os.PathLike)) and (
+                isinstance(target, (io.RawIOBase, io.BufferedIOBase))
+                or "b" in str(getattr(target, "mode", ""))):
+            raise UsageError("export_jsonl writes text: give a path, or a file opened in text "
+                             "mode (open(name, 'w', encoding='utf-8')), not a binary one")
         with decoding(self.path or "ledger"):  # a damaged value in the file: one line
             if not isinstance(target, (str, os.PathLike)):
                 return write_lines(self._store.rows(), target)

@@ -55,7 +55,7 @@ EXPECTED = {
     "30-empty-name": (3, "data.site: must be a non-empty name without surrounding spaces, got ''"),
     "31-control-character": (3, r"data.site: contains a control character: 'corpus\x07site'"),
     "32-lone-surrogate": (3, "data or meta holds text that is not valid Unicode"),
-    "33-duplicate-id-with-other-content": (4, "id 'dup' exists already (seq 56) with other content"),
+    "33-duplicate-id-with-other-content": (4, "id 'dup' is given twice in this batch or import, with other content (first as its record seq 56)"),
     "34-agreement-signed-twice": (4, "investment: agreement 'corpus-a' is signed already"),
     "35-revision-of-an-unknown-agreement": (3, "investment: agreement 'nowhere' is not signed"),
     "36-final-status-changed": (5, "investment: agreement 'corpus-a' is cancelled, which is final"),

@@ -266,3 +266,17 @@ def test_a_plugin_event_without_its_own_summary_lists_its_fields():
 
     assert Thing(name="a", usd=Decimal("1500000")).summary() == "name a, usd 1,500,000"
     assert Thing(name="a").summary() == "name a"
+
+
+def test_an_append_retried_with_its_id_says_nothing_new_was_stored(run, tmp_path):
+    """``append --id`` is an idempotency key: a retry with the same content stores nothing and
+    says so (the line is the stored record's), where a first append says nothing more."""
+    db = tmp_path / "retry.db"
+    args = ("append", db, "usage.reported", "--id", "u1", "--occurred-at", "2025-01-01",
+            "--data", '{"product": "chatgpt", "weekly_active_users": 1}')
+    first, again = run(*args), run(*args)
+    assert first.code == again.code == 0 and first.out == again.out
+    assert "already" not in first.err
+    assert again.err == ("note: id 'u1' is stored already with this content (seq 1): nothing new "
+                         "was appended\n")
+    assert json.loads(run("info", db, "--json").out)["records"] == 1

@@ -199,3 +199,74 @@ def test_open_refuses_missing_and_foreign_files(tmp_path):
 def test_empty_ledger_head(book):
     assert book.head() == (0, GENESIS)
     assert book.verify() == (0, GENESIS)
+
+
+# --- mistakes from Python: one clear error, nothing stored -------------------------------------
+
+
+def test_a_record_too_big_to_import_again_is_refused_and_one_just_under_round_trips(tmp_path):
+    """What ``export`` writes, ``import`` reads: a record whose exported line would pass a
+    history line's limit (1 MiB) is refused when appended, not exported into a line that the
+    import then refuses; one just under the limit goes out and back in, identical."""
+    from ledger.appending import MAX_PAYLOAD
+
+    usage = UsageReported(product="chatgpt", weekly_active_users=1)
+    with Ledger.open(tmp_path / "big.db", load_entrypoints=False) as book:
+        with pytest.raises(Rejected, match=r"^data and meta hold 1,\d{3},\d{3} bytes of JSON; a "
+                                           r"record holds at most 1,040,384, so that its exported"):
+            book.append(usage, meta={"note": "x" * 1_200_000})
+        with pytest.raises(Rejected, match="data and meta hold"):  # bytes, not characters
+            book.append(usage, meta={"note": "é" * (MAX_PAYLOAD // 2)})
+        assert len(book) == 0
+        near = MAX_PAYLOAD - len('{"note":""}') - len('{"product":"chatgpt","weekly_active_users":1}')
+        book.append(usage, meta={"note": "x" * near})
+        book.export_jsonl(tmp_path / "big.jsonl")
+        with Ledger.open(tmp_path / "again.db", load_entrypoints=False) as again:
+            assert again.import_jsonl(tmp_path / "big.jsonl").appended == 1
+            assert again.head() == book.head()
+
+
+def test_wrong_arguments_from_python_are_usage_errors(book, tmp_path):
+    import io
+
+    book.append(UsageReported(product="p", weekly_active_users=1))
+    book.append(UsageReported(product="p", weekly_active_users=2))
+    with pytest.raises(UsageError, match=r"export_jsonl writes text: give a path, or a file opened "
+                                         r"in text mode"):
+        book.export_jsonl(io.BytesIO())
+    with open(tmp_path / "binary.jsonl", "wb") as binary:
+        with pytest.raises(UsageError, match="not a binary one"):
+            book.export_jsonl(binary)
+    text = io.StringIO()
+    assert book.export_jsonl(text) == 2 and len(text.getvalue().splitlines()) == 2
+    with pytest.raises(UsageError, match=r"copy_to takes an open Ledger, not str 'x.db': "
+                                         r"copy_to\(Ledger.open\(path\)\)"):
+        book.copy_to("x.db")
+    with pytest.raises(UsageError, match=r"import_jsonl takes the paths of history files, not "
+                                         r"list \(give several as import_jsonl\(\*paths\)\)"):
+        book.import_jsonl(["a.jsonl"])
+    with pytest.raises(UsageError, match="not StringIO"):
+        book.import_jsonl(io.StringIO("{}"))
+    assert book.replay(until="#1").seq == book.replay(until=1).seq == 1
+    assert book.replay(until="seq:2").report()["as_of"]["until"] == "#2"
+    with pytest.raises(UsageError, match="until: a seq is a whole number from 0, not -1"):
+        book.replay(until=-1)
+    with pytest.raises(UsageError, match=r"expected_version: a whole number \(0 for a new "
+                                         r"stream\), not str '2'"):
+        book.append(UsageReported(product="p", weekly_active_users=3), expected_version="2")
+    with pytest.raises(UsageError, match="subscribe takes a function to call with each record, "
+                                         "not str 'print'"):
+        book.subscribe("print")
+    with pytest.raises(UsageError, match=r"after: a seq \(a whole number from 0\), not -1"):
+        book.subscribe(print, after=-1)
+    assert len(book) == 2
+
+
+def test_an_id_given_twice_in_one_batch_is_named_as_such(book):
+    """The first use of the id is in the same batch, which is not stored: the message says so
+    rather than name a seq that will not exist."""
+    with pytest.raises(ConflictError, match=r"^id 'u1' is given twice in this batch or import, "
+                                            r"with other content \(first as its record seq 1\)$"):
+        book.append_many([NewEvent(UsageReported(product="p", weekly_active_users=n), id="u1")
+                          for n in (1, 2)])
+    assert len(book) == 0

@@ -1403,8 +1403,8 @@ def test_an_altered_export_record_is_refused_saying_why(tmp_path):
     refused(3, lambda line: line.update(stream="agreement/a"), ConflictError,
             "record seq 4: stream 'agreement/a' is at version 1")
     refused(2, lambda line: line.update(seq=4), ConflictError,
-            "record seq 4 cannot follow this ledger's seq 2: import an export into an empty ledger, "
-            "or leave out seq and hash to append the events anew")
+            "record seq 4 follows seq 2 in this export: seq 3 is not next (left out, or out of "
+            "order); an export is imported whole and in order")
     forged = ("record seq 3: hash does not match: the record was altered, or does not follow the "
               "previous one")
     for change in [{"data": {"product": "p", "weekly_active_users": 6}}, {"meta": {}},

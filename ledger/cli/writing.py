@@ -120,12 +120,17 @@ def append(db: str, type_name: str, data: str, occurred_at: str | None, expect_v
     made = not is_url(db) and not os.path.lexists(db)
     with new_file_guard(db), open_ledger(db, plugins) as book:
         event = book.event_from(type_name, payload)
+        before = len(book)
         record = book.append(event, occurred_at=occurred_at, stream=stream,
                              expected_version=expect_version, id=event_id, meta=extra)
+        present = len(book) == before  # the same id with the same content: nothing stored
     if made:  # a misspelt ledger name would otherwise go unnoticed
         note(f"note: {db} did not exist: it is a new ledger")
+    if present:
+        note(f"note: id {event_id!r} is stored already with this content (seq {record.seq}): "
+             "nothing new was appended")
     ahead = (record.occurred_at - record.recorded_at).days
-    if ahead >= 1 and record.meta.get("scenario") is not True:  # a typo in a year, often
+    if not present and ahead >= 1 and record.meta.get("scenario") is not True:  # a typo, often
         note(f"warning: seq {record.seq} is dated {record.occurred_at.date()}, {ahead:,} days "
              "after it was recorded (a typo?): the report of the whole log now stands at that "
              "date; an event assumed, not reported, is marked --meta '{\"scenario\": true}'")
