@@ -54,11 +54,11 @@ def _json_copy(value: Any) -> Any:
     return loads(dumps(copied)) if isinstance(copied, Decimal) else copied
 
 
-def _out_of_sequence(seq: int, last: int, start: int) -> str:
-    """Why an exported record cannot come next after the exported record ``last`` of the same
-    import (or first, into an empty ledger: ``start`` 0): a seq missing from the export, or its
-    records out of order."""
-    where = (f"follows seq {last} in this export" if last > start
+def _out_of_sequence(seq: int, last: int) -> str:
+    """Why an exported record cannot come next after ``last``, the exported record restored
+    just before it in the same import (0: it is the first, into an empty ledger): a seq missing
+    from the export, or its records out of order."""
+    where = (f"follows seq {last} in this export" if last
              else "is the first record of this export, into an empty ledger")
     what = (f"seq {last + 1} is not next (left out, or out of order)" if seq > last + 1
             else "its records are out of order, or repeated")
@@ -215,7 +215,7 @@ class Appender:
                 raise Rejected(f"{key}: {line[key]!r} is not in the stored form "
                                "YYYY-MM-DDTHH:MM:SS.ffffffZ")
         if line["seq"] != batch.seq + 1 and (batch.restored_to == batch.seq or batch.seq == 0):
-            raise ConflictError(_out_of_sequence(line["seq"], batch.seq, batch.start))
+            raise ConflictError(_out_of_sequence(line["seq"], batch.seq))
         if line["seq"] != batch.seq + 1:
             raise ConflictError(
                 f"record seq {line['seq']} cannot follow this ledger's seq {batch.seq}: import an "

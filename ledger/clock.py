@@ -118,6 +118,20 @@ _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
+#: How a seq is written where a date may stand: ``#18`` or ``seq:18``.
+SEQ_PREFIXES = ("#", "seq:")
+
+
+def written_seq(text: str) -> int | None:
+    """The seq that ``text`` writes as ``#18`` or ``seq:18`` (spaces around allowed), or None
+    when it is written otherwise."""
+    text = text.strip()
+    for prefix in SEQ_PREFIXES:
+        if text.lower().startswith(prefix) and text[len(prefix):].isdigit():
+            return int(text[len(prefix):])
+    return None
+
+
 def since_bound(since: When) -> str:
     """The stored text of the first moment ``since`` covers: the start of a year (``"2027"``),
     a month (``"2027-06"``) or a day (midnight UTC), or a time itself."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
 
+from .clock import written_seq
 from .errors import LedgerError
 from .record import Record
 from .replay import jsonable
@@ -65,10 +66,9 @@ class Explanation:
 def find(book: Ledger, key: str | int) -> Record:
     """The record with this seq (a number) or id; ``LedgerError`` when there is none."""
     text = str(key).strip()
-    for prefix in ("#", "seq:"):  # a seq as --until writes it, unless an id reads so
-        if text.lower().startswith(prefix) and text[len(prefix):].isdigit() \
-                and book.get(text) is None:
-            text = text[len(prefix):]
+    seq = written_seq(text)  # a seq as --until writes it, unless an id reads so
+    if seq is not None and book.get(text) is None:
+        text = str(seq)
     if text.isdigit():
         seq = int(text)
         # beyond the head: none, without asking the store for a seq past SQLite's integers

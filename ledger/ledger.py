@@ -17,7 +17,7 @@ import attrs
 from .appending import Appender
 from .batch import Batch
 from .chain import GENESIS, verify_rows
-from .clock import When, now, since_bound, until_bound
+from .clock import When, now, since_bound, until_bound, written_seq
 from .codec import Codec
 from .errors import (LedgerError, PluginError, StorageError, StoreBusy, UsageError,
                      VerificationError, decoding, undecodable)
@@ -543,12 +543,8 @@ class Ledger:
             return self._share(self._view)
         if isinstance(until, bool):
             raise UsageError("until: a seq, a date or a time, not a boolean")
-        if isinstance(until, str):  # a seq as the command line writes it: #18 or seq:18
-            text = until.strip()
-            for prefix in ("#", "seq:"):
-                if text.lower().startswith(prefix) and text[len(prefix):].isdigit():
-                    until = int(text[len(prefix):])
-                    break
+        if isinstance(until, str) and (seq := written_seq(until)) is not None:
+            until = seq  # a seq as the command line writes it: #18 or seq:18
         if isinstance(until, int) and until < 0:
             raise UsageError(f"until: a seq is a whole number from 0, not {until}")
         if until is None:
@@ -604,12 +600,6 @@ class Ledger:
                 result = verify_rows(rows, head)
                 transparency.verify(self._store)  # the Merkle tree and the kept checkpoints
                 problem = self._store.damage()  # what hashes cannot see: indexes, free pages
-                if problem is not None:
-                    raise StorageError(
-                        f"{where}: the file is damaged outside the records' contents ({problem}): every "
-                        f"record verifies, but reads through the damaged part may be wrong; "
-                        f"`gigaledger salvage` copies the records into a sound file")
-                return result
             except StorageError as error:
                 if "damaged" not in error.message:
                     raise
@@ -618,6 +608,13 @@ class Ledger:
                 raise error.located(where) from None
             except (TypeError, ValueError) as error:  # a damaged value of another type
                 damage = StorageError(f"{where}: the file is damaged ({error})")
+            else:
+                if problem is None:
+                    return result
+                raise StorageError(  # every record verified: no need to look for the first bad
+                    f"{where}: the file is damaged outside the records' contents ({problem}): "
+                    "every record verifies, but reads through the damaged part may be wrong; "
+                    "`gigaledger salvage` copies the records into a sound file")
         self._find_damage(head)
         raise damage  # the log reads whole: the damage is elsewhere (in the snapshots)
 

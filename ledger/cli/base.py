@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from ..clock import since_bound, until_bound
+from ..clock import SEQ_PREFIXES, since_bound, until_bound, written_seq
 from ..errors import LedgerError
 from ..files import removed_on_failure
 from ..folding import Progress
@@ -57,12 +57,11 @@ class UntilType(click.ParamType):
         if isinstance(value, int):
             return value
         text = str(value).strip()
-        for prefix in ("#", "seq:"):
-            if text.lower().startswith(prefix):
-                number = text[len(prefix):]
-                if number.isdigit():
-                    return int(number)
-                self.fail(f"{text!r}: a seq is a whole number, as in #18 or seq:18", param, ctx)
+        seq = written_seq(text)
+        if seq is not None:
+            return seq
+        if text.lower().startswith(SEQ_PREFIXES):
+            self.fail(f"{text!r}: a seq is a whole number, as in #18 or seq:18", param, ctx)
         if text.isdigit() and len(text) != 4:
             self.fail(f"{text!r}: a year has four digits (2027); for the record of seq {int(text)}"
                       f", write #{int(text)}", param, ctx)
