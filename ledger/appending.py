@@ -6,19 +6,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .batch import Batch
 from .chain import link, record_body
 from .clock import load_time, new_id, stored_time
-from .canonical import dumps, dumps_plain, loads
+from .canonical import dumps, dumps_plain, loads, loads_plain
 from .codec import Codec, unknown_type
 from .errors import ConflictError, PluginError, Rejected, UsageError
 from .history import MAX_LINE
 from .hookcalls import blame
 from .event import Event
 from .plugins import PluginHost
-from .record import Record
+from .record import Record, stored_meta
 from .replay import View
 from .scenarios import is_scenario
 from .store import StoredEvent
@@ -65,6 +65,29 @@ def _out_of_sequence(seq: int, last: int) -> str:
     return f"record seq {seq} {where}: {what}; an export is imported whole and in order"
 
 
+#: How a record's id was made (``Ready.made``): by the ledger, by the caller, derived from a cause.
+NEW, GIVEN, DERIVED = 0, 1, 2
+
+
+class Ready(NamedTuple):
+    """An event made ready to append: everything of its record that the ledger's state does not
+    decide (``Appender.prepare``). ``event`` is None when it was made in another process: the
+    record's event is then rebuilt from ``data``."""
+
+    type: str
+    schema: int
+    event: Event | None
+    data: dict[str, Any]
+    data_text: str
+    meta: dict[str, Any]
+    meta_text: str
+    stream: str
+    id: str
+    made: int
+    occurred: str
+    timed: bool  # occurred_at was given (not the batch's time)
+
+
 def check_name(field: str, value: Any) -> None:
     """Refuse an id or a stream that is not short, printable, non-empty text."""
     if not isinstance(value, str) or not value or len(value) > MAX_ID or not value.isprintable():
@@ -101,6 +124,16 @@ class Appender:
     ) -> Record:
         """Append one event and, depth first, what it derives; return its record (or the stored
         one, when its id exists with the same content)."""
+        ready = self.prepare(event, occurred_at, stream, id, meta, cause, plugin, index,
+                             batch.recorded_text)
+        return self.append_ready(batch, view, ready, expected_version, cause, depth)
+
+    def prepare(self, event: Event, occurred_at: Any, stream: str | None, id: str | None,
+                meta: Mapping[str, Any] | None, cause: Record | None = None,
+                plugin: str | None = None, index: int = 0, now: str | None = None) -> Ready:
+        """The part of an append that needs nothing of the ledger's state: the event checked and
+        written as canonical JSON, its metadata, stream, time and id. ``now`` is the stored text
+        of the batch's time (None: ``occurred_at`` must be given)."""
         cls = self.codec.types.get(getattr(event, "type", None))  # type: ignore[arg-type]
         if cls is None:
             if isinstance(event, Mapping):
@@ -129,26 +162,39 @@ class Appender:
             stream = event.default_stream()
         else:
             check_name("stream", stream)
-        occurred = batch.recorded_text if occurred_at is None else stored_time(occurred_at)
-        given = id is not None and cause is None
+        occurred = now if occurred_at is None else stored_time(occurred_at)
         if cause is not None:
-            id = str(uuid.uuid5(DERIVED_IDS, f"{cause.id}\x1f{plugin}\x1f{index}"))
-        if id is not None:
+            id, made = str(uuid.uuid5(DERIVED_IDS, f"{cause.id}\x1f{plugin}\x1f{index}")), DERIVED
+        elif id is not None:
+            made = GIVEN
+        else:
+            id, made = new_id(), NEW
+        if made != NEW:
             check_name("id", id)
+        return Ready(type_name, cls.schema, event, data, data_text, meta, meta_text, stream, id,
+                     made, occurred, occurred_at is not None)
+
+    def append_ready(self, batch: Batch, view: View, ready: Ready,
+                     expected_version: int | None = None, cause: Record | None = None,
+                     depth: int = 0) -> Record:
+        """The rest of an append, in the batch: the id and the stream's version checked, the
+        record chained, validated, stored and folded, and what plugins derive from it appended.
+        A ``Ready`` without its event (made in another process) gets it rebuilt from its data."""
+        (type_name, schema, event, data, data_text, meta, meta_text, stream, id, made, occurred,
+         timed) = ready
+        if made != NEW:
             row = batch.existing(id)
             if row is not None:
                 same = (row.type, row.stream, row.data, row.meta) == (type_name, stream, data_text,
                                                                       meta_text)
-                if same and (occurred_at is None or row.occurred_at == occurred):
-                    if cause is None:
+                if same and (not timed or row.occurred_at == occurred):
+                    if made == GIVEN:
                         batch.skipped += 1
                     return self.decode(row, None)
                 if row.seq > batch.start:  # written by this batch: not stored, nor will be
                     raise ConflictError(f"id {id!r} is given twice in this batch or import, with "
                                         f"other content (first as its record seq {row.seq})")
                 raise ConflictError(f"id {id!r} exists already (seq {row.seq}) with other content")
-        else:
-            id = new_id()
         current = batch.version(stream)
         if expected_version is not None and (isinstance(expected_version, bool)
                                              or not isinstance(expected_version, int)):
@@ -158,21 +204,23 @@ class Appender:
             raise ConflictError(
                 f"stream {stream!r} is at version {current}, not the expected {expected_version}"
             )
+        if event is None:
+            event = self.codec.loader(type_name)(data)
         seq = batch.seq + 1
         recorded = batch.recorded_text
-        body = record_body(seq, id, stream, current + 1, type_name, cls.schema, occurred,
+        body = record_body(seq, id, stream, current + 1, type_name, schema, occurred,
                            recorded, data_text, meta_text)
         try:
             digest = link(batch.hash, body)
         except UnicodeEncodeError:
             raise Rejected("data or meta holds text that is not valid Unicode") from None
-        record = Record(seq, id, stream, current + 1, type_name, cls.schema, load_time(occurred),
+        record = Record(seq, id, stream, current + 1, type_name, schema, load_time(occurred),
                         batch.recorded_at, data, meta, digest, event)
         self._validate(event, record, view)
-        stored = StoredEvent(seq, id, stream, current + 1, type_name, cls.schema, occurred,
+        stored = StoredEvent(seq, id, stream, current + 1, type_name, schema, occurred,
                              recorded, data_text, meta_text, digest)
         batch.push(stored)
-        if given and batch.fresh:
+        if made == GIVEN and batch.fresh:
             batch.given[id] = stored
         view.fold(record, event, occurred)
         if is_scenario(meta_text):
@@ -235,6 +283,25 @@ class Appender:
         view.fold(record, event, line["occurred_at"])
         if is_scenario(meta_text):
             view.scenario_records += 1
+
+    def prepare_line(self, line: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A history line to append (not an exported record), made ready in another process
+        and sent as text (``add_sent`` rebuilds the rest): ``Ready`` without its event, data as
+        canonical JSON only, meta as text."""
+        event = self.codec.structure(line["type"], line["data"])
+        ready = self.prepare(event, line["occurred_at"], line.get("stream"), line.get("id"),
+                             line.get("meta"))
+        return (ready.type, ready.schema, ready.data_text, ready.meta_text, ready.stream, ready.id,
+                ready.made, ready.occurred, ready.timed)
+
+    def add_sent(self, batch: Batch, view: View, sent: tuple[Any, ...]) -> None:
+        """Append a line ``prepare_line`` made ready: its data and meta read back as a replay
+        reads them, its event rebuilt from its data."""
+        type_name, schema, data_text, meta_text, stream, id, made, occurred, timed = sent
+        data = loads_plain(data_text) if type_name in self.codec.plain_types else loads(data_text)
+        self.append_ready(batch, view, Ready(type_name, schema, None, data, data_text,
+                                             stored_meta(meta_text), meta_text, stream, id, made,
+                                             occurred, timed))
 
     def add_line(self, batch: Batch, view: View, line: Mapping[str, Any]) -> None:
         """Append one line of a history: an event to append anew, or an exported record."""

@@ -12,7 +12,6 @@ full replay does.
 from __future__ import annotations
 
 from copy import deepcopy
-from types import MappingProxyType
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,14 +21,12 @@ from .codec import Codec
 from .errors import LedgerError, ReadOnly, StorageError, StoreBusy
 from .event import Event
 from .plugins import PluginHost
-from .record import Record, StoredJson
+from .record import Record, stored_meta
 from .replay import View
 from .scenarios import MARK, is_scenario
 from .snapshots import KEEP, Fingerprints, copy_state, dump_state, load_state
 from .store import Store, StoredEvent
 
-#: The metadata of records that have none (shared: a Record's mappings are read-only).
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 #: How often (in records) a progress callback is called.
 PROGRESS_EVERY = 5_000
 #: ``progress(done, total)``: how far an import (bytes) or a replay (seqs) has got.
@@ -74,7 +71,7 @@ class Folder:
                 except (LedgerError, ValueError, TypeError, ArithmeticError) as error:
                     raise self._misfit(seq, type_name, error) from None
         return Record(seq, id, stream, version, type_name, schema, load_time(occurred),
-                      load_time(recorded), data, _EMPTY if meta_text == "{}" else StoredJson(meta_text),
+                      load_time(recorded), data, stored_meta(meta_text),
                       digest, event)
 
     @staticmethod

@@ -27,9 +27,11 @@ _EXACT_MEMBERS = ("data", "meta")
 RECORD_KEYS = COLUMNS
 
 
-def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any], int]]:
+def read_lines(path: str | os.PathLike[str], *, start: int = 0, number: int = 0,
+               events: int = 0) -> Iterator[tuple[int, dict[str, Any], int]]:
     """Yield ``(line number, object, bytes)`` for each non-blank line (with the bytes read since
-    the previous one); a bad line raises, located ``FILE:LINE``."""
+    the previous one); a bad line raises, located ``FILE:LINE``. Reading can start at byte
+    ``start``, after line ``number``, with ``events`` lines read before it."""
     name = os.fspath(path)
     if os.path.isdir(name):
         raise LedgerError(f"{name}: is a directory, not a history file")
@@ -38,7 +40,8 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
     except OSError as error:
         raise LedgerError(f"{name}: cannot be read: {error.strerror}") from None
     with handle:
-        number = events = size = 0
+        handle.seek(start)
+        size = 0
         while raw := handle.readline(MAX_LINE + 1):
             number += 1
             size += len(raw)

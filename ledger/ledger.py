@@ -25,7 +25,7 @@ from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
 from .files import replacing
-from .history import read_lines, record_line, write_lines
+from .history import record_line, write_lines
 from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
 from .record import Record
@@ -33,7 +33,8 @@ from .replay import View
 from .scenarios import ScenarioWarning, marks_scenario, mixed_histories
 from .store import Store, StoredEvent, open_store
 from .subscriptions import Subscription
-from . import transparency
+from . import readahead, transparency
+from .readahead import READY
 from .checkpoint import Checkpoint
 from .clock import format_time
 from .proofs import ConsistencyProof, InclusionProof
@@ -299,24 +300,29 @@ class Ledger:
                 raise UsageError(f"import_jsonl takes the paths of history files, not "
                                  f"{type(path).__name__}{hint}")
         total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
-        add_line = self._appender.add_line
+        appender = self._appender
+        add_line, add_sent = appender.add_line, appender.add_sent
         scenarios = {os.fspath(path): 0 for path in paths}
 
         def import_all(batch: Batch, view: View) -> ImportResult:
             done = count = 0
             for path in paths:
-                for number, line, size in read_lines(path):
-                    try:
-                        add_line(batch, view, line)
-                    except (StorageError, StoreBusy):  # the store failed, not the line
-                        raise
-                    except LedgerError as error:
-                        raise error.located(f"{path}:{number}") from None
-                    scenarios[os.fspath(path)] += marks_scenario(line.get("meta"))
-                    done += size
-                    count += 1
-                    if progress is not None and count % PROGRESS_EVERY == 0:
-                        progress(done, total)
+                with closing(readahead.items(path, appender.prepare_line)) as lines:
+                    for kind, number, size, line, mark in lines:  # (closing ends the child)
+                        try:
+                            if kind == READY:
+                                add_sent(batch, view, line)
+                            else:
+                                add_line(batch, view, line)
+                        except (StorageError, StoreBusy):  # the store failed, not the line
+                            raise
+                        except LedgerError as error:
+                            raise error.located(f"{path}:{number}") from None
+                        scenarios[os.fspath(path)] += mark
+                        done += size
+                        count += 1
+                        if progress is not None and count % PROGRESS_EVERY == 0:
+                            progress(done, total)
             return ImportResult(batch.seq - batch.start, batch.skipped, batch.seq)
 
         result = self._write(import_all)

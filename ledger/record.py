@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .canonical import dumps, loads, loads_plain
@@ -55,6 +56,15 @@ class StoredJson(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return repr(self._object())
+
+
+#: The ``meta`` of a record whose stored meta is ``{}``: one read-only empty mapping for all.
+EMPTY_META: Mapping[str, Any] = MappingProxyType({})
+
+
+def stored_meta(meta_text: str) -> Mapping[str, Any]:
+    """A record's ``meta`` from its stored text, parsed when first looked into."""
+    return EMPTY_META if meta_text == "{}" else StoredJson(meta_text)
 
 
 #: The types of a flat JSON object's values that orjson reads exactly (its keys are strings).

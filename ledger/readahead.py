@@ -1,0 +1,163 @@
+"""Reading a history ahead in a second process, so that an import uses two cores.
+
+Half of an import's work needs nothing of the ledger's state: reading and parsing each line,
+building its event (the field validators), writing its canonical JSON, its stream, time and new
+id (``Appender.prepare``). For a large file, on Linux, in a process with no other thread, a forked
+child does that half and sends each line, made ready, through a pipe: a frame of JSON (orjson)
+per chunk of lines, each a list of texts and numbers (no pickle: nothing but data crosses); the
+importing process does the rest, in order, in its write transaction (the chain, versions,
+plugins' hooks, folds, the inserts). Exported records are restored by the importing process
+itself, as they always were.
+
+Nothing else changes: the child never touches the database (it ends with ``os._exit``, so nothing
+of the parent's is closed or flushed twice), and whenever it stops short of the end (a line it
+cannot make ready, an error, a signal), the importing process reads on from the first line it did
+not get, itself, through the very code a small file takes: what it stores, and the error a bad
+line gets, are the same either way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from .canonical import orjson
+from .history import read_lines
+from .scenarios import marks_scenario
+
+#: Files smaller than this are read in the importing process (a fork costs a few milliseconds).
+MIN_BYTES = 4 << 20
+#: Lines sent in one frame.
+CHUNK = 500
+#: What an item holds: a line made ready (``prepare``'s result, a list of JSON values), or a
+#: parsed line to add as it is.
+READY, LINE = 0, 1
+#: ``(kind, line number, bytes since the previous item, payload, marks a scenario)``.
+Item = tuple[int, int, int, Any, bool]
+#: A frame: its length in 8 bytes (little-endian), then a JSON array of items, or ``null``: the
+#: last frame, sent after the last line of the file.
+_LENGTH = 8
+_END = b"null"
+
+
+def forks(path: str | os.PathLike[str]) -> bool:
+    """Whether a history at ``path`` is read ahead in a child process."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return False
+    return (size >= MIN_BYTES and sys.platform == "linux" and hasattr(os, "fork")
+            and orjson is not None and threading.active_count() == 1)
+
+
+def items(path: str | os.PathLike[str],
+          prepare: Callable[[Mapping[str, Any]], Any]) -> Iterator[Item]:
+    """Each line of a history: made ready by ``prepare`` in a child process when the file
+    ``forks``, else parsed here (``LINE``)."""
+    if not forks(path):
+        yield from _here(path)
+        return
+    number = offset = events = 0
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        _child(path, prepare, reader, writer)
+    os.close(writer)
+    finished = False
+    try:
+        with open(reader, "rb", buffering=1 << 16) as source:
+            while not finished:
+                head = source.read(_LENGTH)
+                frame = source.read(int.from_bytes(head, "little")) if len(head) == _LENGTH else b""
+                if not frame or len(frame) != int.from_bytes(head, "little"):
+                    break  # the child stopped short: read on from here
+                if frame == _END:
+                    finished = True
+                    break
+                for number, size, ready, mark in orjson.loads(frame):
+                    offset, events = offset + size, events + 1
+                    yield READY, number, size, ready, mark
+    finally:
+        _end(pid)
+    if not finished:
+        yield from _here(path, start=offset, number=number, events=events)
+
+
+def _here(path: str | os.PathLike[str], **where: int) -> Iterator[Item]:
+    for number, line, size in read_lines(path, **where):
+        yield LINE, number, size, line, marks_scenario(line.get("meta"))
+
+
+def _end(pid: int) -> None:
+    """Stop the child (done already, or no longer needed) and reap it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # pragma: no cover - reaped elsewhere
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # pragma: no cover
+        pass
+
+
+def _child(path: str | os.PathLike[str], prepare: Callable[[Mapping[str, Any]], Any],
+           reader: int, writer: int) -> None:  # pragma: no cover - runs in the child
+    """Read, make ready, send; stop at the first line that is not simply ready (an exported
+    record, a line ``prepare`` refuses, text JSON cannot carry: the importing process reads on
+    from there itself) or after the last line. Never returns."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's
+        os.close(reader)
+        out = open(writer, "wb", buffering=1 << 16)
+        chunk: list[Any] = []
+        for number, line, size in read_lines(path):
+            if "hash" in line:
+                break
+            try:
+                chunk.append((number, size, prepare(line), marks_scenario(line.get("meta"))))
+            except Exception:
+                break
+            if len(chunk) >= CHUNK:
+                if not _send(out, chunk):
+                    break
+                chunk = []
+        else:
+            if _send(out, chunk):
+                _frame(out, _END)
+        _send(out, chunk)
+        out.flush()
+    except BaseException:
+        pass
+    finally:
+        os._exit(0)
+
+
+def _send(out: Any, chunk: list[Any]) -> bool:  # pragma: no cover - runs in the child
+    """Write a chunk as one frame, or as much of it as JSON can carry (orjson refuses a lone
+    surrogate); clear it; whether it was all sent."""
+    if not chunk:
+        return True
+    try:
+        _frame(out, orjson.dumps(chunk))
+        chunk.clear()
+        return True
+    except TypeError:
+        pass
+    for index, item in enumerate(chunk):
+        try:
+            orjson.dumps(item)
+        except TypeError:
+            if index:
+                _frame(out, orjson.dumps(chunk[:index]))
+            chunk.clear()
+            return False
+    return True  # not reached: some item did not encode
+
+
+def _frame(out: Any, payload: bytes) -> None:  # pragma: no cover - runs in the child
+    out.write(len(payload).to_bytes(_LENGTH, "little"))
+    out.write(payload)
