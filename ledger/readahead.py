@@ -18,6 +18,7 @@ line gets, are the same either way.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -61,12 +62,22 @@ def items(path: str | os.PathLike[str],
     if not forks(path):
         yield from _here(path)
         return
-    number = offset = events = 0
-    reader, writer = os.pipe()
-    pid = os.fork()
+    try:
+        reader, writer = os.pipe()
+    except OSError:  # no file descriptor left: read here
+        yield from _here(path)
+        return
+    try:
+        pid = os.fork()
+    except OSError:  # no process or memory left for a child: read here
+        os.close(reader)
+        os.close(writer)
+        yield from _here(path)
+        return
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         _child(path, prepare, reader, writer)
     os.close(writer)
+    number = offset = events = 0
     finished = False
     try:
         with open(reader, "rb", buffering=1 << 16) as source:
@@ -110,6 +121,7 @@ def _child(path: str | os.PathLike[str], prepare: Callable[[Mapping[str, Any]], 
     record, a line ``prepare`` refuses, text JSON cannot carry: the importing process reads on
     from there itself) or after the last line. Never returns."""
     try:
+        gc.freeze()  # the collector leaves the parent's objects alone: no pass over them all
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's
         os.close(reader)
         out = open(writer, "wb", buffering=1 << 16)

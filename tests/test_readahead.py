@@ -194,3 +194,19 @@ def test_random_histories_import_alike_read_ahead_or_not(tmp_path_factory, monke
         outcomes.append((error, rows))
     assert outcomes[0] == outcomes[1]
     assert no_children_left()
+
+
+def test_no_child_to_be_had_reads_here(tmp_path, monkeypatch):
+    """fork or pipe failing (no process, memory or descriptor left) is no error: the import
+    reads the file itself."""
+    monkeypatch.setattr(readahead, "MIN_BYTES", 0)
+    count = sent_lines(monkeypatch)
+    for broken in ("fork", "pipe"):
+        def fail(*args):
+            raise OSError(11, "Resource temporarily unavailable")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(readahead.os, broken, fail)
+            with Ledger.open(tmp_path / f"{broken}.db", load_entrypoints=False) as book:
+                assert book.import_jsonl(PLAN).appended == 53
+    assert count[0] == 0
