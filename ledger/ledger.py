@@ -291,7 +291,8 @@ class Ledger:
         text starts with ``FILE:LINE:``. ``progress(done, total)`` is called now and then with the
         bytes read so far and the size of all the files. Histories with scenario records
         (``meta.scenario``) imported together with histories without any raise a
-        ``ScenarioWarning`` naming them.
+        ``ScenarioWarning`` naming them. A large history is read ahead by a forked child process
+        where that is safe (``ledger/readahead.py``): the same rows and errors, on two cores.
         """
         for path in paths:
             if not isinstance(path, (str, os.PathLike)):
