@@ -104,15 +104,16 @@ def _here(path: str | os.PathLike[str], **where: int) -> Iterator[Item]:
 
 
 def _end(pid: int) -> None:
-    """Stop the child (done already, or no longer needed) and reap it."""
+    """Stop the child (done already, or no longer needed) and reap it. A child that something
+    else reaped (a host program's SIGCHLD handler) is left alone: its number may be another
+    process's by now."""
     try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return
+    if done == 0:  # still ours, running or not yet reaped: its number cannot be reused
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:  # pragma: no cover - reaped elsewhere
-        pass
-    try:
         os.waitpid(pid, 0)
-    except ChildProcessError:  # pragma: no cover
-        pass
 
 
 def _child(path: str | os.PathLike[str], prepare: Callable[[Mapping[str, Any]], Any],

@@ -210,3 +210,23 @@ def test_no_child_to_be_had_reads_here(tmp_path, monkeypatch):
             with Ledger.open(tmp_path / f"{broken}.db", load_entrypoints=False) as book:
                 assert book.import_jsonl(PLAN).appended == 53
     assert count[0] == 0
+
+
+def test_a_child_reaped_elsewhere_is_not_signalled(tmp_path, monkeypatch):
+    """A host program that reaps every child (a SIGCHLD handler) may have reaped ours: its
+    process number may be another's by then, so it gets no signal."""
+    monkeypatch.setattr(readahead, "MIN_BYTES", 0)
+    real_waitpid, signalled = os.waitpid, []
+
+    def reaped_by_the_host(pid, options):
+        real_waitpid(pid, 0)
+        raise ChildProcessError(10, "No child processes")
+
+    monkeypatch.setattr(readahead.os, "waitpid", reaped_by_the_host)
+    monkeypatch.setattr(readahead.os, "kill", lambda *args: signalled.append(args))
+    count = sent_lines(monkeypatch)
+    with Ledger.open(tmp_path / "db", load_entrypoints=False) as book:
+        assert book.import_jsonl(PLAN).appended == 53
+    assert count[0] > 0 and signalled == []
+    monkeypatch.undo()
+    assert no_children_left()
