@@ -79,7 +79,7 @@ class Ready(NamedTuple):
     event: Event | None
     data: dict[str, Any]
     data_text: str
-    meta: dict[str, Any]
+    meta: Mapping[str, Any]
     meta_text: str
     stream: str
     id: str
@@ -162,7 +162,12 @@ class Appender:
             stream = event.default_stream()
         else:
             check_name("stream", stream)
-        occurred = now if occurred_at is None else stored_time(occurred_at)
+        if occurred_at is not None:
+            occurred = stored_time(occurred_at)
+        elif now is not None:
+            occurred = now
+        else:
+            raise UsageError("occurred_at: required outside a batch")
         if cause is not None:
             id, made = str(uuid.uuid5(DERIVED_IDS, f"{cause.id}\x1f{plugin}\x1f{index}")), DERIVED
         elif id is not None:

@@ -23,10 +23,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
-from .canonical import orjson
+try:  # a declared dependency; without it, every import is read in one process
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
+
 from .history import read_lines
 from .scenarios import marks_scenario
 
@@ -56,7 +60,7 @@ def forks(path: str | os.PathLike[str]) -> bool:
 
 
 def items(path: str | os.PathLike[str],
-          prepare: Callable[[Mapping[str, Any]], Any]) -> Iterator[Item]:
+          prepare: Callable[[Mapping[str, Any]], Any]) -> Generator[Item, None, None]:
     """Each line of a history: made ready by ``prepare`` in a child process when the file
     ``forks``, else parsed here (``LINE``)."""
     if not forks(path):
