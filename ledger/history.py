@@ -40,7 +40,8 @@ def read_lines(path: str | os.PathLike[str], *, start: int = 0, number: int = 0,
     except OSError as error:
         raise LedgerError(f"{name}: cannot be read: {error.strerror}") from None
     with handle:
-        handle.seek(start)
+        if start:  # (a pipe cannot seek, and is only ever read from its start)
+            handle.seek(start)
         size = 0
         while raw := handle.readline(MAX_LINE + 1):
             number += 1

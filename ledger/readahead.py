@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -52,11 +53,12 @@ _END = b"null"
 def forks(path: str | os.PathLike[str]) -> bool:
     """Whether a history at ``path`` is read ahead in a child process."""
     try:
-        size = os.path.getsize(path)
+        found = os.stat(path)
     except OSError:
         return False
-    return (size >= MIN_BYTES and sys.platform == "linux" and hasattr(os, "fork")
-            and orjson is not None and threading.active_count() == 1)
+    return (stat.S_ISREG(found.st_mode) and found.st_size >= MIN_BYTES  # not a pipe
+            and sys.platform == "linux" and hasattr(os, "fork") and orjson is not None
+            and threading.active_count() == 1)
 
 
 def items(path: str | os.PathLike[str],
@@ -117,7 +119,10 @@ def _end(pid: int) -> None:
         return
     if done == 0:  # still ours, running or not yet reaped: its number cannot be reused
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # SIGCHLD ignored: the system reaped it
+            pass
 
 
 def _child(path: str | os.PathLike[str], prepare: Callable[[Mapping[str, Any]], Any],

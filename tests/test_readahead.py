@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import threading
 from datetime import datetime, timezone
 
@@ -230,3 +231,57 @@ def test_a_child_reaped_elsewhere_is_not_signalled(tmp_path, monkeypatch):
     assert count[0] > 0 and signalled == []
     monkeypatch.undo()
     assert no_children_left()
+
+
+def test_a_program_that_ignores_sigchld_gets_the_lines_error(tmp_path, monkeypatch):
+    """With SIGCHLD ignored (inherited from a launcher), the system reaps the child itself: an
+    import that stops early still says why, not that the child is gone."""
+    monkeypatch.setattr(readahead, "MIN_BYTES", 0)
+    monkeypatch.setattr(readahead, "CHUNK", 1)
+    history = tmp_path / "h.jsonl"
+    lines = open(PLAN, encoding="utf-8").read().splitlines()
+    clash = dict(json.loads(lines[0]), id="twice")
+    history.write_text("\n".join([json.dumps(clash), json.dumps(dict(clash, occurred_at="2031-01-01"))]
+                                 + lines * 20) + "\n")  # the child still busy at line 2
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        with Ledger.open(tmp_path / "db", load_entrypoints=False) as book:
+            with pytest.raises(LedgerError, match=f"{history}:2: id 'twice' is given twice"):
+                book.import_jsonl(history)
+            assert book.head()[0] == 0
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert no_children_left()
+
+
+@pytest.mark.parametrize("how", ["pipe", "fifo"])
+def test_a_history_from_a_pipe_is_read_here(tmp_path, monkeypatch, how):
+    monkeypatch.setattr(readahead, "MIN_BYTES", 0)
+    count = sent_lines(monkeypatch)
+    text = open(PLAN, "rb").read()
+    if how == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    else:
+        reader, writer = os.pipe()
+        path = f"/proc/self/fd/{reader}"
+    assert not readahead.forks(path)  # not a regular file: no child, whatever its size
+
+    def feed() -> None:
+        if how == "fifo":
+            with open(path, "wb") as out:
+                out.write(text)
+        else:
+            with open(writer, "wb") as out:
+                out.write(text)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        with Ledger.open(tmp_path / "db", load_entrypoints=False) as book:
+            assert book.import_jsonl(path).appended == 53
+    finally:
+        feeder.join()
+        if how == "pipe":
+            os.close(reader)
+    assert count[0] == 0
