@@ -189,6 +189,9 @@ def _check_name(instance: Any, attribute: Field, value: str | None) -> None:
         raise Rejected(f"{name}: must be a non-empty name without surrounding spaces, got {value!r}")
     if len(value) > MAX_NAME:
         raise Rejected(f"{name}: longer than {MAX_NAME} characters")
+    if any("\ud800" <= character <= "\udfff" for character in value):
+        raise Rejected(f"{name}: holds text that is not valid Unicode (a lone surrogate): "
+                       f"{value!r}")
     if not value.isprintable():
         raise Rejected(f"{name}: contains a control character: {value!r}")
 

@@ -82,6 +82,9 @@ def _commissioned(**changes):
         (_commissioned(gigawatts="Infinity"), "data.gigawatts: Infinity is not a finite number"),
         (_commissioned(site=12), "data.site: expected a string"),
         (_commissioned(site=""), "data.site: must be a non-empty name"),
+        (_commissioned(site="s\ud800"), "data.site: holds text that is not valid Unicode (a lone "
+                                         "surrogate): 's\\ud800'"),
+        (_commissioned(site="s\x07"), "data.site: contains a control character: 's\\x07'"),
         (_commissioned(sight="x"), "data: unknown field sight"),
         (_commissioned(**{"\n": 1}), "data: unknown field '\\n' (check"),
         (_commissioned(**{" site": "x"}), "data: unknown field ' site' (did you mean 'site'?)"),
