@@ -75,6 +75,9 @@ def test_a_small_file_or_a_threaded_process_is_read_here(tmp_path, monkeypatch):
     monkeypatch.setattr(readahead, "MIN_BYTES", 0)
     assert readahead.forks(PLAN)
     assert not readahead.forks(tmp_path / "missing.jsonl")
+    with monkeypatch.context() as patch:  # one core: a child would only share it
+        patch.setattr(readahead.os, "sched_getaffinity", lambda pid: {0})
+        assert not readahead.forks(PLAN)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
