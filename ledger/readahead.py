@@ -62,8 +62,8 @@ def forks(path: str | os.PathLike[str]) -> bool:
 
 
 def _cores() -> int:
-    """The cores this process may run on: with one, a child would only share it (and the two
-    need about 7 % more work than one process doing it all)."""
+    """The cores this process may run on: with one, a child would only share it (100,000 lines
+    on one core took 7.5–8.1 s read ahead, 7.7 s in one process)."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
