@@ -12,7 +12,7 @@ full replay does.
 from __future__ import annotations
 
 from copy import deepcopy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .clock import bound_day, load_time

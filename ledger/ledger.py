@@ -30,7 +30,7 @@ from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
 from .record import Record
 from .replay import View
-from .scenarios import ScenarioWarning, marks_scenario, mixed_histories
+from .scenarios import ScenarioWarning, mixed_histories
 from .store import Store, StoredEvent, open_store
 from .subscriptions import Subscription
 from . import readahead, transparency

@@ -6,8 +6,8 @@ id (``Appender.prepare``). For a large file, on Linux, with two cores or more, i
 no other thread, a forked child does that half and sends each line, made ready, through a pipe:
 a frame of JSON (orjson) per chunk of lines, each a list of texts and numbers (no pickle: nothing
 but data crosses); the importing process does the rest, in order, in its write transaction (the
-chain, versions, plugins' hooks, folds, the inserts). Exported records are restored by the importing process
-itself, as they always were.
+chain, versions, plugins' hooks, folds, the inserts). Exported records are restored by the
+importing process itself, as they always were.
 
 Nothing else changes: the child never touches the database (it ends with ``os._exit``, so nothing
 of the parent's is closed or flushed twice), and whenever it stops short of the end (a line it
@@ -19,6 +19,7 @@ line gets, are the same either way.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import signal
 import stat
@@ -152,14 +153,12 @@ def _child(path: str | os.PathLike[str], prepare: Callable[[Mapping[str, Any]], 
                 chunk.append((number, size, prepare(line), marks_scenario(line.get("meta"))))
             except Exception:
                 break
-            if len(chunk) >= CHUNK:
-                if not _send(out, chunk):
-                    break
-                chunk = []
+            if len(chunk) >= CHUNK and not _send(out, chunk):
+                break
         else:
             if _send(out, chunk):
                 _frame(out, _END)
-        _send(out, chunk)
+        _send(out, chunk)  # the lines made ready before the one it stopped at
         out.flush()
     except BaseException:
         pass
@@ -168,25 +167,29 @@ def _child(path: str | os.PathLike[str], prepare: Callable[[Mapping[str, Any]], 
 
 
 def _send(out: Any, chunk: list[Any]) -> bool:  # pragma: no cover - runs in the child
-    """Write a chunk as one frame, or as much of it as JSON can carry (orjson refuses a lone
-    surrogate); clear it; whether it was all sent."""
+    """Write a chunk as one frame and clear it; whether all of it went. Text JSON cannot carry
+    (orjson refuses a lone surrogate) stops it: the lines before that one are sent."""
     if not chunk:
         return True
     try:
-        _frame(out, orjson.dumps(chunk))
-        chunk.clear()
-        return True
+        payload = orjson.dumps(chunk)
     except TypeError:
-        pass
-    for index, item in enumerate(chunk):
-        try:
-            orjson.dumps(item)
-        except TypeError:
-            if index:
-                _frame(out, orjson.dumps(chunk[:index]))
-            chunk.clear()
-            return False
-    return True  # not reached: some item did not encode
+        good = list(itertools.takewhile(_encodes, chunk))
+        if good:
+            _frame(out, orjson.dumps(good))
+        chunk.clear()
+        return False
+    _frame(out, payload)
+    chunk.clear()
+    return True
+
+
+def _encodes(item: Any) -> bool:  # pragma: no cover - runs in the child
+    try:
+        orjson.dumps(item)
+    except TypeError:
+        return False
+    return True
 
 
 def _frame(out: Any, payload: bytes) -> None:  # pragma: no cover - runs in the child
