@@ -79,6 +79,11 @@ def stored_time(value: When, field: str = "occurred_at") -> str:
     return format_time(parse_time(value, field))
 
 
+def loaded_times() -> dict[str, datetime]:
+    """The times ``load_time`` has parsed, by text (a loop may look there before calling it)."""
+    return _loaded
+
+
 def load_time(text: str) -> datetime:
     """The datetime of a stored time text."""
     moment = _loaded.get(text)

@@ -174,11 +174,7 @@ class View(Mapping[str, Any]):
             except LedgerError:
                 raise
             except Exception as error:
-                raise PluginError(
-                    f"projection {name} failed on seq {record.seq} ({record.type}): "
-                    f"{type(error).__name__}: {error}",
-                    plugin=self._owners.get(name, name),
-                ) from error
+                raise self.failure(name, record, error) from error
             if new is not None:
                 states[name] = new
         self.seq = record.seq
@@ -186,6 +182,14 @@ class View(Mapping[str, Any]):
         counts[record.type] = counts.get(record.type, 0) + 1
         if self.occurred_text is None or occurred_text > self.occurred_text:
             self.occurred_text = occurred_text
+
+    def failure(self, name: str, record: Record, error: Exception) -> PluginError:
+        """The error for a projection whose ``apply`` raised ``error`` on ``record``."""
+        return PluginError(
+            f"projection {name} failed on seq {record.seq} ({record.type}): "
+            f"{type(error).__name__}: {error}",
+            plugin=self._owners.get(name, name),
+        )
 
     def skip(self, seq: int, type_name: str, occurred_text: str) -> None:
         """Move past a record that no projection folds."""

@@ -17,7 +17,7 @@ from typing import Any
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
 from .files import out_of_space
 from .sqlite_schema import check_schema, harden, integrity_problem
-from .store import (BATCH, COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
+from .store import (COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
 from .tree import grow
 
@@ -322,8 +322,7 @@ class SqliteStore(Store):
                                    limit=limit, reverse=reverse)
         cursor = self.conn.execute(query, params)
         try:
-            while batch := cursor.fetchmany(BATCH):
-                yield from map(stored_event, batch)
+            yield from map(stored_event, cursor)  # stepped row by row: faster than fetchmany
         finally:
             try:
                 cursor.close()

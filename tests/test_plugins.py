@@ -10,7 +10,7 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from ledger import CapacityCommissioned, Event, Ledger, PluginError, Rejected, fields
+from ledger import CapacityCommissioned, Event, Ledger, LedgerError, PluginError, Rejected, fields
 
 from .test_hooks import Ping, commissioned, plugin
 
@@ -240,3 +240,72 @@ def test_a_stored_payload_of_an_older_schema_is_upcast_when_read_and_when_restor
         (restored,) = copy.read()
         assert restored.event == ReadingV2(meter="m1", kilowatts=5) and restored.schema == 1
         assert copy.verify()[0] == 1
+
+
+@attrs.frozen
+class PingWithOwner(Event):
+    """``Ping`` as a careless plugin author changed it: a required field more, the same schema."""
+    type = "test.ping"
+    stream_template = "ping/{name}"
+    name: str = fields.name()
+    owner: str = fields.name()
+    gigawatts: Decimal = Decimal(1)
+
+
+def pings_counted():
+    class Count:
+        name = "count"
+        handles = ("test.ping",)
+
+        def initial(self):
+            return []
+
+        def apply(self, state, event, record):
+            if event.name == "bad" and armed:
+                raise ValueError("cannot fold")
+            state.append(event.name)
+
+        def summary(self, state):
+            return state
+
+    return Count()
+
+
+armed = False
+
+
+def test_a_replay_names_the_record_that_no_longer_fits_its_class(tmp_path):
+    db = tmp_path / "pings.db"
+    with Ledger.open(db, plugins=[plugin(register_event_types=lambda register: register(Ping))],
+                     load_entrypoints=False) as book:
+        book.append_many([Ping(name="a"), Ping(name="b")])
+    changed = plugin(register_event_types=lambda register: register(PingWithOwner),
+                     register_projections=lambda register: register(pings_counted()))
+    with Ledger.open(db, plugins=[changed], load_entrypoints=False) as book:
+        with pytest.raises(LedgerError, match=r"^seq 1: the stored test.ping does not fit its "
+                                              r"event class: data.owner: required field is missing$"):
+            book.replay(use_snapshots=False)
+
+
+def test_a_projection_failing_in_a_replay_is_named_and_the_view_stops_at_the_record_before(tmp_path):
+    global armed
+    db = tmp_path / "pings.db"
+    counted = plugin(register_event_types=lambda register: register(Ping),
+                     register_projections=lambda register: register(pings_counted()))
+    with Ledger.open(db, plugins=[counted], load_entrypoints=False) as book:
+        book.append_many([Ping(name="a"), Ping(name="b"), Ping(name="bad"), Ping(name="c")])
+        armed = True
+        try:
+            with pytest.raises(PluginError, match=r"^projection count failed on seq 3 \(test.ping\): "
+                                                  r"ValueError: cannot fold$") as caught:
+                book.replay(use_snapshots=False)
+            assert caught.value.plugin == "testplugin"
+            folder = book._folder
+            view = folder.new_view()
+            with pytest.raises(PluginError):
+                folder.fold(view, book._store.rows(0))
+            assert (view.seq, view.by_type, view["count"]) == (2, {"test.ping": 2}, ["a", "b"])
+            assert view.occurred_text is not None
+        finally:
+            armed = False
+        assert book.replay(use_snapshots=False)["count"] == ["a", "b", "bad", "c"]

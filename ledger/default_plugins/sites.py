@@ -35,20 +35,28 @@ class SiteCapacity:
 
     def commission(self, event: CapacityCommissioned) -> None:
         key = (event.site, event.provider, event.vendor, event.platform)
-        self.net[key] = self.net.get(key, ZERO) + event.gigawatts
-        if self._by_site is not None:
-            self._by_site.setdefault(event.site, set()).add(key)
+        net = self.net
+        net[key] = net.get(key, ZERO) + event.gigawatts
+        by_site = self._by_site
+        if by_site is not None:
+            keys = by_site.get(key[0])
+            if keys is None:
+                by_site[key[0]] = {key}
+            else:
+                keys.add(key)
 
     def resolve(self, event: CapacityDecommissioned) -> Key:
         """The capacity a decommissioning takes from; ``Rejected`` when it is not there."""
+        provider, platform = event.provider, event.platform
         keys = [
             key for key in self.by_site.get(event.site, ())
-            if (event.provider is None or key[1] == event.provider)
-            and (event.platform is None or key[3] == event.platform)
+            if (provider is None or key[1] == provider) and (platform is None or key[3] == platform)
         ]
+        if len(keys) == 1 and event.gigawatts <= self.net[keys[0]]:
+            return keys[0]
         which = "".join(
             f" {label} {value!r}" for label, value in
-            (("for provider", event.provider), ("on platform", event.platform)) if value
+            (("for provider", provider), ("on platform", platform)) if value
         )
         if not keys:
             raise Rejected(f"site {event.site!r} has no capacity commissioned{which}")
@@ -58,13 +66,10 @@ class SiteCapacity:
                 f"site {event.site!r} holds several (provider/platform: {held}); "
                 "name the platform and the provider"
             )
-        key = keys[0]
-        if event.gigawatts > self.net[key]:
-            raise Rejected(
-                f"decommissions {event.gigawatts} GW, but site {event.site!r} has only "
-                f"{self.net[key]} GW commissioned{which}"
-            )
-        return key
+        raise Rejected(
+            f"decommissions {event.gigawatts} GW, but site {event.site!r} has only "
+            f"{self.net[keys[0]]} GW commissioned{which}"
+        )
 
     def decommission(self, event: CapacityDecommissioned) -> tuple[Key, Decimal] | None:
         """Take the gigawatts off the capacity they come from; return its key and the gigawatts
