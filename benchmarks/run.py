@@ -513,6 +513,12 @@ def child(argv: list[str]) -> None:
         seconds, count = replay_es(Path(argv[1]))
         print(json.dumps({"seconds": seconds, "count": count}))
         return
+    if argv[0] == "read":  # every record read and decoded, nothing folded
+        with open_ledger(Path(argv[1])) as book:
+            counted: list[int] = []
+            seconds = timed(lambda: counted.append(sum(1 for _ in book.read())))
+        print(json.dumps({"seconds": seconds, "count": counted[0]}))
+        return
     if argv[0] in EVERYDAY:
         book = open_ledger(Path(argv[1]))
         if argv[0] == "report":
@@ -691,10 +697,14 @@ def measure_replays(files: dict[str, Path], rounds: int, records: int) -> dict[s
     fresh process (as the target says: a replay is what a new process does first; a process
     that has just imported and compared three times carries a heap that slows any of them)."""
     ours: list[float] = []
+    read: list[float] = []
     raw: list[float] = []
     peer: list[float] = []
     for r in range(rounds):
         ours.append(run_child("replay", str(files["ledger"]))["seconds"])
+        done = run_child("read", str(files["ledger"]))
+        assert done["count"] == records, (done["count"], records)
+        read.append(done["seconds"])
         done = run_child("replay-raw", str(files["raw"]))
         assert done["count"] == records, (done["count"], records)
         raw.append(done["seconds"])
@@ -702,10 +712,17 @@ def measure_replays(files: dict[str, Path], rounds: int, records: int) -> dict[s
             done = run_child("replay-es", str(files["es"]), str(files["ledger"]))
             assert done["count"] == records, (done["count"], records)
             peer.append(done["seconds"])
-        log(f"  replay round {r + 1}: gigaledger {ours[-1]:.2f} s, raw {raw[-1]:.2f} s"
-            + (f", eventsourcing {peer[-1]:.2f} s" if peer else ""))
-    return with_ratios({"gigaledger": figures(ours, records), "raw_sqlite3": figures(raw, records),
-                        "eventsourcing": figures(peer, records) if peer else None})
+        log(f"  replay round {r + 1}: gigaledger {ours[-1]:.2f} s (read alone {read[-1]:.2f} s), "
+            f"raw {raw[-1]:.2f} s" + (f", eventsourcing {peer[-1]:.2f} s" if peer else ""))
+    result = with_ratios({"gigaledger": figures(ours, records),
+                          "raw_sqlite3": figures(raw, records),
+                          "eventsourcing": figures(peer, records) if peer else None})
+    # Like for like with the peer's read (not a target): every record read and decoded into its
+    # event, nothing folded; the replay also folds the four built-in projections.
+    result["read"] = with_ratios({"gigaledger": figures(read, records),
+                                  "raw_sqlite3": result["raw_sqlite3"],
+                                  "eventsourcing": result["eventsourcing"]})
+    return result
 
 
 def with_ratios(result: dict[str, Any]) -> dict[str, Any]:
@@ -838,6 +855,7 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
          rate(rep["raw_sqlite3"]), rate(rep["eventsourcing"]), "ours/raw",
          *verdict(results, "full_replay.ours_over_raw")],
         ["", "", "", "", es, *verdict(results, "full_replay.ours_over_eventsourcing")],
+        *read_table_rows(rep.get("read"), n),
         ["incremental replay after 1 more event, reopened ledger" + (
             " (no snapshot API)" if not inc["snapshots_supported"] else
             " (no snapshot stored)" if not inc["snapshots_stored"] else ""),
@@ -862,6 +880,17 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
                  *verdict(results, "peak_rss.largest_over_smallest")])
     return rows + everyday_rows(results.get("everyday"), n) + postgres_rows(
         results.get("postgres") or {"skipped": "n/a"}, n)
+
+
+def read_table_rows(read: dict[str, Any] | None, n: int) -> list[list[str]]:
+    """``Ledger.read()`` of every record, beside the peer's read and decode: like for like, as
+    neither folds anything (not a target; the full replay folds the four projections too)."""
+    if read is None:
+        return []
+    peer = read["ours_over_eventsourcing"]
+    return [[f"read and decode {n:,} events, no folds (not a target): events/s (median s)",
+             rate(read["gigaledger"]), rate(read["raw_sqlite3"]), rate(read["eventsourcing"]),
+             "ours/eventsourcing", "n/a" if peer is None else f"{peer:.2f}", "", ""]]
 
 
 EVERYDAY_ROWS = {

@@ -103,33 +103,28 @@ LoadStep = tuple[str, Callable[[Any, Any], None], Optional[Callable[[Any], Any]]
 
 def planned_loader(cls: type[Event], plan: list[LoadStep]) -> Callable[[Mapping[str, Any]], Event]:
     """``load(data)``: an event of ``cls`` rebuilt from a payload the ledger stored, each field set
-    through its slot without validation (the payload was validated when appended): one look-up,
-    at most one parse and one set per field, in a function written once per class from the plan
-    (as attrs writes ``__init__``), so that no loop over the steps runs per record."""
+    through its slot without validation (the payload was validated when appended): one ``get``,
+    at most one parse and one set per field, by a plan made once per class."""
     from .errors import Rejected
 
-    names: dict[str, Any] = {"new": object.__new__, "cls": cls, "MISSING": _MISSING,
-                             "Rejected": Rejected}
-    lines = ["def load(data):", "    event = new(cls)", "    get = data.get"]
-    for i, (name, setter, parse, default) in enumerate(plan):
-        names[f"set{i}"], names[f"parse{i}"], names[f"default{i}"] = setter, parse, default
-        key = repr(name)
-        if default is attrs.NOTHING:
-            missing = repr(f"data.{name}: required field is missing")
-            lines += ["    try:", f"        value = data[{key}]", "    except KeyError:",
-                      f"        raise Rejected({missing}) from None"]
-            if parse is not None:
-                lines.append(f"    if value is not None: value = parse{i}(value)")
-        else:
-            factory = isinstance(default, attrs.Factory)  # type: ignore[arg-type]  # a class
-            fallback = f"default{i}.factory()" if factory else f"default{i}"
-            lines += [f"    value = get({key}, MISSING)", f"    if value is MISSING: value = {fallback}"]
-            if parse is not None:
-                lines.append(f"    elif value is not None: value = parse{i}(value)")
-        lines.append(f"    set{i}(event, value)")
-    lines.append("    return event")
-    exec(compile("\n".join(lines), f"<load {cls.__qualname__}>", "exec"), names)
-    load: Callable[[Mapping[str, Any]], Event] = names["load"]
+    new = object.__new__
+    steps = tuple((name, setter, parse, default, f"data.{name}: required field is missing")
+                  for name, setter, parse, default in plan)
+
+    def load(data: Mapping[str, Any]) -> Event:
+        event = new(cls)
+        get = data.get
+        for name, set_value, parse, default, missing in steps:
+            value = get(name, _MISSING)
+            if value is _MISSING:
+                if default is attrs.NOTHING:
+                    raise Rejected(missing)
+                value = default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
+            elif value is not None and parse is not None:
+                value = parse(value)
+            set_value(event, value)
+        return event
+
     return load
 
 
