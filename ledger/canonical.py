@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 try:  # a declared dependency, but the ledger stays exact (and slower) without it
@@ -55,6 +56,7 @@ _SIMPLE = frozenset({str, int, bool, type(None), Decimal, date, datetime})
 _STRING_KEYS = {str}
 _CONTAINERS = frozenset({dict, list, tuple})
 _ALLOWED = _SIMPLE | _CONTAINERS
+_SEQUENCES = frozenset({list, tuple})
 
 
 def _plain(value: Any) -> bool:
@@ -75,6 +77,8 @@ def _plain(value: Any) -> bool:
         return True
     if not kinds <= _ALLOWED:
         return False
+    if kinds <= _SEQUENCES and set(map(type, chain.from_iterable(items))) <= _SIMPLE:
+        return True  # rows of plain values (a snapshot's keys): one C loop, not a call per row
     return all(map(_plain, [item for item in items if type(item) in _CONTAINERS]))
 
 

@@ -124,3 +124,17 @@ def test_a_history_line_is_exact_in_its_data_and_meta(data, meta, kind):
     ours, standard = loads_members(text, ("data", "meta")), standard_loads(text)
     assert repr(ours["data"]) == repr(standard["data"])
     assert repr(ours["meta"]) == repr(standard["meta"])
+
+
+#: A snapshot's shape: rows (lists or tuples) of leaves, alone or as a dict's columns.
+rows = st.lists(st.lists(leaves, max_size=4) | st.tuples(leaves, leaves), min_size=1, max_size=6)
+
+
+@settings(max_examples=400)
+@given(rows | st.dictionaries(keys, rows, max_size=3))
+def test_rows_of_values_read_and_write_exactly_as_the_standard_library_does(value):
+    standard, ours = same_or_both_refuse(lambda side: (dumps if side else standard_dumps)(value))
+    assert standard == ours
+    if standard[0] == "ok":
+        text = standard[1]
+        assert repr(loads(text)) == repr(standard_loads(text))  # a float one row down: Decimal

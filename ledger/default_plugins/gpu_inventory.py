@@ -54,9 +54,7 @@ class GpuInventoryProjection:
         return GpuState()
 
     def apply(self, state: GpuState, event: Any, record: Any) -> None:
-        if isinstance(event, CapacityCommissioned):  # the commonest first
-            state.capacity.commission(event)
-        elif isinstance(event, GpusDelivered):
+        if isinstance(event, GpusDelivered):
             key = _count_key(event)
             state.counted[key] = state.counted.get(key, 0) + event.count
         elif isinstance(event, GpusRetired):
@@ -66,6 +64,8 @@ class GpuInventoryProjection:
                 state.counted[key] = left
             else:
                 state.counted.pop(key, None)
+        elif isinstance(event, CapacityCommissioned):
+            state.capacity.commission(event)
         elif isinstance(event, CapacityDecommissioned):
             state.capacity.decommission(event)
         elif isinstance(event, PlatformSpecified):
