@@ -86,18 +86,20 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000, help="history size (lines)")
     parser.add_argument("--seed", type=int, default=7, help="the generator's seed")
     args = parser.parse_args()
+    if args.events < 100:
+        parser.error("--events must be at least 100 (a count per record needs records)")
     if shutil.which("valgrind") is None:
         raise SystemExit("instructions.py: needs valgrind (Debian: apt install valgrind)")
     with tempfile.TemporaryDirectory(prefix="gigaledger-instructions-") as folder:
         work = Path(folder)
         history, db = work / "history.jsonl", work / "ledger.db"
-        write_history(str(history), args.events, args.seed)
-        with Ledger.open(db, load_entrypoints=False) as book:
-            records = book.import_jsonl(history).appended
-        checkout, commit = baseline_checkout(args.baseline, work)
+        checkout, commit = baseline_checkout(args.baseline, work)  # first: a typo fails at once
         if checkout is None:
-            raise SystemExit(f"instructions.py: {commit}")
+            raise SystemExit(f"instructions.py: {commit.removeprefix('n/a (').removesuffix(')')}")
         try:
+            write_history(str(history), args.events, args.seed)
+            with Ledger.open(db, load_entrypoints=False) as book:
+                records = book.import_jsonl(history).appended
             counts = {name: {side: instructions(db, history, step, code)
                              for side, code in (("this", None), ("baseline", checkout))}
                       for name, step in STEPS.items()}

@@ -598,7 +598,7 @@ def baseline_checkout(ref: str, workdir: Path) -> tuple[Path | None, str]:
     done = subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(target), ref],
                           capture_output=True, text=True)
     if done.returncode:
-        return None, f"n/a (git worktree add {ref}: {done.stderr.strip().splitlines()[-1:]})"
+        return None, f"n/a (git worktree add {ref}: {' '.join(done.stderr.strip().splitlines()[-1:])})"
     commit = subprocess.run(["git", "-C", str(target), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     return target, commit

@@ -158,7 +158,7 @@ def _child(path: str | os.PathLike[str], prepare: Callable[[Mapping[str, Any]], 
         else:
             if _send(out, chunk):
                 _frame(out, _END)
-        _send(out, chunk)  # the lines made ready before the one it stopped at
+        _send(out, chunk)  # after a break, the lines made ready before it (else: sent already)
         out.flush()
     except BaseException:
         pass

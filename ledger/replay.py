@@ -191,14 +191,6 @@ class View(Mapping[str, Any]):
             plugin=self._owners.get(name, name),
         )
 
-    def skip(self, seq: int, type_name: str, occurred_text: str) -> None:
-        """Move past a record that no projection folds."""
-        self.seq = seq
-        counts = self.by_type
-        counts[type_name] = counts.get(type_name, 0) + 1
-        if self.occurred_text is None or occurred_text > self.occurred_text:
-            self.occurred_text = occurred_text
-
     @property
     def unknown_types(self) -> dict[str, int]:
         """The records passed whose type no loaded plugin registers, counted by type: the report
