@@ -324,10 +324,7 @@ class SqliteStore(Store):
         try:
             yield from map(stored_event, cursor)  # stepped row by row: faster than fetchmany
         finally:
-            try:
-                cursor.close()
-            except sqlite3.ProgrammingError:  # the database was closed first
-                pass
+            _close(cursor)
 
     def hash_at(self, seq: int) -> str | None:
         row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
@@ -338,9 +335,15 @@ class SqliteStore(Store):
         if self.stale:
             return
         where, params = snapshot_filter("?", name, fingerprint, upto, before_time)
-        yield from self.conn.execute(
+        cursor = self.conn.execute(
             f"SELECT seq, hash, occurred_at, state FROM snapshots WHERE {where} ORDER BY seq DESC",
             params)
+        try:
+            # One by one (the first usable is most often taken), through ``map``: ``yield from``
+            # a cursor would close it itself, failing when the database was closed first.
+            yield from map(tuple, cursor)
+        finally:
+            _close(cursor)
 
     def newest_snapshot(self) -> int:
         if self.stale:
@@ -392,3 +395,12 @@ class SqliteStore(Store):
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
+
+
+def _close(cursor: sqlite3.Cursor) -> None:
+    """Close a cursor that a generator stepped; quietly when the database was closed first (a
+    generator left suspended, by Ctrl-C or a ``break``, is closed when it is collected)."""
+    try:
+        cursor.close()
+    except sqlite3.ProgrammingError:
+        pass

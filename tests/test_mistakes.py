@@ -342,6 +342,36 @@ def test_ctrl_c_during_an_import_exits_130_and_stores_nothing(tmp_path, copy):
     assert gigaledger("verify", copy).returncode == 0
 
 
+#: A process that meets Ctrl-C while the command line is still loading: an import hook raises
+#: KeyboardInterrupt when ``ledger.cli.base`` is imported (as SIGINT would, at that moment).
+_CTRL_C_WHILE_LOADING = """
+import runpy, sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "ledger.cli.base":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["gigaledger", "report", sys.argv[2]]
+if sys.argv_way == "script":
+    from ledger.cli import entry
+    entry()
+else:
+    runpy.run_module("ledger", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("way", ["script", "module"])
+def test_ctrl_c_while_the_command_line_loads_is_one_line_too(copy, way):
+    """Ctrl-C in the first third of a second, while Python loads the commands, ends as it does
+    later: status 130 and the one line, no traceback; both for the ``gigaledger`` script and for
+    ``python -m ledger``."""
+    code = _CTRL_C_WHILE_LOADING.replace("sys.argv_way", repr(way))
+    done = subprocess.run([sys.executable, "-c", code, way, str(copy)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert (done.returncode, done.stderr, done.stdout) == (
+        130, "interrupted (Ctrl-C): nothing of this command was stored\n", "")
+
+
 def test_ctrl_c_stops_log_follow_quietly(copy):
     """Ctrl-C is how ``log --follow`` is stopped: exit 0, the records it printed, no complaint."""
     process = subprocess.Popen([sys.executable, "-m", "ledger", "log", str(copy), "--follow",

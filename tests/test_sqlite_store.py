@@ -90,3 +90,21 @@ def test_a_current_file_opens_without_sqlite_utils_and_a_new_one_with_it(tmp_pat
     make_old(path)
     assert imports_after(make) == "True"
     assert imports_after(make) == "False"
+
+
+@pytest.mark.parametrize("reading", ["rows", "snapshots"])
+def test_a_reading_left_suspended_ends_quietly_once_the_ledger_is_closed(tmp_path, reading):
+    """A generator over the file that is still suspended when the ledger is closed (Ctrl-C or an
+    error in the middle of a replay, a ``break``) is closed later, when it is collected: without
+    an error, which Python could only print as "Exception ignored" with a traceback."""
+    book = Ledger.open(tmp_path / "l.db", snapshot_every=1)
+    book.append(commissioning("a"))
+    book.append(commissioning("b"))
+    book.replay()  # saves a snapshot
+    store = book._store
+    rows = (store.rows(0) if reading == "rows"
+            else store.snapshots("gpu_inventory", book._folder.fingerprints.of["gpu_inventory"],
+                                 None, None))
+    assert next(rows)
+    book.close()
+    rows.close()  # raised UsageError ("the ledger is closed") for snapshots

@@ -5,9 +5,51 @@ what they do to a ledger: ``writing`` (import, replay, append, copy, materialize
 ``reading`` (log, report, verify, head, info, export, explain, chart), ``catalogue`` (types,
 plugins), ``serving`` (serve: the ledger page in Datasette) and ``proving`` (keygen, checkpoint,
 prove, check).
+
+This package loads them when first asked (``entry``, or any name below), so that the console
+script's own import costs nothing and Ctrl-C while the commands load (a third of a second) is
+answered like Ctrl-C at any other time: one line, status 130, no traceback.
 """
 
-from . import catalogue, proving, reading, serving, writing  # noqa: F401  (each registers one)
-from .base import add_plugin_commands, cli, entry, main
+from __future__ import annotations
+
+import importlib
+import sys
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING (true for type checkers), without importing typing
+
+#: What a command interrupted by Ctrl-C prints, and its exit status (128 + SIGINT, as shells
+#: expect).
+INTERRUPTED_NOTE = "interrupted (Ctrl-C): nothing of this command was stored"
+INTERRUPTED = 130
+_COMMANDS = ("catalogue", "proving", "reading", "serving", "writing")  # each registers its own
+
+
+def _base() -> Any:
+    """The ``base`` module, with every command registered."""
+    for name in _COMMANDS:
+        importlib.import_module(f".{name}", __name__)
+    return importlib.import_module(".base", __name__)
+
+
+def entry() -> None:
+    """The ``gigaledger`` console script (and ``python -m ledger``)."""
+    try:
+        main = _base().main
+    except KeyboardInterrupt:
+        sys.stderr.write(INTERRUPTED_NOTE + "\n")
+        raise SystemExit(INTERRUPTED) from None
+    sys.exit(main())
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("add_plugin_commands", "cli", "main"):
+        return getattr(_base(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .base import add_plugin_commands, cli, main
 
 __all__ = ["add_plugin_commands", "cli", "entry", "main"]

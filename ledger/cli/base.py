@@ -28,13 +28,12 @@ from ..ledger import Ledger
 from ..plugins import PluginHost
 from ..replay import jsonable
 from ..store import is_url
+from . import INTERRUPTED, INTERRUPTED_NOTE
 
 #: Seconds a command waits for another process's write lock (``GIGALEDGER_TIMEOUT``).
 TIMEOUT = "GIGALEDGER_TIMEOUT"
 #: Set to 0 to leave the built-in domain out (a bare engine: only the plugins given).
 BUILTINS = "GIGALEDGER_BUILTINS"
-#: Exit status after Ctrl-C (128 + SIGINT), as shells expect.
-INTERRUPTED = 130
 
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, metavar="PATH.py|MODULE",
@@ -277,7 +276,7 @@ def _main(argv: Sequence[str] | None) -> int:
         note(f"gigaledger: {error.format_message()}")
         return error.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
-        note("interrupted (Ctrl-C): nothing of this command was stored")
+        note(INTERRUPTED_NOTE)
         return INTERRUPTED
     except LedgerError as error:
         if debug:
@@ -299,6 +298,3 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
     return status if isinstance(status, int) else 0
 
-
-def entry() -> None:
-    sys.exit(main())
