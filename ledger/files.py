@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
@@ -118,14 +118,15 @@ def replacing(path: str, mode: int | None = None) -> Iterator[IO[str]]:
 
 
 @contextmanager
-def removed_on_failure(path: str | None) -> Iterator[None]:
+def removed_on_failure(path: str | None,
+                       keep: Callable[[BaseException], bool] | None = None) -> Iterator[None]:
     """Remove the ledger file ``path`` (and SQLite's side files) when the block fails and the
-    file did not exist before it: a failed command creates no file."""
+    file did not exist before it: a failed command creates no file (unless ``keep(error)``)."""
     existed = path is None or os.path.exists(path)
     try:
         yield
-    except BaseException:
-        if not existed and path is not None:
+    except BaseException as error:
+        if not existed and path is not None and not (keep is not None and keep(error)):
             for name in (path, *(path + suffix for suffix in SIDE_FILES)):
                 _remove(name)
         raise

@@ -117,6 +117,14 @@ class Ledger:
         # valid for the next write as long as no other connection has committed since.
         self._last: tuple[int, int, str, dict[str, int]] | None = None
 
+    @property
+    def records_stored(self) -> int:
+        """How many records this object has stored since it was opened (appended, derived,
+        imported or copied in, and committed), also when the call that stored them was then
+        interrupted: on SQLite, Ctrl-C lands before a commit or after it is counted, never
+        between (``ledger/interrupts.py``)."""
+        return self._store.stored
+
     @classmethod
     def open(
         cls,

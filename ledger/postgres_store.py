@@ -206,12 +206,16 @@ class PostgresStore(Store):
             raise
 
     def commit(self) -> None:
+        # Ctrl-C is not held here (a server that does not answer must stay interruptible): a
+        # commit cut short by it may have been made or not, as the server alone knows.
         try:
             self.conn.execute("COMMIT")
+            self.stored, self.inserted = self.stored + self.inserted, 0
         finally:
             self._transaction = False
 
     def rollback(self) -> None:
+        self.inserted = 0
         try:
             if self._conn.closed:  # a lost connection: the server rolled the transaction back
                 return
@@ -223,6 +227,7 @@ class PostgresStore(Store):
     def _start(self) -> None:
         """Open a transaction, connecting again once when the connection turns out to have
         been lost since the last one (nothing is in flight yet: that is safe)."""
+        self.inserted = 0
         try:
             self.conn.execute("BEGIN")
         except psycopg.OperationalError:
@@ -356,6 +361,7 @@ class PostgresStore(Store):
         with self.conn.cursor() as cursor:
             cursor.executemany(_INSERT, rows)
         grow(self, rows)
+        self.inserted += len(rows)
 
     @property
     def has_tree(self) -> bool:

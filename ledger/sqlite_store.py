@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
+from . import interrupts
 from .files import out_of_space
 from .sqlite_schema import check_schema, harden, integrity_problem
 from .store import (COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
@@ -258,11 +259,15 @@ class SqliteStore(Store):
         """Take the write lock (waiting up to the timeout) and start a transaction."""
         self.refuse_writes()
         self.conn.execute("BEGIN IMMEDIATE")
+        self.inserted = 0
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        with interrupts.held():  # Ctrl-C before the commit, or after it is counted
+            self.conn.execute("COMMIT")
+            self.stored, self.inserted = self.stored + self.inserted, 0
 
     def rollback(self) -> None:
+        self.inserted = 0
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
@@ -272,6 +277,7 @@ class SqliteStore(Store):
         self.conn.execute("PRAGMA busy_timeout = 0")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
+            self.inserted = 0
             return True
         except sqlite3.OperationalError:
             return False
@@ -385,6 +391,7 @@ class SqliteStore(Store):
     def insert(self, rows: Sequence[StoredEvent]) -> None:
         self.conn.executemany(_INSERT, rows)
         grow(self, rows)
+        self.inserted += len(rows)
 
     @property
     def has_tree(self) -> bool:

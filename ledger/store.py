@@ -83,6 +83,9 @@ class Store(abc.ABC):
     )
     #: The Merkle tree at the end of the log as this process last grew it (``tree.grow``).
     tree_state: Any = None
+    #: Records committed through this object, and records inserted in the open transaction.
+    stored = 0
+    inserted = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -267,6 +267,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.time = START
         self.book = self.open_ledger()
         self.model = ModelLedger()
+        self.records_at_open = 0  # the model's records when ``book`` was opened
 
     # --- the ledger under test; override for another store -------------------------------------
 
@@ -370,12 +371,19 @@ class LedgerMachine(RuleBasedStateMachine):
         reopened = self.reopen()
         if reopened is not None:
             self.book = reopened
+            self.records_at_open = len(self.model.records)
 
     # --- invariants ---------------------------------------------------------------------------
 
     @invariant()
     def same_records_as_the_model(self) -> None:
         assert self.book.head() == (len(self.model.records), self.model.head)
+
+    @invariant()
+    def the_records_stored_here_are_counted(self) -> None:
+        """``records_stored``: what this object committed since it was opened, no more (a
+        refused batch, an id already stored) and no less."""
+        assert self.book.records_stored == len(self.model.records) - self.records_at_open
 
     @invariant()
     def the_chain_verifies(self) -> None:

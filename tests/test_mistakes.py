@@ -30,7 +30,7 @@ import pytest
 
 from ledger import (
     AgreementSigned, Event, Ledger, LedgerError, ReadOnly, Rejected, StoreBusy, UsageError,
-    UsageReported, fields, hookimpl,
+    UsageReported, fields, hookimpl, interrupts,
 )
 
 from .conftest import EVENTS, ROOT, without_write_privilege
@@ -116,6 +116,16 @@ def copy(ledger_file, tmp_path) -> Path:
     db = tmp_path / "deals.db"
     shutil.copy(ledger_file, db)
     return db
+
+
+def test_the_command_alone_prints_its_help_as_it_is():
+    """``gigaledger`` with nothing after it: the help on stderr, status 2, without the
+    "gigaledger: " and "(see gigaledger --help)" that a usage error's one line carries."""
+    done = gigaledger()
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("Usage: gigaledger [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\nCommands:\n" in done.stderr and "  verify " in done.stderr
+    assert "(see gigaledger --help)" not in done.stderr
 
 
 # --- missing, directory, text file -----------------------------------------------------------
@@ -340,6 +350,70 @@ def test_ctrl_c_during_an_import_exits_130_and_stores_nothing(tmp_path, copy):
     assert err == "interrupted (Ctrl-C): nothing of this command was stored\n"  # one line only
     assert fingerprint(copy) == before
     assert gigaledger("verify", copy).returncode == 0
+
+
+def test_ctrl_c_waits_for_the_end_of_a_held_block_then_lands():
+    """``interrupts.held()``, around a commit and its count: SIGINT sent inside the block runs
+    its handler only after the block, at once (so that a commit is never split from its count)."""
+    class CtrlC(BaseException):
+        pass
+
+    def handler(signum, frame):
+        raise CtrlC
+
+    previous = signal.signal(signal.SIGINT, handler)
+    done = []
+    try:
+        with pytest.raises(CtrlC):
+            with interrupts.held():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # a handler not held off would run here
+                done.append("block")
+            done.append("after")  # not reached: the handler runs as the block ends
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert done == ["block"]
+
+
+#: A plugin that presses Ctrl-C once the records are stored: its ``event_appended`` observer
+#: runs after the commit, and sends the process SIGINT the first time it is told of a record.
+_CTRL_C_AFTER_COMMIT = """
+import os, signal
+from ledger import hookimpl
+
+_sent = []
+
+@hookimpl
+def event_appended(record, view):
+    if not _sent:
+        _sent.append(record.seq)
+        os.kill(os.getpid(), signal.SIGINT)
+"""
+
+
+@pytest.mark.parametrize("target", ["existing", "new"])
+def test_ctrl_c_after_the_records_are_stored_says_so_and_keeps_them(tmp_path, target):
+    """Ctrl-C that lands once an import has committed (here: while its observers are told)
+    must not say "nothing of this command was stored": the records are in the ledger, which
+    keeps them (a new file too), and the line says how many."""
+    plugin = tmp_path / "ctrl_c_after_commit.py"
+    plugin.write_text(_CTRL_C_AFTER_COMMIT)
+    db = tmp_path / "ledger.db"
+    before = 0
+    if target == "existing":
+        with Ledger.open(db) as book:
+            before = book.import_jsonl(os.path.join(EVENTS, "nvidia-openai-plan.jsonl")).appended
+    process = subprocess.run(
+        [sys.executable, "-m", "ledger", "import", str(db), HISTORY, "--plugin", str(plugin)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    with Ledger.open(db, readonly=True) as book:
+        stored = len(book) - before
+        book.verify()
+    assert stored > 0
+    assert (process.returncode, process.stderr, process.stdout) == (
+        130, f"interrupted (Ctrl-C) after this command had stored {stored} records: they are "
+             "kept\n", "")
 
 
 #: A process that meets Ctrl-C while the command line is still loading: an import hook raises

@@ -129,12 +129,24 @@ def builtins() -> bool:
     return os.environ.get(BUILTINS, "").strip() != "0"
 
 
+#: The ledgers the running command opened to write: after Ctrl-C, what they stored says what to
+#: tell (``main`` empties it).
+_WRITTEN: list[Ledger] = []
+
+
 def open_ledger(db: str | None, plugins: Sequence[str] = (), *, create: bool = True,
                 readonly: bool | None = False) -> Ledger:
     """The ledger at ``db``; read commands pass ``readonly=None`` so that a ledger on a
     read-only file, folder or medium can still be read."""
-    return Ledger.open(db, plugins=plugins, create=create, readonly=readonly, timeout=timeout(),
+    book = Ledger.open(db, plugins=plugins, create=create, readonly=readonly, timeout=timeout(),
                        builtins=builtins())
+    _WRITTEN.append(book)
+    return book
+
+
+def records_stored() -> int:
+    """The records the running command has stored (committed) so far."""
+    return sum(book.records_stored for book in _WRITTEN)
 
 
 def read_ledger(db: str, plugins: Sequence[str] = (), *, entry_points: bool = True) -> Ledger:
@@ -151,8 +163,11 @@ def plugin_host(plugins: Sequence[str] = ()) -> PluginHost:
 
 @contextmanager
 def new_file_guard(db: str | None) -> Iterator[None]:
-    """A write command that fails creates no ledger file."""
-    with removed_on_failure(None if db is None or is_url(db) else db):
+    """A write command that fails creates no ledger file; one interrupted by Ctrl-C after its
+    records were stored keeps them."""
+    with removed_on_failure(None if db is None or is_url(db) else db,
+                            keep=lambda error: isinstance(error, (Interrupted, KeyboardInterrupt))
+                            and records_stored() > 0):
         yield
 
 
@@ -258,8 +273,12 @@ def ctrl_c_raises_interrupted() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
-    with ctrl_c_raises_interrupted():
-        return _main(argv)
+    _WRITTEN.clear()
+    try:
+        with ctrl_c_raises_interrupted():
+            return _main(argv)
+    finally:
+        _WRITTEN.clear()
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -269,6 +288,9 @@ def _main(argv: Sequence[str] | None) -> int:
         add_plugin_commands()
         status = cli.main(args=argv, prog_name="gigaledger", standalone_mode=False)
     except click.UsageError as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # no command given (click 8.2 and on)
+            note(error.format_message())  # the help, as it is: it is the answer
+            return error.exit_code
         command = error.ctx.command_path if error.ctx is not None else "gigaledger"
         note(f"{command}: {error.format_message()} (see {command} --help)")
         return error.exit_code
@@ -276,7 +298,9 @@ def _main(argv: Sequence[str] | None) -> int:
         note(f"gigaledger: {error.format_message()}")
         return error.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
-        note(INTERRUPTED_NOTE)
+        stored = records_stored()
+        note(f"interrupted (Ctrl-C) after this command had stored {stored} "
+             f"record{'' if stored == 1 else 's'}: they are kept" if stored else INTERRUPTED_NOTE)
         return INTERRUPTED
     except LedgerError as error:
         if debug:
