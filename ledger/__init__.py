@@ -9,6 +9,7 @@ loads is answered in one line: see ``ledger/cli/__init__.py``).
 from __future__ import annotations
 
 import importlib
+
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING (true for type checkers), without importing typing
 
 __version__ = "0.1.0"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING (true for type checkers), without importing typing
 
 #: What a command interrupted by Ctrl-C prints, and its exit status (128 + SIGINT, as shells
