@@ -416,6 +416,19 @@ def test_ctrl_c_after_the_records_are_stored_says_so_and_keeps_them(tmp_path, ta
              "kept\n", "")
 
 
+def test_ctrl_c_after_an_import_into_memory_says_nothing_was_stored(tmp_path):
+    """``gigaledger replay HISTORY`` without ``--db`` keeps its ledger in memory: Ctrl-C after
+    the import's commit leaves nothing behind, and the line says so."""
+    plugin = tmp_path / "ctrl_c_after_commit.py"
+    plugin.write_text(_CTRL_C_AFTER_COMMIT)
+    process = subprocess.run(
+        [sys.executable, "-m", "ledger", "replay", HISTORY, "--plugin", str(plugin)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert (process.returncode, process.stderr, process.stdout) == (
+        130, "interrupted (Ctrl-C): nothing of this command was stored\n", "")
+
+
 #: A process that meets Ctrl-C while the command line is still loading: an import hook raises
 #: KeyboardInterrupt when ``ledger.cli.base`` is imported (as SIGINT would, at that moment).
 _CTRL_C_WHILE_LOADING = """
@@ -425,8 +438,8 @@ class CtrlC:
         if name == "ledger.cli.base":
             raise KeyboardInterrupt
 sys.meta_path.insert(0, CtrlC())
-sys.argv = ["gigaledger", "report", sys.argv[2]]
-if sys.argv_way == "script":
+way, sys.argv = sys.argv[1], ["gigaledger", "report", sys.argv[2]]
+if way == "script":
     from ledger.cli import entry
     entry()
 else:
@@ -439,8 +452,8 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line_too(copy, way):
     """Ctrl-C in the first third of a second, while Python loads the commands, ends as it does
     later: status 130 and the one line, no traceback; both for the ``gigaledger`` script and for
     ``python -m ledger``."""
-    code = _CTRL_C_WHILE_LOADING.replace("sys.argv_way", repr(way))
-    done = subprocess.run([sys.executable, "-c", code, way, str(copy)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_LOADING, way, str(copy)],
+                          capture_output=True,
                           text=True, cwd=ROOT, timeout=120)
     assert (done.returncode, done.stderr, done.stdout) == (
         130, "interrupted (Ctrl-C): nothing of this command was stored\n", "")

@@ -140,7 +140,8 @@ def open_ledger(db: str | None, plugins: Sequence[str] = (), *, create: bool = T
     read-only file, folder or medium can still be read."""
     book = Ledger.open(db, plugins=plugins, create=create, readonly=readonly, timeout=timeout(),
                        builtins=builtins())
-    _WRITTEN.append(book)
+    if db is not None:  # a ledger in memory keeps nothing after the command
+        _WRITTEN.append(book)
     return book
 
 
@@ -288,7 +289,7 @@ def _main(argv: Sequence[str] | None) -> int:
         add_plugin_commands()
         status = cli.main(args=argv, prog_name="gigaledger", standalone_mode=False)
     except click.UsageError as error:
-        if type(error).__name__ == "NoArgsIsHelpError":  # no command given (click 8.2 and on)
+        if isinstance(error, click.exceptions.NoArgsIsHelpError):  # no command given
             note(error.format_message())  # the help, as it is: it is the answer
             return error.exit_code
         command = error.ctx.command_path if error.ctx is not None else "gigaledger"
@@ -299,8 +300,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return error.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
         stored = records_stored()
-        note(f"interrupted (Ctrl-C) after this command had stored {stored} "
-             f"record{'' if stored == 1 else 's'}: they are kept" if stored else INTERRUPTED_NOTE)
+        kept = "1 record: it is kept" if stored == 1 else f"{stored} records: they are kept"
+        note(f"interrupted (Ctrl-C) after this command had stored {kept}" if stored
+             else INTERRUPTED_NOTE)
         return INTERRUPTED
     except LedgerError as error:
         if debug:
