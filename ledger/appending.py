@@ -148,10 +148,9 @@ class Appender:
         plain = type(event) is cls and type_name in self.codec.plain_types
         data_text = dumps_plain(data) if plain else dumps(data)
         if meta is None and cause is None:
-            meta, meta_text = {}, "{}"
+            meta_text = "{}"
         else:
-            meta = self._meta(meta, cause, plugin)
-            meta_text = dumps_plain(meta)  # JSON values and Decimals only (see _meta)
+            meta_text = dumps_plain(self._meta(meta, cause, plugin))  # JSON values and Decimals
         if len(data_text) + len(meta_text) > MAX_PAYLOAD // 4:  # else it fits, whatever it holds
             size = len(data_text.encode("utf-8", "surrogatepass")) + len(meta_text.encode("utf-8", "surrogatepass"))
             if size > MAX_PAYLOAD:
@@ -176,8 +175,9 @@ class Appender:
             id, made = new_id(), NEW
         if made != NEW:
             check_name("id", id)
-        return Ready(type_name, cls.schema, event, data, data_text, meta, meta_text, stream, id,
-                     made, occurred, occurred_at is not None)
+        # meta as every record read back has it: read-only, parsed when first looked into
+        return Ready(type_name, cls.schema, event, data, data_text, stored_meta(meta_text),
+                     meta_text, stream, id, made, occurred, occurred_at is not None)
 
     def append_ready(self, batch: Batch, view: View, ready: Ready,
                      expected_version: int | None = None, cause: Record | None = None,

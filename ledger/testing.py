@@ -36,6 +36,7 @@ from .event import Event
 from .hookspecs import hookimpl
 from .appending import DERIVED_IDS
 from .ledger import Ledger, NewEvent
+from .record import Record
 from .postgres_store import fresh_schema
 from .store import COLUMNS
 
@@ -228,6 +229,20 @@ class ModelLedger:
         return state
 
 
+def assert_same_record(given: Record, stored: Record | None) -> None:
+    """``given`` (what an append returned) is ``stored`` (the record read back) to the detail a
+    caller sees: equal fields of the same types, ``meta``'s keys in the same order, and ``meta``
+    read-only either way (``data`` is a dict, its keys in the event's or the stored order)."""
+    assert stored is not None, f"seq {given.seq}: returned by append, but not in the log"
+    assert given == stored, f"seq {given.seq}: append returned {given!r}, the log has {stored!r}"
+    assert [type(value) for value in given] == [type(value) for value in stored], (
+        f"seq {given.seq}: types {[type(v).__name__ for v in given]} returned, "
+        f"{[type(v).__name__ for v in stored]} read back")
+    assert list(given.meta) == list(stored.meta), f"seq {given.seq}: meta's keys in another order"
+    for record in (given, stored):
+        assert not hasattr(record.meta, "__setitem__"), f"seq {record.seq}: meta can be changed"
+
+
 def record_dict(record: Any) -> dict[str, Any]:
     """A ledger Record as the model's plain dict (stored times as text)."""
     exported = record.to_json()
@@ -297,12 +312,15 @@ class LedgerMachine(RuleBasedStateMachine):
         events = [NewEvent(Note(**item["data"]), item.get("occurred_at"), item.get("stream"),
                            item.get("expected_version"), item.get("id"), item.get("meta"))
                   for item in batch]
+        returned: list[Record] = []
         try:
-            self.book.append_many(events)
+            returned = self.book.append_many(events)
             outcome = "ok"
         except LedgerError as error:
             outcome = type(error).__name__
             assert self.book.head() == before, "a refused batch changed the ledger"
+        for record in returned:  # new or already stored: each as the log gives it back
+            assert_same_record(record, self.book.get(record.id))
         # The ids the ledger made up for items without one, in the order it made them.
         new = [record_dict(r) for r in self.book.read(after=before[0])]
         fresh = iter([r["id"] for r in new if r["meta"].get("derived_by") is None
