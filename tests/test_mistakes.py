@@ -459,6 +459,29 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line_too(copy, way):
         130, "interrupted (Ctrl-C): nothing of this command was stored\n", "")
 
 
+#: A process that meets Ctrl-C as it exits, once the command has answered: an exit handler
+#: sends SIGINT to the process itself (as a key pressed at that moment would).
+_CTRL_C_AT_EXIT = """
+import atexit, os, signal, sys
+atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))
+sys.argv = ["gigaledger", "head", sys.argv[1]]
+from ledger.cli import entry
+entry()
+"""
+
+
+def test_ctrl_c_once_the_command_has_answered_changes_nothing(copy):
+    """Ctrl-C after the command's output, while Python shuts down, neither prints "Exception
+    ignored" with a traceback nor turns the command's status into 130: the command is done."""
+    head = subprocess.run([sys.executable, "-m", "ledger", "head", str(copy)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_AT_EXIT, str(copy)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert head.returncode == 0 and head.stdout.split()[0] == str(len(fingerprint(copy)))
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", head.stdout)
+
+
 def test_ctrl_c_stops_log_follow_quietly(copy):
     """Ctrl-C is how ``log --follow`` is stopped: exit 0, the records it printed, no complaint."""
     process = subprocess.Popen([sys.executable, "-m", "ledger", "log", str(copy), "--follow",

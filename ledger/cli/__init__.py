@@ -39,7 +39,21 @@ def entry() -> None:
     except KeyboardInterrupt:
         sys.stderr.write(INTERRUPTED_NOTE + "\n")
         raise SystemExit(INTERRUPTED) from None
-    sys.exit(main())
+    status = main()
+    _hold_ctrl_c()
+    sys.exit(status)
+
+
+def _hold_ctrl_c() -> None:
+    """Keep Ctrl-C from here to the end of the process: the command has answered, and Python's
+    shutdown cut short by ``KeyboardInterrupt`` would print "Exception ignored" and a traceback,
+    or end with status 130 after a complete answer. (Blocked, SIGINT waits, and dies with the
+    process; in the main thread, on systems with ``pthread_sigmask``.)"""
+    import signal
+
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is not None:
+        block(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def __getattr__(name: str) -> Any:
