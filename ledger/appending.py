@@ -146,7 +146,15 @@ class Appender:
         type_name = cls.type
         data = self.codec.unstructure(event)
         plain = type(event) is cls and type_name in self.codec.plain_types
-        data_text = dumps_plain(data) if plain else dumps(data)
+        if plain:
+            data_text = dumps_plain(data)
+        else:
+            try:
+                data_text = dumps(data)
+            except (TypeError, ValueError) as error:  # a value JSON has no text for
+                raise Rejected(f"data: {error}") from None
+            if type_name not in self.codec.checked_types:
+                self.codec.reads_back(event, data_text)
         if meta is None and cause is None:
             meta_text = "{}"
         else:

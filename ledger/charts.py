@@ -12,7 +12,7 @@ import os
 import pathlib
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .errors import LedgerError, UsageError
+from .errors import LedgerError, PluginError, UsageError
 from .files import replacing_path
 from .hints import did_you_mean
 
@@ -55,5 +55,13 @@ def draw(ledger: Ledger, chart: Chart, output: str | os.PathLike[str], *, until:
         raise LedgerError(f"{output}: the chart {chart.name!r} is written as "
                           f"{' or '.join('.' + f for f in chart.formats)}")
     with replacing_path(str(path)) as temporary:
-        chart.draw(ledger, temporary, format=format, until=until, title=title)
+        try:
+            chart.draw(ledger, temporary, format=format, until=until, title=title)
+        except (LedgerError, KeyboardInterrupt):
+            raise
+        except Exception as error:  # the plugin's failure, named as such
+            owners = getattr(getattr(ledger, "_host", None), "chart_owners", {})
+            owner = owners.get(chart.name, chart.name)
+            raise PluginError(f"chart {chart.name} failed: {type(error).__name__}: {error}",
+                              plugin=owner) from error
     return path

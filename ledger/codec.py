@@ -6,6 +6,7 @@ Decimals as strings), so the same event always has the same bytes and the same h
 
 from __future__ import annotations
 
+import decimal
 import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -27,10 +28,15 @@ from .hints import did_you_mean
 
 
 def tidy(number: Decimal) -> Decimal:
-    """The same value without trailing zeros, for reports: ``Decimal("10.00")`` → ``10``."""
+    """The same value without trailing zeros, for reports: ``Decimal("10.00")`` → ``10``. Exact
+    whatever its size: the context holds every digit (the default one rounds to 28)."""
+    _, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int):  # NaN or infinity: nothing to tidy
+        return number
+    exact = decimal.Context(prec=len(digits) + max(exponent, 0) + 1)
     if number == number.to_integral_value():
-        return number.quantize(Decimal(1))
-    return number.normalize()
+        return number.quantize(Decimal(1), context=exact)
+    return number.normalize(exact)
 
 
 def _structure_str(value: Any, _: type) -> str:
@@ -155,6 +161,9 @@ class Codec:
                        if (build := structurer(cls)) is not None}
         self._write = {cls: write for cls in self.types.values()
                        if (write := unstructurer(cls)) is not None}
+        #: The types whose every field a ``ledger.fields`` maker checks: what their classes
+        #: accept, their JSON reads back as. Others are checked at each append (``reads_back``).
+        self.checked_types = frozenset(self._build)
         #: The types whose payloads hold only strings, booleans and 64-bit integers.
         self.plain_types = frozenset(cls.type for cls in self._write if not any(
             field.metadata.get(WIDE) for field in attrs.fields(cls)))
@@ -185,6 +194,26 @@ class Codec:
         except Exception as error:  # cattrs gathers every field's error; we report the first
             raise Rejected(first_problem(error, "data")) from None
         return event  # pragma: no cover - the fast path accepts what the detailed one does
+
+    def reads_back(self, event: Event, data_text: str) -> None:
+        """Refuse an event whose stored payload would not read back as the same event: its class
+        is not made of ``ledger.fields`` only, so nothing checked the values it was given (a
+        string in an integer field, a float anywhere). What an append stores, an import and a
+        replay must read as it was."""
+        cls = type(event)
+        try:
+            again = self.structure(cls.type, loads(data_text))
+        except Rejected as error:
+            raise Rejected(f"{error} (as the log would read it back: {cls.__name__} took the "
+                           "value without checking it)") from None
+        if again == event:
+            return
+        for field in attrs.fields(cls):
+            given, read = getattr(event, field.name), getattr(again, field.name)
+            if given != read or type(given) is not type(read):
+                raise Rejected(f"data.{field.name}: {given!r} would read back from the log as "
+                               f"{read!r} (give it as the log stores it)")
+        raise Rejected(f"{cls.__name__}: the event would not read back from the log as it is")
 
     def load(self, type_name: str, data: Mapping[str, Any], schema: int) -> Event:
         """An event from a payload the ledger stored itself: it was validated when appended, so

@@ -51,6 +51,45 @@ def _stream_maker(template: str) -> Callable[[Any], str]:
     return make
 
 
+def template_problem(cls: Any) -> str | None:
+    """What is wrong with an event class's ``stream_template`` (a field it names that the class
+    does not have, a brace out of place), or None: checked when the class is registered, so that
+    a typo is not met at the first append."""
+    template = getattr(cls, "stream_template", "")
+    if not template:
+        return None
+    if not isinstance(template, str):
+        return f"expected text like 'site/{{site}}', got {template!r}"
+    names = [field.name for field in attrs.fields(cls)]
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as error:
+        return f"{error} (a literal brace is written twice: {{{{ or }}}})"
+    for _, name, _, _ in parts:
+        if name is None:
+            continue
+        field = re.split(r"[.\[]", name, maxsplit=1)[0]
+        if field not in names:
+            shown = f"{{{name}}}" if name else "{}"
+            return (f"{shown} names no field of {cls.__name__}{did_you_mean(field, names)} "
+                    f"(fields: {', '.join(names)})")
+    return None
+
+
+def float_fields(cls: Any) -> list[str]:
+    """The fields of an event class annotated with ``float`` (alone or inside another type):
+    refused when the class is registered, since a float is never the amount meant."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: the append-time check remains
+        return []
+
+    def has_float(kind: Any) -> bool:
+        return kind is float or any(has_float(arg) for arg in typing.get_args(kind))
+
+    return [field.name for field in attrs.fields(cls) if has_float(hints.get(field.name))]
+
+
 #: Compiled stream templates, by template.
 _STREAMS: dict[str, Callable[[Any], str]] = {}
 

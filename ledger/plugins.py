@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -25,7 +26,7 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .charts import Chart
-from .event import Event
+from .event import Event, float_fields, template_problem
 from .hints import did_you_mean
 from .hookcalls import TYPES_ATTRIBUTE, Hook, Implementation, PerPlugin, tracing
 from .replay import Projection
@@ -35,7 +36,7 @@ from .replay import Projection
 BUILTIN_PACKAGE = "ledger.default_plugins"
 ENTRY_POINT_GROUP = "gigaledger"
 ALLOW_LIST = "GIGALEDGER_PLUGINS"
-_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*")  # the whole name (fullmatch)
 #: Hooks called once per event (the first two may be routed by type with ``@for_types``).
 _PER_PLUGIN_HOOKS = ("validate_event", "derive_events", "event_appended")
 
@@ -76,6 +77,7 @@ class PluginHost:
         self._register_all("register_event_types", self._add_event_type)
         self._register_all("register_projections", self._add_projection)
         self._register_all("register_charts", self._add_chart)
+        self._refuse_unknown_routed_types()
 
     # --- loading --------------------------------------------------------------------------------
 
@@ -88,8 +90,7 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as error:
-            message = " ".join(str(error).split())
-            raise PluginError(f"plugin {name}: {message}", plugin=name) from None
+            raise PluginError(f"plugin {name}: {_validation_message(error)}", plugin=name) from None
         except ValueError as error:
             raise PluginError(f"plugin {name}: {error}", plugin=name) from None
         self._sources[name] = (source, detail)
@@ -165,12 +166,22 @@ class PluginHost:
                 plugin=plugin,
             )
         type_name = event_class.type
-        if not isinstance(type_name, str) or not _TYPE_NAME.match(type_name):
+        if not isinstance(type_name, str) or not _TYPE_NAME.fullmatch(type_name):
             raise PluginError(
                 f"plugin {plugin}: {event_class.__name__}.type must be a lowercase dotted name "
                 f"like 'warrant.vested', got {type_name!r}",
                 plugin=plugin,
             )
+        floats = float_fields(event_class)
+        if floats:
+            raise PluginError(
+                f"plugin {plugin}: {event_class.__name__}.{floats[0]} is a float; amounts are "
+                f"exact: annotate it Decimal and make it with ledger.fields.decimal() (or "
+                f"fields.usd())", plugin=plugin)
+        problem = template_problem(event_class)
+        if problem is not None:
+            raise PluginError(f"plugin {plugin}: {event_class.__name__}.stream_template "
+                              f"{event_class.stream_template!r}: {problem}", plugin=plugin)
         if type_name in self.event_types:
             raise PluginError(
                 f"plugin {plugin}: event type {type_name!r} is registered already by plugin "
@@ -184,8 +195,11 @@ class PluginHost:
         missing = [a for a in ("name", "handles", "initial", "apply", "summary")
                    if not hasattr(projection, a)]
         if missing:
+            shown = projection.name if isinstance(getattr(projection, "name", None), str) \
+                else type(projection).__name__
             raise PluginError(
-                f"plugin {plugin}: projection {projection!r} lacks {', '.join(missing)}",
+                f"plugin {plugin}: projection {shown!r} lacks {', '.join(missing)} (a projection "
+                "has name, handles, initial(), apply(state, event, record) and summary(state))",
                 plugin=plugin,
             )
         name = projection.name
@@ -263,6 +277,19 @@ class PluginHost:
                 )
         self.pm.check_pending()  # nothing left: pluggy agrees
 
+    def _refuse_unknown_routed_types(self) -> None:
+        """Refuse ``@for_types`` naming a type no loaded plugin registers (a misspelling would
+        otherwise switch the implementation off without a word), as a projection's ``handles``."""
+        for name in _PER_PLUGIN_HOOKS[:2]:
+            for implementation in self.hooks[name].implementations:
+                unknown = sorted(set(implementation.types or ()) - set(self.event_types))
+                if unknown:
+                    raise PluginError(
+                        f"plugin {implementation.plugin}: {name} has @for_types({unknown[0]!r}), "
+                        f"a type no loaded plugin registers"
+                        f"{did_you_mean(unknown[0], self.event_types)}",
+                        plugin=implementation.plugin)
+
     def hook_names(self) -> list[str]:
         return sorted(n for n in dir(hookspecs) if getattr(getattr(hookspecs, n), "gigaledger_spec", None))
 
@@ -275,6 +302,20 @@ class PluginHost:
             result.append(PluginInfo(name, source, detail, hooks))
         order = {"built-in": 0, "entry point": 1, "module": 2, "file": 2, "object": 2}
         return sorted(result, key=lambda info: order[info.source])
+
+
+def _validation_message(error: pluggy.PluginValidationError) -> str:
+    """pluggy's refusal of an implementation, in one line; for an argument the hook does not
+    have, which one it may have meant and the arguments it has."""
+    message = " ".join(str(error).split())
+    found = re.search(r"for hook '(\w+)'.*Argument\(s\) \{'(\w+)'", message)
+    spec = getattr(hookspecs, found.group(1), None) if found else None
+    if spec is None:
+        return message
+    hook, argument = found.group(1), found.group(2)
+    arguments = [name for name in inspect.signature(spec).parameters]
+    return (f"{hook} declares an argument {argument!r}, which the hook does not pass"
+            f"{did_you_mean(argument, arguments)} ({hook} passes: {', '.join(arguments)})")
 
 
 def builtin_modules() -> tuple[str, ...]:

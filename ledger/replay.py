@@ -243,8 +243,26 @@ class View(Mapping[str, Any]):
         state = self[name]
         summary = self._projections[name].summary
         if name in self._dated:
-            return jsonable(self._call(name, "summary", summary, state, as_of=self.position()))
-        return jsonable(self._call(name, "summary", summary, state))
+            value = self._call(name, "summary", summary, state, as_of=self.position())
+        else:
+            value = self._call(name, "summary", summary, state)
+        try:
+            return jsonable(value)
+        except FloatFigure as error:
+            raise PluginError(f"projection {name}: its summary holds {error}",
+                              plugin=self._owners.get(name, name)) from None
+
+    def render(self, name: str, summary: Any) -> str | None:
+        """A projection's own text for its summary (its ``render``), or None when it has none;
+        when it fails, or gives something other than text, the error names its plugin."""
+        render = getattr(self.projection(name), "render", None)
+        if render is None:
+            return None
+        text = self._call(name, "render", render, summary)
+        if not isinstance(text, str):
+            raise PluginError(f"projection {name}: render gave {type(text).__name__}, not text",
+                              plugin=self._owners.get(name, name))
+        return text
 
     def position(self) -> AsOf:
         """Where this view stands, with its as-of date (see ``AsOf``)."""
@@ -273,11 +291,18 @@ class View(Mapping[str, Any]):
         return report
 
 
+class FloatFigure(LedgerError):
+    """A float where a report's figures must be exact (``jsonable``)."""
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-ready copy: Decimals as strings without trailing zeros (``"10"``, not ``"10.00"``),
-    dates as ISO text, tuples and sets as lists."""
+    dates as ISO text, tuples and sets as lists. A float is refused (``FloatFigure``): a figure
+    shown to a reader is exact, and a float's digits are not the number meant."""
     if isinstance(value, Decimal):
         return decimal_text(tidy(value))
+    if isinstance(value, float):
+        raise FloatFigure(f"the float {value!r}: figures are Decimals (exact), never floats")
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from decimal import Decimal
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger import CapacityCommissioned, Event, Ledger, LedgerError, PluginError, Rejected, fields
+
+from ledger.canonical import decimal_text
+from ledger.replay import jsonable
 
 from .test_hooks import Ping, commissioned, plugin
 
@@ -47,17 +53,48 @@ def test_a_module_by_name(tmp_path, monkeypatch):
         assert (info.source, info.detail, info.hooks) == ("module", "myplugin", ("validate_event",))
 
 
+#: A plugin file registering one event class, ``Power``, with ``extra`` in its body.
+_EVENT = """import typing
+import attrs
+from ledger import Event, fields, hookimpl
+@attrs.frozen
+class Power(Event):
+    type = "power.contracted"
+    site: str = fields.name()
+    {extra}
+@hookimpl
+def register_event_types(register):
+    register(Power)
+"""
+
+
 @pytest.mark.parametrize(("source", "message"), [
     ("import nonexistent_module_xyz\n", "cannot be imported: ModuleNotFoundError"),
     ("1 / 0\n", "cannot be imported: ZeroDivisionError: division by zero"),
     ("from ledger import hookimpl\n@hookimpl\ndef validate_event(event, recrod):\n    pass\n",
-     "Argument(s) {'recrod'} are declared in the hookimpl but can not be found in the hookspec"),
+     "validate_event declares an argument 'recrod', which the hook does not pass (did you mean "
+     "'record'?) (validate_event passes: event, record, view)"),
     ("from ledger import hookimpl\n@hookimpl\ndef register_event_types(register):\n    register(int)\n",
      "register_event_types got <class 'int'>, which is not a subclass of ledger.Event"),
     ("from ledger import hookimpl\n@hookimpl\ndef register_projections(register):\n    raise KeyError('x')\n",
      "register_projections failed: KeyError: 'x'"),
     ("from ledger import hookimpl\n@hookimpl(wrapper=True)\ndef validate_event(event):\n    return (yield)\n",
      "validate_event cannot be a wrapper"),
+    ("from ledger import hookimpl, for_types\n@hookimpl\n@for_types('gpus.deliverd')\n"
+     "def validate_event(event):\n    pass\n",
+     "validate_event has @for_types('gpus.deliverd'), a type no loaded plugin registers (did you "
+     "mean 'gpus.delivered'?)"),
+    (_EVENT.format(extra='type = "power.contracted\\n"'),
+     "Power.type must be a lowercase dotted name like 'warrant.vested', got 'power.contracted\\n'"),
+    (_EVENT.format(extra='stream_template = "power/{sit}"'),
+     "Power.stream_template 'power/{sit}': {sit} names no field of Power (did you mean 'site'?)"),
+    (_EVENT.format(extra="mw: typing.Optional[float] = None"),
+     "Power.mw is a float; amounts are exact: annotate it Decimal"),
+    ("from ledger import hookimpl\nclass P:\n    name, handles = 'p', '*'\n"
+     "    def initial(self): return 0\n    def summary(self, state): return state\n"
+     "@hookimpl\ndef register_projections(register):\n    register(P())\n",
+     "projection 'p' lacks apply (a projection has name, handles, initial(), apply(state, event, "
+     "record) and summary(state))"),
 ])
 def test_a_broken_plugin_file_is_refused_naming_it(tmp_path, run, source, message):
     path = tmp_path / "broken.py"
@@ -309,3 +346,138 @@ def test_a_projection_failing_in_a_replay_is_named_and_the_view_stops_at_the_rec
         finally:
             armed = False
         assert book.replay(use_snapshots=False)["count"] == ["a", "b", "bad", "c"]
+
+
+# --- event classes made without ledger.fields: checked at each append --------------------------
+
+@attrs.frozen
+class Loose(Event):
+    """Fields a plugin author may well write: nothing checks what they are given."""
+
+    type = "test.loose"
+    site: str = fields.name()
+    count: int = attrs.field()
+    extra: typing.Any = attrs.field(default=None)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.floats(allow_nan=True)
+    | st.decimals(allow_nan=False, allow_infinity=False) | st.sets(st.integers(), max_size=2),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers() | st.text(max_size=3) | st.booleans() | st.floats(), extra=_json_values)
+def test_what_an_unchecked_class_takes_is_stored_only_if_it_reads_back_as_it_was(tmp_path, count, extra):
+    """Whatever values an event class without validators is given, an append either refuses the
+    event (``Rejected``, nothing stored) or stores what reads back as the very event, and whose
+    export imports again to the same log."""
+    loose = plugin(register_event_types=lambda register: register(Loose))
+    with Ledger.open(plugins=[loose], load_entrypoints=False) as book:
+        event = Loose(site="a", count=count, extra=extra)
+        try:
+            record = book.append(event, occurred_at="2026-01-01")
+        except Rejected:
+            assert len(book) == 0
+            return
+        (stored,) = book.read()
+        assert stored.event == record.event == event
+        assert [type(getattr(stored.event, f.name)) for f in attrs.fields(Loose)] == \
+            [type(getattr(event, f.name)) for f in attrs.fields(Loose)]
+        lines = list(book.export_lines())
+        with Ledger.open(plugins=[loose], load_entrypoints=False) as again:
+            history = tmp_path / "loose.jsonl"
+            history.write_text("".join(lines), encoding="utf-8")
+            again.import_jsonl(history)
+            assert list(again.export_lines()) == lines
+
+
+def test_an_unchecked_class_is_refused_with_the_field_and_why():
+    loose = plugin(register_event_types=lambda register: register(Loose))
+    with Ledger.open(plugins=[loose], load_entrypoints=False) as book:
+        for count, extra, message in [
+            ("1", None, "data.count: expected a whole number, got the string '1'"),
+            (True, None, "data.count: expected a whole number, got a boolean"),
+            (1, 0.1, "data.extra: 0.1 would read back from the log as Decimal('0.1')"),
+            (1, float("inf"), "data: Out of range float values are not JSON compliant"),
+            (1, {1}, "data: set cannot be written as JSON"),
+        ]:
+            with pytest.raises(Rejected, match=re.escape(message)):
+                book.append(Loose(site="a", count=count, extra=extra))
+        assert len(book) == 0
+
+
+# --- figures in reports: exact, whatever their size; never floats ------------------------------
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_a_report_shows_every_decimal_exactly(number):
+    """``jsonable`` (what ``report --json`` prints) drops trailing zeros and nothing else, for
+    any number of digits and any exponent (the default context would round to 28 digits)."""
+    shown = jsonable({"x": number})["x"]
+    assert Decimal(shown) == number
+    assert shown == decimal_text(Decimal(shown))
+
+
+class Figures:
+    """A projection whose summary is whatever ``value`` is, and whose ``render`` may fail."""
+
+    name, handles = "figures", "*"
+
+    def __init__(self, value, render_fails=False):
+        self.value, self.render_fails = value, render_fails
+
+    def initial(self):
+        return None
+
+    def apply(self, state, event, record):
+        return None
+
+    def summary(self, state):
+        return {"total": self.value}
+
+    def render(self, summary):
+        if self.render_fails:
+            raise ValueError("render broke")
+        return f"total {summary['total']}"
+
+
+def test_a_summary_with_a_float_is_refused_naming_the_projection():
+    figures = plugin(register_projections=lambda register: register(Figures(1220.5)))
+    with Ledger.open(plugins=[figures], load_entrypoints=False) as book:
+        with pytest.raises(PluginError, match=r"^projection figures: its summary holds the float "
+                                              r"1220\.5: figures are Decimals") as caught:
+            book.replay().report()
+        assert caught.value.plugin == "testplugin"
+        exact = Decimal("12345678901234567890.123456789")
+    figures = plugin(register_projections=lambda register: register(Figures(exact)))
+    with Ledger.open(plugins=[figures], load_entrypoints=False) as book:
+        assert book.replay().report()["figures"] == {"total": str(exact)}
+
+
+def test_a_render_or_a_chart_that_fails_is_one_line_naming_its_plugin(tmp_path, run):
+    path = tmp_path / "failing.py"
+    path.write_text(
+        "from ledger import hookimpl\n"
+        "class Figures:\n"
+        "    name, handles = 'figures', '*'\n"
+        "    def initial(self): return None\n"
+        "    def apply(self, state, event, record): return None\n"
+        "    def summary(self, state): return {}\n"
+        "    def render(self, summary): raise ValueError('render broke')\n"
+        "class Chart:\n"
+        "    name, title, formats = 'failing', 'Failing', ('svg',)\n"
+        "    def draw(self, ledger, path, *, format, until=None, title=None):\n"
+        "        raise RuntimeError('draw broke')\n"
+        "@hookimpl\ndef register_projections(register):\n    register(Figures())\n"
+        "@hookimpl\ndef register_charts(register):\n    register(Chart())\n")
+    db = tmp_path / "l.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        book.append(commissioned())
+    report = run("report", db, "--plugin", path)
+    assert (report.code, report.out) == (1, "")
+    assert report.err == "projection figures failed in render: ValueError: render broke\n"
+    chart = run("chart", db, "--plugin", path, "--name", "failing", "-o", tmp_path / "c.svg")
+    assert (chart.code, chart.out) == (1, "")
+    assert chart.err == "chart failing failed: RuntimeError: draw broke\n"
+    assert not (tmp_path / "c.svg").exists()

@@ -9,6 +9,7 @@ import select
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import click
@@ -73,8 +74,8 @@ def print_report(book: Ledger, until: Any, sections: tuple[str, ...], as_json: b
     if as_json:
         print_json(report)
     else:
-        renderers = {name: getattr(view.projection(name), "render", None) for name in report
-                     if name != "as_of"}
+        renderers = {name: partial(view.render, name) for name in report
+                     if name != "as_of" and hasattr(view.projection(name), "render")}
         click.echo(render_report(report, renderers))
 
 

@@ -125,8 +125,9 @@ def ledger_page(book: Ledger) -> LedgerPage:
     for name in report:
         if name == "as_of":
             continue
-        render = getattr(view.projection(name), "render", None)
-        text = render(summaries[name]) if render else render_section(name, report[name])
+        text = view.render(name, summaries[name])
+        if text is None:
+            text = render_section(name, report[name])
         sections.append(Section(name, _without_heading(blocks(text), name)))
     return LedgerPage(
         seq=seq, hash=digest, head_line=head_line,
