@@ -248,6 +248,12 @@ class Folder:
         except (StoreBusy, ReadOnly, StorageError):
             pass
 
+    def unchecked_snapshots(self) -> list[str]:
+        """The names of stored snapshots that no loaded projection has: ``verify`` cannot check
+        them (they are used only by a ledger that loads their plugin, which checks them)."""
+        stored = {name for (name,) in self.store.fetch("SELECT DISTINCT name FROM snapshots")}
+        return sorted(stored - set(self.host.projections) - {VIEW_ROW})
+
     def snapshot_checks(self) -> dict[int, list[tuple[str, str, str]]]:
         """Stored snapshots of the loaded projections, by seq: (name, hash, state); and the
         view's own figures saved at those seqs (elsewhere no replay would use them)."""

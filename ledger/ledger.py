@@ -633,6 +633,11 @@ class Ledger:
         self._find_damage(head)
         raise damage  # the log reads whole: the damage is elsewhere (in the snapshots)
 
+    def unchecked_snapshots(self) -> list[str]:
+        """The projections whose stored snapshots ``verify`` cannot check, because no loaded
+        plugin has them (open the ledger with their plugins to check them too)."""
+        return self._folder.unchecked_snapshots()
+
     def _find_damage(self, head: str | None) -> None:
         """Verify again one record at a time, to say where a damaged file stops verifying:
         raise ``VerificationError`` at the first record that fails or cannot be read."""

@@ -216,7 +216,8 @@ def test_verify_json(run, deals, tmp_path):
     head = records(deals)[-1].hash
     count = len(records(deals))
     assert json.loads(run("verify", deals, "--json").out) == {"ok": True, "records": count,
-                                                              "head": head}
+                                                              "head": head,
+                                                              "unchecked_snapshots": []}
     assert run("verify", deals, "--head", head.upper()).code == 0
     not_a_hash = run("verify", deals, "--head", "abc")
     assert not_a_hash.code == 2 and "is not a hash" in not_a_hash.err

@@ -395,3 +395,48 @@ def test_the_progress_bar_shows_on_a_terminal_only(tmp_path):
     assert stderr_of("import", str(tmp_path / "b.db"), str(history), terminal=False) == ""
     assert "importing" not in stderr_of("import", str(tmp_path / "c.db"), str(history), "--quiet",
                                         terminal=True)
+
+
+_COUNTING_PLUGIN = """
+from ledger import hookimpl
+
+class Counting:
+    name, handles, state_type, version = "counting", "*", dict[str, int], "1"
+
+    def initial(self):
+        return {}
+
+    def apply(self, state, event, record):
+        state[record.type] = state.get(record.type, 0) + 1
+
+    def summary(self, state):
+        return state
+
+@hookimpl
+def register_projections(register):
+    register(Counting())
+"""
+
+
+def test_verify_checks_a_plugins_snapshots_when_given_the_plugin_and_names_them_when_not(tmp_path, run):
+    """A tampered snapshot of a plugin's projection: verify with the plugin finds it; without it,
+    verify cannot check it and says so (a note on stderr, ``unchecked_snapshots`` in JSON)."""
+    plugin_file = tmp_path / "counting.py"
+    plugin_file.write_text(_COUNTING_PLUGIN)
+    db = tmp_path / "l.db"
+    with Ledger.open(db, plugins=[str(plugin_file)], load_entrypoints=False, snapshot_every=2) as book:
+        book.append_many([UsageReported(product="p", weekly_active_users=n) for n in range(1, 6)])
+        book.snapshot()
+    connection = sqlite3.connect(db)
+    with connection:
+        connection.execute("UPDATE snapshots SET state = ? WHERE name = 'counting'",
+                           ('{"usage.reported": 999}',))
+    connection.close()
+    alone = run("verify", db)
+    assert alone.code == 0 and alone.out.startswith("ok: 5 records")
+    assert alone.err == ("note: the snapshots of counting were not checked: no loaded plugin has "
+                         "that projection (give its plugin with --plugin)\n")
+    assert json.loads(run("verify", db, "--json").out)["unchecked_snapshots"] == ["counting"]
+    loaded = run("verify", db, "--plugin", plugin_file)
+    assert (loaded.code, loaded.out) == (1, "")
+    assert "the snapshot of counting does not match the log" in loaded.err

@@ -192,12 +192,14 @@ def explain_no_match(book: Ledger, types: tuple[str, ...], stream: str | None) -
               help="A signed checkpoint published earlier (gigaledger checkpoint): the log must still match it.")
 @click.option("--pub", "pub_path", type=click.Path(dir_okay=False),
               help="The verifier key that signed --checkpoint.")
+@plugin_option
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str | None,
-           pub_path: str | None, as_json: bool) -> None:
+           pub_path: str | None, plugins: tuple[str, ...], as_json: bool) -> None:
     """Check the hash chain, seq order, stream versions, snapshots, Merkle tree and kept
-    checkpoints of DB.
+    checkpoints of DB. The snapshots of a plugin's projections are checked when the plugin is
+    loaded (installed, or given with --plugin); verify names those it could not check.
 
     \b
     Example: gigaledger verify deals.db --head "$(gigaledger head deals.db | cut -d' ' -f2)"
@@ -211,11 +213,12 @@ def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str |
             raise click.BadParameter(f"{head!r} is not a hash: expected the 64 hexadecimal digits "
                                      "that gigaledger head prints", param_hint="--head")
         head = head.lower()
-    with read_ledger(db, entry_points=False) as book:
+    with read_ledger(db, plugins) as book:
         with progress_bar("building the Merkle tree", False) as progress:
             book.build_tree(progress)  # a ledger made before the tree gets it on first use
         try:
             count, last = book.verify(head)
+            unchecked = book.unchecked_snapshots()
             if checkpoint_path is not None and pub_path is not None:
                 matched = check_published(book, checkpoint_path, pub_path)
         except VerificationError as error:
@@ -226,11 +229,15 @@ def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str |
             ctx.exit(1)
     if as_json:
         print_json({"ok": True, "records": count, "head": last,
-                    **({"checkpoint": matched} if checkpoint_path else {})})
+                    **({"checkpoint": matched} if checkpoint_path else {}),
+                    "unchecked_snapshots": unchecked})
     else:
         click.echo(f"ok: {count} records, head {last}")
         if checkpoint_path is not None:
             click.echo(f"ok: {matched}")
+    if unchecked:
+        note(f"note: the snapshots of {', '.join(unchecked)} were not checked: no loaded plugin "
+             "has that projection (give its plugin with --plugin)")
 
 
 @cli.command()
