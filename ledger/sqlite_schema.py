@@ -133,4 +133,6 @@ def integrity_problem(conn: sqlite3.Connection) -> str | None:
     """The first problem SQLite's own integrity check finds in a file (an index that disagrees
     with its table, a damaged page: what the records' hashes cannot see), or None."""
     found = conn.execute("PRAGMA integrity_check(1)").fetchone()
-    return None if found is None or found[0] == "ok" else str(found[0])
+    if found is None or found[0] == "ok":
+        return None
+    return " ".join(str(found[0]).replace("*** in database main ***", "").split())  # one line

@@ -33,10 +33,33 @@ MIGRATION_SET = "gigaledger"
 # returns; NORMAL survives a crash of the process but may lose the last commits on a power failure.
 
 
-def writable(path: str) -> bool:
-    """Whether this process can write the file and the folder it is in (for WAL's side files)."""
+def write_problem(path: str) -> str | None:
+    """Why this process cannot write the ledger at ``path``, or None when it can: the file and
+    its folder (for WAL's side files) must be writable, the file must not be marked read-only
+    (no write permission for anyone: a superuser may write it, but its owner meant it to stay
+    as it is), and side files left by another user must be writable too."""
     folder = os.path.dirname(os.path.abspath(path))
-    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+    if not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        return "cannot be written (a read-only file, folder or medium)"
+    if not os.stat(path).st_mode & 0o222:
+        return "is marked read-only (no one may write it: chmod u+w to allow writes)"
+    blocked = [side for side in (f"{path}-wal", f"{path}-shm")
+               if os.path.exists(side) and not os.access(side, os.W_OK)]
+    if blocked:
+        owner = _owner(blocked[0])
+        return (f"cannot be written: {' and '.join(blocked)} cannot be written{owner}, left by "
+                "someone who read the ledger; when no one is using it, remove them")
+    return None
+
+
+def _owner(path: str) -> str:
+    """`` (owned by NAME)`` for a file, or "" when its owner cannot be told."""
+    try:
+        import pwd  # not on Windows
+
+        return f" (owned by {pwd.getpwuid(os.stat(path).st_uid).pw_name})"
+    except (ImportError, KeyError, OSError):
+        return ""
 
 
 def _in_list(types: list[str]) -> tuple[str, list[str]]:
@@ -104,11 +127,11 @@ class SqliteStore(Store):
         if (not create or readonly) and os.path.getsize(self.path) == 0:
             raise LedgerError(f"{self.path}: an empty file, not a ledger (import or append make a "
                               "new ledger)")  # a read command writes nothing into it
+        problem = None if readonly else write_problem(self.path)
         if readonly is None:
-            return not writable(self.path)
-        if not readonly and not writable(self.path):
-            raise ReadOnly(f"{self.path}: cannot be written (a read-only file, folder or medium); "
-                           "commands that only read it still work")
+            return problem is not None
+        if problem is not None:
+            raise ReadOnly(f"{self.path}: {problem}; commands that only read it still work")
         return readonly
 
     def _connect(self) -> sqlite3.Connection:
@@ -227,7 +250,9 @@ class SqliteStore(Store):
         if isinstance(error, sqlite3.IntegrityError):
             return ConflictError(f"{where}: {text}")
         if "malformed" in low or "not a database" in low or "disk i/o" in low or "decode" in low:
-            return StorageError(f"{where}: the database file is damaged or unreadable ({text})")
+            return StorageError(f"{where}: the database file is damaged or unreadable ({text}); "
+                                "`gigaledger salvage` copies the records that still verify into "
+                                "a new ledger")
         return StorageError(f"{where}: {text}")
 
     def _retry_while_locked(self, timeout: float, action: Callable[[], None]) -> None:

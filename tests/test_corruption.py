@@ -104,6 +104,7 @@ def test_flipped_bytes_are_named_in_one_line_and_salvaged(pristine, tmp_path_fac
         assert not os.path.exists(target)
         return
     saved = int(re.match(r"saved (\d+) records? \(seq 1 to \d+\)", out).group(1))
+    assert out.count("\n") == 1, out  # one line, whatever SQLite's own check says
     assert rows(target) == genuine[:saved], "the salvaged records are not the genuine prefix"
     if saved < RECORDS:
         assert f"the damage starts at seq {saved + 1}: " in out, out
@@ -238,6 +239,29 @@ def test_a_damaged_index_fails_verify_though_every_record_verifies(pristine, tmp
     assert f"the source file is damaged outside the records (" in out and "no damage" not in out
     assert rows(target) == genuine
     assert run(capsys, "verify", target)[0] == 0
+
+
+def test_a_damaged_page_outside_the_log_points_every_command_to_salvage(pristine, tmp_path,
+                                                                        capsys):
+    """A page SQLite needs to open the file (the migrations' table, page 3) is damaged: every
+    command fails in one line that names the damage and ``salvage``, which saves every record
+    and says, in one line, that the source is damaged outside the records."""
+    pristine_db, genuine = pristine
+    bad = tmp_path / "bad.db"
+    shutil.copy(pristine_db, bad)
+    with open(bad, "r+b") as handle:
+        handle.seek(8192)
+        handle.write(b"\xff\xff\xff")
+    for command in (["verify"], ["report"], ["info"], ["log", "--limit", "1"]):
+        status, out, err = run(capsys, command[0], bad, *command[1:])
+        assert (status, out) == (1, ""), err
+        assert one_line(err) == (f"{bad}: the database file is damaged or unreadable (database "
+                                 "disk image is malformed); `gigaledger salvage` copies the "
+                                 "records that still verify into a new ledger")
+    status, out, err = run(capsys, "salvage", bad, tmp_path / "new.db")
+    assert status == 0 and out.count("\n") == 1, out
+    assert out.startswith(f"saved {RECORDS} records") and "damaged outside the records" in out
+    assert rows(tmp_path / "new.db") == genuine
 
 
 def test_salvage_never_overwrites_a_file(pristine, tmp_path, capsys):

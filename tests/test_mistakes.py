@@ -259,6 +259,42 @@ def test_a_write_to_a_read_only_file_in_a_writable_folder(ledger_file):
         shutil.rmtree(base)
 
 
+def test_a_file_marked_read_only_is_not_written_even_by_root(copy):
+    """``chmod 444`` protects a ledger from writes whoever runs the command (root may write any
+    file, but the mode says its owner wants it left as it is); reads still work."""
+    os.chmod(copy, 0o444)
+    before = fingerprint(copy)
+    line = assert_one_clean_line(gigaledger(*fill(APPEND, db=str(copy))), 1)
+    assert line == (f"{copy}: is marked read-only (no one may write it: chmod u+w to allow "
+                    "writes); commands that only read it still work")
+    with pytest.raises(ReadOnly, match="is marked read-only"):
+        Ledger.open(copy, load_entrypoints=False)
+    assert gigaledger("verify", copy).returncode == 0
+    assert fingerprint(copy) == before
+    os.chmod(copy, 0o644)
+    assert gigaledger(*fill(APPEND, db=str(copy))).returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the side files to another user")
+def test_side_files_left_by_another_user_are_named_when_they_block_a_write(copy):
+    """A reader of another user leaves SQLite's side files (-wal, -shm) beside a ledger it could
+    not write; the owner's next write is refused naming them and what to do, not as a read-only
+    file."""
+    for side in (f"{copy}-wal", f"{copy}-shm"):
+        Path(side).write_bytes(b"")
+        os.chown(side, 65534, 65534)
+        os.chmod(side, 0o644)
+    before = fingerprint(copy)
+    line = assert_one_clean_line(gigaledger(*fill(APPEND, db=str(copy)), restricted=True), 1)
+    assert line.startswith(f"{copy}: cannot be written: {copy}-wal and {copy}-shm cannot be "
+                           "written (owned by "), line
+    assert line.endswith("left by someone who read the ledger; when no one is using it, remove "
+                         "them; commands that only read it still work"), line
+    for side in (f"{copy}-wal", f"{copy}-shm"):
+        os.remove(side)
+    assert fingerprint(copy) == before
+
+
 def test_readonly_open_in_process(copy):
     before = fingerprint(copy)
     with Ledger.open(copy, readonly=True, load_entrypoints=False) as book:
