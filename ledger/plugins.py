@@ -24,7 +24,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import PluginError, UsageError
 from .charts import Chart
 from .event import Event, float_fields, template_problem
 from .hints import did_you_mean
@@ -316,6 +316,23 @@ def _validation_message(error: pluggy.PluginValidationError) -> str:
     arguments = [name for name in inspect.signature(spec).parameters]
     return (f"{hook} declares an argument {argument!r}, which the hook does not pass"
             f"{did_you_mean(argument, arguments)} ({hook} passes: {', '.join(arguments)})")
+
+
+#: The environment variable that leaves the built-in domain out (``0``) on the command line and
+#: in Datasette.
+BUILTINS_VARIABLE = "GIGALEDGER_BUILTINS"
+
+
+def builtins_wanted() -> bool:
+    """Whether ``GIGALEDGER_BUILTINS`` asks for the built-in domain: unset, ``1``, ``true``,
+    ``yes``, ``on``; ``0``, ``false``, ``no``, ``off`` leave it out; anything else is refused."""
+    text = os.environ.get(BUILTINS_VARIABLE, "").strip().lower()
+    if text in ("", "1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"{BUILTINS_VARIABLE}={text!r}: expected 0 or 1 (or false/true, no/yes, "
+                     "off/on)")
 
 
 def builtin_modules() -> tuple[str, ...]:

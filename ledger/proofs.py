@@ -124,13 +124,13 @@ def check_inclusion(proof: InclusionProof, checkpoint: Checkpoint) -> None:
 
 def check_consistency(proof: ConsistencyProof, old: Checkpoint, new: Checkpoint) -> None:
     """Raise ``ProofError`` unless the old checkpoint's tree is a prefix of the new one's."""
-    if old.size > new.size:
+    if (proof.old_size, proof.tree_size) == (new.size, old.size) and old.size > new.size:
         raise ProofError(f"the old checkpoint is of {old.size} records, the new one of "
-                         f"{new.size}: the old checkpoint must be the smaller; swap them "
-                         "(--old-checkpoint is the earlier one)")
+                         f"{new.size}, and the proof from {proof.old_size} to {proof.tree_size}: "
+                         "the checkpoints are given the wrong way round; swap them")
     if (proof.old_size, proof.tree_size) != (old.size, new.size):
         raise ProofError(f"the proof is from {proof.old_size} to {proof.tree_size} records, the "
-                         f"checkpoints are of {old.size} and {new.size}")
+                         f"checkpoints are of {old.size} (old) and {new.size} (new)")
     if old.origin != new.origin:
         raise ProofError(f"the checkpoints are of two logs: {old.origin!r} and {new.origin!r}")
     verify_consistency(old.size, new.size, old.root, new.root, proof.hashes)
@@ -142,13 +142,13 @@ def check(proof: Proof, checkpoint: Checkpoint, old_checkpoint: Checkpoint | Non
     saying what holds."""
     if isinstance(proof, InclusionProof):
         if old_checkpoint is not None:
-            raise ProofError("an inclusion proof is checked against one checkpoint: the old "
-                             "checkpoint (--old-checkpoint) goes with a consistency proof only")
+            raise ProofError("an inclusion proof is checked against one checkpoint: an old "
+                             "checkpoint goes with a consistency proof only")
         check_inclusion(proof, checkpoint)
         return f"seq {proof.seq} is in the log {checkpoint.origin} of {checkpoint.size} records"
     if old_checkpoint is None:
         raise ProofError("a consistency proof is checked against two checkpoints: give the old "
-                         "one too (--old-checkpoint)")
+                         "one too")
     check_consistency(proof, old_checkpoint, checkpoint)
     return (f"the log {checkpoint.origin} of {checkpoint.size} records extends the one of "
             f"{old_checkpoint.size} records, unchanged")

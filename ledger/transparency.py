@@ -74,8 +74,8 @@ def prove(store: Store, seq: int, size: int | None = None) -> InclusionProof:
     refused (``VerificationError``) when the record no longer matches the tree."""
     size = tree_size(store, size)
     if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= size:
-        raise LedgerError(f"seq {seq!r}: not in the tree of {size} records; give a seq from 1 to "
-                          f"{size}")
+        hint = f"give a seq from 1 to {size}" if size else "a tree of no records proves nothing"
+        raise LedgerError(f"seq {seq!r}: not in the tree of {size} records; {hint}")
     return _proved(store, Reader(store, size), seq)
 
 

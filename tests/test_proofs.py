@@ -387,8 +387,14 @@ def test_checking_names_a_seq_out_of_range_swapped_checkpoints_and_a_needless_ol
         far = InclusionProof(9, 5, inclusion.leaf.replace('"seq":2', '"seq":9'), inclusion.hashes)
         with pytest.raises(ProofError, match=r"seq 9 is out of range: .* seq must be 1\.\.5$"):
             check_proof(far, new)
-        with pytest.raises(ProofError, match="old checkpoint must be the smaller; swap them"):
+        with pytest.raises(ProofError, match=r"^the old checkpoint is of 5 records, the new one "
+                                             r"of 3, and the proof from 3 to 5: the checkpoints "
+                                             r"are given the wrong way round; swap them$"):
             check_proof(book.prove_consistency(3), old, new)  # the new one given as the old one
+        four = open_checkpoint(book.checkpoint(KEY, 4), [KEY.verifier])
+        with pytest.raises(ProofError, match=r"^the proof is from 3 to 5 records, the checkpoints "
+                                             r"are of 5 \(old\) and 4 \(new\)$"):
+            check_proof(book.prove_consistency(3), four, new)  # not swapped: another checkpoint
         with pytest.raises(ProofError, match="goes with a consistency proof only"):
             check_proof(inclusion, new, old)
         assert "extends the one of 3" in check_proof(book.prove_consistency(3), new, old)

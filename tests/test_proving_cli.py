@@ -140,8 +140,8 @@ def test_check_says_which_checkpoint_goes_where_and_which_seqs_a_tree_holds(plan
     status, out, err = run(capsys, "check", "c.json", "--checkpoint", "old.txt", "--pub", "plan.pub",
                            "--old-checkpoint", "today.txt")  # the two swapped
     assert (status, out) == (1, "") and err == (
-        "c.json: the old checkpoint is of 53 records, the new one of 20: the old checkpoint must "
-        "be the smaller; swap them (--old-checkpoint is the earlier one)\n")
+        "c.json: the old checkpoint is of 53 records, the new one of 20, and the proof from 20 to "
+        "53: the checkpoints are given the wrong way round; swap them\n")
     proof = json.loads(run(capsys, "prove", "plan.db", "18")[1])
     (plan / "p.json").write_text(json.dumps({**proof, "seq": 60}))
     status, out, err = run(capsys, "check", "p.json", "--checkpoint", "today.txt", "--pub", "plan.pub")
@@ -227,3 +227,15 @@ def test_the_readme_section_runs_as_written(tmp_path):
             assert any(matches(line, got) for got in lines), (
                 f"{command}\nexpected {line!r} in:\n{done.stdout}")
 
+
+
+def test_prove_takes_a_seq_written_as_everywhere_else(plan, capsys):
+    """``prove plan.db '#18'`` and ``seq:18`` are ``prove plan.db 18``, as in ``explain`` and
+    ``--until``; a tree of no records says it proves nothing."""
+    status, plain, _ = run(capsys, "prove", "plan.db", "18")
+    assert status == 0
+    for written in ("#18", "seq:18", " #18 "):
+        assert run(capsys, "prove", "plan.db", written)[:2] == (0, plain)
+    status, out, err = run(capsys, "prove", "plan.db", "5", "--size", "0")
+    assert (status, out) == (1, "")
+    assert err.endswith("seq 5: not in the tree of 0 records; a tree of no records proves nothing\n")

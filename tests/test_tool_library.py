@@ -171,3 +171,17 @@ def test_a_prefix_a_snapshot_and_the_rest_give_the_same_report(tmp_path_factory,
                       Decimal(0))
     assert live == full == caught_up == reopened
     assert Decimal(full["fees"]["charged_usd"]) == charged
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", " off "])
+def test_the_built_in_domain_is_left_out_by_any_usual_way_of_saying_no(run, monkeypatch, value):
+    monkeypatch.setenv("GIGALEDGER_BUILTINS", value)
+    text = run("replay", HISTORY, "--plugin", PLUGIN)
+    assert text.code == 0 and "== shelf ==" in text.out and "== investment ==" not in text.out
+
+
+def test_a_value_of_gigaledger_builtins_that_says_neither_is_a_usage_error(run, monkeypatch):
+    monkeypatch.setenv("GIGALEDGER_BUILTINS", "maybe")
+    done = run("replay", HISTORY, "--plugin", PLUGIN)
+    assert (done.code, done.out) == (2, "")
+    assert "GIGALEDGER_BUILTINS='maybe': expected 0 or 1 (or false/true, no/yes, off/on)" in done.err

@@ -398,7 +398,7 @@ def test_a_chart_that_fails_costs_its_figure_not_the_page(tmp_path, ledgers):
     assert response.status_code == 200
     figures = {f.attrs["data-chart"]: f for f in w.parse(response.text).all("figure")}
     assert figures["capacity"].all("svg")
-    assert "could not be drawn: ZeroDivisionError" in figures["broken"].words()
+    assert "chart broken failed: ZeroDivisionError: division by zero" in figures["broken"].words()
 
 
 def test_an_empty_ledger_has_a_page(tmp_path):

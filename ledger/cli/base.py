@@ -21,11 +21,11 @@ from typing import Any
 import click
 
 from ..clock import SEQ_PREFIXES, since_bound, until_bound, written_seq
-from ..errors import LedgerError
+from ..errors import LedgerError, UsageError
 from ..files import removed_on_failure
 from ..folding import Progress
 from ..ledger import Ledger
-from ..plugins import PluginHost
+from ..plugins import PluginHost, builtins_wanted
 from ..replay import jsonable
 from ..store import is_url
 from . import INTERRUPTED, INTERRUPTED_NOTE
@@ -33,7 +33,6 @@ from . import INTERRUPTED, INTERRUPTED_NOTE
 #: Seconds a command waits for another process's write lock (``GIGALEDGER_TIMEOUT``).
 TIMEOUT = "GIGALEDGER_TIMEOUT"
 #: Set to 0 to leave the built-in domain out (a bare engine: only the plugins given).
-BUILTINS = "GIGALEDGER_BUILTINS"
 
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, metavar="PATH.py|MODULE",
@@ -103,6 +102,21 @@ class WholeNumber(click.IntRange):
         if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
             self.fail(f"{value!r} is not a whole number", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class Seq(WholeNumber):
+    """A seq, written ``18``, ``#18`` or ``seq:18`` as everywhere else on the command line."""
+
+    name = "seq"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str):
+            written = written_seq(value)
+            if written is not None:
+                value = str(written)
+        return super().convert(value, param, ctx)
+
+
 until_option = click.option(
     "--until", type=UNTIL,
     help="Only what occurred on or before WHEN: a year (2027), a month (2027-06), a date, an ISO "
@@ -126,7 +140,10 @@ def timeout() -> float:
 
 def builtins() -> bool:
     """Whether to load the built-in domain (``GIGALEDGER_BUILTINS=0``: a bare engine)."""
-    return os.environ.get(BUILTINS, "").strip() != "0"
+    try:
+        return builtins_wanted()
+    except UsageError as error:
+        raise click.UsageError(str(error)) from None
 
 
 #: The ledgers the running command opened to write: after Ctrl-C, what they stored says what to
@@ -212,8 +229,9 @@ def warn_unfolded(unknown: dict[str, int]) -> None:
 
 EPILOG = """\b
 Exit status: 0 done; 1 refused input, failed verification or an unusable ledger (one line on
-stderr says where); 2 a usage error; 130 interrupted (Ctrl-C), with nothing stored (Ctrl-C
-stops log --follow and serve: status 0).
+stderr says where); 2 a usage error; 130 interrupted (Ctrl-C): nothing stored, or a line
+saying how many records were stored before it and are kept (Ctrl-C stops log --follow and
+serve: status 0).
 Environment: GIGALEDGER_PLUGINS (entry points to load), GIGALEDGER_BUILTINS=0 (leave the
 built-in domain out), GIGALEDGER_TIMEOUT (seconds to wait for another writer, default 30),
 GIGALEDGER_TRACE_PLUGINS=1 (print every hook call), GIGALEDGER_DEBUG=1 (tracebacks).

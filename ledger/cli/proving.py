@@ -16,7 +16,7 @@ from ..files import removed_on_failure, replacing
 from ..proofs import check as check_proof
 from ..proofs import ConsistencyProof, Proof, dumps, parse
 from ..signed_note import Signer, Verifier
-from .base import WholeNumber, cli, db_argument, open_ledger, progress_bar, quiet_option, read_ledger
+from .base import Seq, WholeNumber, cli, db_argument, open_ledger, progress_bar, quiet_option, read_ledger
 
 
 def read_text(path: str, what: str) -> str:
@@ -103,7 +103,7 @@ def checkpoint(db: str, key_path: str, size: int | None, quiet: bool) -> None:
 
 @cli.command()
 @db_argument
-@click.argument("seq", type=WholeNumber(min=1), required=False)
+@click.argument("seq", type=Seq(min=1), required=False)
 @click.option("--consistency", "old_size", type=WholeNumber(min=0), metavar="M",
               help="Prove that the tree of the first M records is a prefix of this one.")
 @click.option("--size", type=WholeNumber(min=0), help="The tree of the first N records (default: all).")

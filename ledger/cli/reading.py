@@ -100,7 +100,8 @@ def _warn_past_the_end(until: Any, as_of: dict[str, Any], whole_log: bool) -> No
 @quiet_option
 def report(db: str, until: Any, sections: tuple[str, ...], plugins: tuple[str, ...],
            as_json: bool, quiet: bool) -> None:
-    """Print the projections of DB, as of now or as of --until.
+    """Print the projections of DB: as of its latest event (never today's date), or as of
+    --until. The report reads the log as it is; gigaledger verify checks it.
 
     \b
     Example: gigaledger report deals.db --until 2026-06 --section investment

@@ -23,6 +23,7 @@ import attrs
 
 from ..errors import LedgerError
 from ..ledger import Ledger
+from ..plugins import builtins_wanted
 from ..store import COLUMNS
 from .pages import LedgerPage, RecordPage, ledger_page, record_page
 
@@ -66,7 +67,9 @@ def source(datasette: Any, database: Any) -> Source:
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
         raise LedgerError(f"the {NAME} plugin's configuration: plugins is a list of plugin "
                           f"paths or module names, not {plugins!r}")
-    builtins = config.get("builtins", os.environ.get("GIGALEDGER_BUILTINS", "").strip() != "0")
+    builtins = config.get("builtins")
+    if builtins is None:
+        builtins = builtins_wanted()
     if not isinstance(builtins, bool):
         raise LedgerError(f"the {NAME} plugin's configuration: builtins is true or false, not "
                           f"{builtins!r}")
