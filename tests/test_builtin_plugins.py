@@ -734,7 +734,15 @@ def test_unquantified_capacity_is_named_beside_the_shares_and_adds_no_gigawatts(
     assert text.count("also running, amounts not published: coreweave, microsoft — the shares cover "
                       "published figures only") == 1
     assert "also running, amounts not published: nvidia —" in text
-    assert view.report()["gpu_inventory"]["unestimated_gigawatts"] == "0.3"  # nothing estimated for the marks
+    gpus = view.report()["gpu_inventory"]
+    assert gpus["unestimated_gigawatts"] == "0.3"  # nothing estimated for the marks
+    assert gpus["unquantified"] == gw["unquantified"]
+    text = view.projection("gpu_inventory").render(gpus)
+    assert text.count("\nnot estimated:  capacity running in amounts not published (coreweave "
+                      "(nvidia h100), microsoft (nvidia)); the estimates cover published gigawatts "
+                      "only") == 1
+    assert "not estimated" not in alone.projection("gpu_inventory").render(
+        book.replay(until=0).report()["gpu_inventory"])
 
 
 def test_an_empty_basis_has_no_shares(book):

@@ -3,13 +3,16 @@
 Counted GPUs are deliveries minus retirements by site, platform and unit, never below zero.
 Estimated GPUs are a low-high band: net commissioned GW times the platform's specified band;
 capacity on a platform with no specification is reported as unestimated GW, never guessed.
-Counted and estimated figures, and packages and dies, are never added together.
+Counted and estimated figures, and packages and dies, are never added together. Capacity
+reported running in an amount not published (``capacity.unquantified``) cannot be estimated: it is
+listed beside the estimates (``unquantified``), and the text says that they cover published
+gigawatts only.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Optional
 
 import attrs
 
@@ -20,6 +23,7 @@ from ..tables import show, table
 from .catalogue import (
     CapacityCommissioned,
     CapacityDecommissioned,
+    CapacityUnquantified,
     GpusDelivered,
     GpusRetired,
     PlatformSpecified,
@@ -34,6 +38,9 @@ class GpuState:
     counted: dict[CountKey, int] = attrs.field(factory=dict)
     capacity: SiteCapacity = attrs.field(factory=SiteCapacity)
     specs: dict[str, PlatformSpecified] = attrs.field(factory=dict)
+    # capacity.unquantified marks, in the order first seen: (provider, vendor, site, platform)
+    unquantified: dict[tuple[str, str, Optional[str], Optional[str]], None] = attrs.field(
+        factory=dict)
 
 
 def _count_key(event: GpusDelivered | GpusRetired) -> CountKey:
@@ -48,6 +55,7 @@ class GpuInventoryProjection:
         "capacity.commissioned",
         "capacity.decommissioned",
         "platform.specified",
+        "capacity.unquantified",
     )
 
     def initial(self) -> GpuState:
@@ -70,6 +78,8 @@ class GpuInventoryProjection:
             state.capacity.decommission(event)
         elif isinstance(event, PlatformSpecified):
             state.specs[event.platform] = event
+        elif isinstance(event, CapacityUnquantified):
+            state.unquantified[(event.provider, event.vendor, event.site, event.platform)] = None
 
     def snapshot(self, state: GpuState) -> dict[str, Any]:
         """The state as compact JSON columns (tens of thousands of keys load in milliseconds)."""
@@ -81,6 +91,7 @@ class GpuInventoryProjection:
             "specs": {platform: [spec.vendor, spec.gpus_per_gigawatt_low,
                                  spec.gpus_per_gigawatt_high, spec.unit]
                       for platform, spec in state.specs.items()},
+            "unquantified": [list(mark) for mark in state.unquantified],
         }
 
     def restore(self, data: dict[str, Any]) -> GpuState:
@@ -91,6 +102,8 @@ class GpuInventoryProjection:
             {platform: PlatformSpecified(platform=platform, vendor=vendor, gpus_per_gigawatt_low=low,
                                          gpus_per_gigawatt_high=high, unit=unit)
              for platform, (vendor, low, high, unit) in data["specs"].items()},
+            {(provider, vendor, site, platform): None
+             for provider, vendor, site, platform in data["unquantified"]},
         )
 
     def summary(self, state: GpuState) -> dict[str, Any]:
@@ -126,6 +139,9 @@ class GpuInventoryProjection:
             "estimated_by_platform": by_platform,
             "unestimated_gigawatts": sum(unestimated.values(), ZERO),
             "unestimated_by_platform": unestimated,
+            "unquantified": [dict(zip(("provider", "vendor", "site", "platform"), mark))
+                             for mark in sorted(state.unquantified,
+                                                key=lambda m: tuple(p or "" for p in m))],
         }
 
     def render(self, summary: dict[str, Any]) -> str:
@@ -136,6 +152,10 @@ class GpuInventoryProjection:
                if summary["estimated_dies_high"] else ""),
             f"unestimated:    {show(summary['unestimated_gigawatts'])} GW (platforms with no specification)",
         ]
+        if summary["unquantified"]:
+            running = ", ".join(sorted({_running(mark) for mark in summary["unquantified"]}))
+            parts.append(f"not estimated:  capacity running in amounts not published ({running}); "
+                         "the estimates cover published gigawatts only")
         counted = [[site, platform, unit, count]
                    for site, platforms in summary["counted_by"].items()
                    for platform, units in platforms.items() for unit, count in units.items()]
@@ -149,6 +169,12 @@ class GpuInventoryProjection:
         if rows:
             blocks.append(table(rows, ["platform", "net GW", "GPUs low", "GPUs high", "unit"]))
         return "\n\n".join(blocks)
+
+
+def _running(mark: dict[str, Any]) -> str:
+    """``microsoft (nvidia gb200)``: who runs unquantified capacity, on what."""
+    what = f"{mark['vendor']} {mark['platform']}" if mark["platform"] else mark["vendor"]
+    return f"{mark['provider']} ({what})"
 
 
 def _down(value: Decimal) -> int:

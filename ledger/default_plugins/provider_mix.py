@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 import attrs
 
+from ..codec import tidy
 from ..hookcalls import for_types
 from ..hookspecs import hookimpl
 from ..shares import hhi, percentages, shares
@@ -132,7 +133,7 @@ def _mix(title: str, who: str, amounts: dict, share: dict, unit: str, shown: Any
     percent = percentages(exact)
     names = sorted(share, key=lambda name: (-exact[name], name))
     rows = [[name, shown(exact[name]), share[name], percent[name]] for name in names]
-    rows.append(["total", shown(sum(exact.values(), ZERO)), "1.0000", "100.0 %"])
+    rows.append(["total", shown(tidy(sum(exact.values(), ZERO))), "1.0000", "100.0 %"])
     return f"{title}\n{table(rows, [who, unit, 'share', '%'])}"
 
 
