@@ -835,3 +835,21 @@ def test_percentages_add_up_to_exactly_one_hundred(values, places):
     assert sum(numbers) == 100
     assert all(number.as_tuple().exponent == -places for number in numbers)
     assert set(result) == {name for name, value in values.items() if value > 0}
+
+
+def test_capacity_commissioned_after_an_agreement_ended_is_shown_apart_from_what_earned(book):
+    """Commissioning may go on under an agreement that has ended; it earns nothing, and the text
+    says how much of the commissioned GW came while the agreement was in force."""
+    book.append_many([signed(), commission("1.5", "a"),
+                      AgreementRevised(agreement="a", status="cancelled"), commission("2", "a")])
+    summary = agreement(book)
+    assert (summary["commissioned_gigawatts"], summary["earned_gigawatts"]) == ("3.5", "1.5")
+    assert (summary["tranches_earned"], summary["tranches_released"]) == (1, 1)
+    view = book.replay()
+    text = view.projection("investment").render(view.report()["investment"])
+    assert " 3.5 (1.5 while in force) " in text
+    with Ledger.open(load_entrypoints=False) as other:
+        other.append_many([signed(), commission("1.5", "a")])
+        alone = other.replay()
+        assert "while in force" not in alone.projection("investment").render(
+            alone.report()["investment"])

@@ -27,7 +27,7 @@ import attrs
 from ..errors import Rejected
 from ..hookcalls import for_types
 from ..hookspecs import hookimpl
-from ..tables import money, table
+from ..tables import money, show, table
 from .catalogue import (
     FINAL_STATUSES,
     AgreementRevised,
@@ -228,6 +228,7 @@ class InvestmentProjection:
                     "tranche_usd": a.tranche_usd,
                     "tranche_gigawatts": a.tranche_gigawatts,
                     "commissioned_gigawatts": a.commissioned_gigawatts,
+                    "earned_gigawatts": a.earned_gigawatts,
                     "tranches_earned": a.tranches_earned,
                     "tranches_released": len(a.released),
                     "released_usd": a.released_usd,
@@ -242,13 +243,15 @@ class InvestmentProjection:
         }
 
     def render(self, summary: dict[str, Any]) -> str:
+        """The text report; an agreement's commissioned GW says how much of it came while the
+        agreement was in force (only that earns tranches) when some came after it ended."""
         agreements = summary["agreements"]
         parts = [f"released in all: {money(summary['released_usd'])}"]
         if agreements:
             parts.append(table(
                 [[name, a["status"] + (f" by {a['superseded_by']}" if a["superseded_by"] else ""),
-                  f"{a['investor']} -> {a['investee']}", a["gigawatts"],
-                  a["commissioned_gigawatts"], f"{a['tranches_earned']} / {a['tranches_released']}",
+                  f"{a['investor']} -> {a['investee']}", a["gigawatts"], _commissioned(a),
+                  f"{a['tranches_earned']} / {a['tranches_released']}",
                   money(a["released_usd"]), money(a["forfeited_usd"]), money(a["cap_usd"])]
                  for name, a in agreements.items()],
                 ["agreement", "status", "parties", "target GW", "commissioned GW",
@@ -274,6 +277,15 @@ class InvestmentProjection:
                 ["conditional commitment", "parties", "amount", "status", "resolved at seq"],
             ))
         return "\n\n".join(parts)
+
+def _commissioned(agreement: dict[str, Any]) -> str:
+    """``3.5 (1.5 while in force)``: all the GW commissioned under an agreement, and the part
+    that earns tranches when some came after it ended."""
+    commissioned, earned = agreement["commissioned_gigawatts"], agreement["earned_gigawatts"]
+    if Decimal(commissioned) == Decimal(earned):
+        return show(commissioned)
+    return f"{show(commissioned)} ({show(earned)} while in force)"
+
 
 PROJECTION = InvestmentProjection()
 
