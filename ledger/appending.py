@@ -96,6 +96,22 @@ def check_name(field: str, value: Any) -> None:
                        f" got {shown}")
 
 
+def _not_registered(event: Any, cls: type[Event]) -> str:
+    """Why ``event`` is not of the class registered for its type: often the same class imported
+    twice (a plugin loaded by its path, and imported again by its module name)."""
+    if isinstance(event, type):
+        return (f"{event.__name__} is an event class; append takes an event: "
+                f"{event.__name__}(field=value, ...)")
+    given = type(event)
+    message = f"{given.__name__} is not the class registered for {cls.type!r}"
+    if given.__name__ == cls.__name__ and given.__module__ != cls.__module__:
+        message += (f" (yours comes from module {given.__module__}, the registered one from "
+                    f"{cls.__module__}: a plugin loaded by its path is imported apart; take the "
+                    f"class from book.event_types[{cls.type!r}], or load the plugin by its module "
+                    "name)")
+    return message
+
+
 class Appender:
     """Turns events (or exported records) into rows of a batch, calling the plugins' hooks."""
 
@@ -142,7 +158,7 @@ class Appender:
                                "book.event_from(type, data)")
             raise Rejected(unknown_type(getattr(event, "type", event), self.codec.types))
         if not isinstance(event, cls):
-            raise Rejected(f"{type(event).__name__} is not the class registered for {cls.type!r}")
+            raise Rejected(_not_registered(event, cls))
         type_name = cls.type
         data = self.codec.unstructure(event)
         plain = type(event) is cls and type_name in self.codec.plain_types

@@ -83,8 +83,11 @@ class PluginHost:
 
     def _register(self, plugin: Any, name: str, source: str, detail: str) -> None:
         if self.pm.has_plugin(name) or name in self._sources:
+            rename = (f"; a plugin file's name is its plugin's: rename {os.path.basename(detail)}"
+                      if source == "file" and self._sources[name][1] != detail else "")
             raise PluginError(
-                f"plugin {name}: a plugin of that name is loaded already ({self._sources[name][0]})",
+                f"plugin {name}: a plugin of that name is loaded already "
+                f"({self._sources[name][0]}){rename}",
                 plugin=name,
             )
         try:
@@ -132,11 +135,21 @@ class PluginHost:
             name = os.path.splitext(os.path.basename(path))[0]
             self._register(_import_file(path, name), name, "file", path)
         elif isinstance(plugin, str):
+            if not plugin.strip():
+                raise PluginError("plugin '': an empty name; give a .py file or a module name",
+                                  plugin=plugin)
+            if os.path.isfile(plugin):  # a file, but not a .py one
+                raise PluginError(f"plugin {plugin}: a plugin file is Python source, named .py",
+                                  plugin=plugin)
             try:
                 module = importlib.import_module(plugin)
             except Exception as error:
+                hint = ""
+                if isinstance(error, ModuleNotFoundError) and os.path.isfile(f"{plugin}.py"):
+                    hint = (f" (a file {plugin}.py is here: give its path, "
+                            f"{os.path.join('.', plugin + '.py')})")
                 raise PluginError(
-                    f"plugin {plugin}: cannot be imported: {type(error).__name__}: {error}",
+                    f"plugin {plugin}: cannot be imported: {type(error).__name__}: {error}{hint}",
                     plugin=plugin,
                 ) from None
             self._register(module, plugin, "module", plugin)

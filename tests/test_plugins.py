@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import typing
 from decimal import Decimal
 
@@ -481,3 +482,40 @@ def test_a_render_or_a_chart_that_fails_is_one_line_naming_its_plugin(tmp_path, 
     assert (chart.code, chart.out) == (1, "")
     assert chart.err == "chart failing failed: RuntimeError: draw broke\n"
     assert not (tmp_path / "c.svg").exists()
+
+
+def test_plugin_names_people_get_wrong_are_answered_with_what_to_do(tmp_path, monkeypatch):
+    """A module name for a file in the current folder, a file that is not .py, an empty name, a
+    file named like a built-in plugin, an event class from a second import of a plugin file."""
+    source = ("import attrs\nfrom ledger import Event, fields, hookimpl\n@attrs.frozen\n"
+              "class Power(Event):\n    type = 'power.contracted'\n    site: str = fields.name()\n"
+              "@hookimpl\ndef register_event_types(register):\n    register(Power)\n")
+    (tmp_path / "power.py").write_text(source)
+    (tmp_path / "chart.py").write_text(source)
+    (tmp_path / "notes.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    for given, message in [
+        ("power", "plugin power: cannot be imported: ModuleNotFoundError: No module named 'power' "
+                  "(a file power.py is here: give its path, ./power.py)"),
+        ("notes.txt", "plugin notes.txt: a plugin file is Python source, named .py"),
+        (" ", "plugin '': an empty name; give a .py file or a module name"),
+        (str(tmp_path / "chart.py"), "plugin chart: a plugin of that name is loaded already "
+                                     "(built-in); a plugin file's name is its plugin's: rename "
+                                     "chart.py"),
+    ]:
+        with pytest.raises(PluginError) as caught:
+            Ledger.open(plugins=[given], load_entrypoints=False)
+        assert str(caught.value) == message
+    monkeypatch.syspath_prepend(tmp_path)
+    import power  # the same file, imported again by its module name: another class
+
+    monkeypatch.delitem(sys.modules, "power")  # gone again after the test
+
+    with Ledger.open(plugins=[str(tmp_path / "power.py")], load_entrypoints=False) as book:
+        with pytest.raises(Rejected, match=r"^Power is not the class registered for "
+                                           r"'power.contracted' \(yours comes from module power, "
+                                           r"the registered one from gigaledger_plugin_power_"):
+            book.append(power.Power(site="a"))
+        with pytest.raises(Rejected, match=r"^Power is an event class; append takes an event"):
+            book.append(book.event_types["power.contracted"])
+        assert book.append(book.event_types["power.contracted"](site="a")).seq == 1
