@@ -462,15 +462,38 @@ class PostgresLedgerMachine(LedgerMachine):
 
 
 def assert_replays_agree(book: Ledger, splits: int = 5) -> None:
-    """A plugin author's check: replaying is a pure fold. Replaying twice, replaying a prefix and
-    catching up, and the live view all give the same report."""
-    whole = book.replay().report()
-    assert book.replay().report() == whole
-    assert book.view.report() == whole
+    """A plugin author's check: replaying is a pure fold. A replay from the first record, a
+    replay from the snapshots, a second replay, the live view, and a prefix caught up all give the
+    same report; the assertion names the first figure that differs and what usually causes it."""
+    whole = book.replay(use_snapshots=False).report()
+    _assert_same(book.view.report(), whole, "the live view",
+                 "a validator or hook changing view[...] (a view's states are read-only)")
+    _assert_same(book.replay().report(), whole, "a replay from the snapshots",
+                 "a snapshot or restore that loses or changes part of the state")
+    _assert_same(book.replay(use_snapshots=False).report(), whole, "a second replay",
+                 "apply reading the clock, a file or another projection")
     count = len(book)
     for step in range(splits + 1):
         until = count * step // max(splits, 1)
-        assert book.catch_up(book.replay(until=until)).report() == whole
+        _assert_same(book.catch_up(book.replay(until=until)).report(), whole,
+                     f"a replay to seq {until} caught up", "apply depending on what came before it "
+                     "other than through its state")
+
+
+def _assert_same(got: Any, whole: Any, what: str, cause: str, path: str = "report") -> None:
+    """Assert ``got == whole``, naming the first key where they differ."""
+    if got == whole:
+        return
+    if isinstance(got, dict) and isinstance(whole, dict):
+        for key in sorted(set(got) | set(whole), key=str):
+            if got.get(key, _ABSENT) != whole.get(key, _ABSENT):
+                _assert_same(got.get(key, _ABSENT), whole.get(key, _ABSENT), what, cause,
+                             f"{path}[{key!r}]")
+    raise AssertionError(f"{what} differs from a full replay at {path}: {got!r} where the full "
+                         f"replay has {whole!r} (often {cause})")
+
+
+_ABSENT = "(absent)"
 
 
 __all__ = [

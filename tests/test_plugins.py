@@ -18,6 +18,7 @@ from ledger import CapacityCommissioned, Event, Ledger, LedgerError, PluginError
 
 from ledger.canonical import decimal_text
 from ledger.replay import jsonable
+from ledger.testing import assert_replays_agree
 
 from .test_hooks import Ping, commissioned, plugin
 
@@ -519,3 +520,38 @@ def test_plugin_names_people_get_wrong_are_answered_with_what_to_do(tmp_path, mo
         with pytest.raises(Rejected, match=r"^Power is an event class; append takes an event"):
             book.append(book.event_types["power.contracted"])
         assert book.append(book.event_types["power.contracted"](site="a")).seq == 1
+
+
+class Tally:
+    """Counts pings by name; its validator below changes the state it should only read."""
+
+    name, handles = "tally", "test.ping"
+
+    def initial(self):
+        return {}
+
+    def apply(self, state, event, record):
+        state[event.name] = state.get(event.name, 0) + 1
+
+    def summary(self, state):
+        return dict(state)
+
+
+def test_assert_replays_agree_names_where_a_validator_changed_the_view():
+    def validate_event(event, view):
+        view["tally"][event.name] = view["tally"].get(event.name, 0) + 1  # wrong: views are read
+
+    meddling = plugin(register_event_types=lambda register: register(Ping),
+                      register_projections=lambda register: register(Tally()),
+                      validate_event=validate_event)
+    with Ledger.open(plugins=[meddling], load_entrypoints=False) as book:
+        book.append_many([Ping(name="a"), Ping(name="a")])
+        with pytest.raises(AssertionError, match=re.escape(
+                "the live view differs from a full replay at report['tally']['a']: 4 where the "
+                "full replay has 2 (often a validator or hook changing view[...]")):
+            assert_replays_agree(book)
+    honest = plugin(register_event_types=lambda register: register(Ping),
+                    register_projections=lambda register: register(Tally()))
+    with Ledger.open(plugins=[honest], load_entrypoints=False) as book:
+        book.append_many([Ping(name="a"), Ping(name="b"), Ping(name="a")])
+        assert_replays_agree(book)
