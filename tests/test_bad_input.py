@@ -124,7 +124,14 @@ def test_a_ten_megabyte_line(run, base, tmp_path):
 def test_a_directory_and_a_missing_file(run, base, tmp_path):
     db = tmp_path / "db.sqlite"
     shutil.copy(base, db)
-    assert refused(run, db, "import", db, tmp_path, where=f"{tmp_path}: ") == "is a directory, not a history file"
+    before = state(db)
+    folder = run("import", db, tmp_path)  # a usage error on the command line, as a folder for DB
+    assert (folder.code, folder.out, state(db)) == (2, "", before)
+    assert folder.err == (f"gigaledger import: {tmp_path}: is a directory, not a history file "
+                          "(see gigaledger import --help)\n")
+    with Ledger.open(db, load_entrypoints=False) as book, \
+            pytest.raises(LedgerError, match=r": is a directory, not a history file$"):
+        book.import_jsonl(tmp_path)
     missing = tmp_path / "missing.jsonl"
     assert refused(run, db, "import", db, missing, where=f"{missing}: ") == "cannot be read: No such file or directory"
 

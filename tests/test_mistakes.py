@@ -175,8 +175,8 @@ def test_a_history_where_the_ledger_goes_is_named_as_a_history(name, tmp_path):
     history = tmp_path / "h.jsonl"
     shutil.copy(HISTORY, history)
     done = gigaledger(*fill(READS[name], db=str(history)))
-    line = assert_one_clean_line(done, 1)
-    assert "not a gigaledger database: it holds JSON text (a history?)" in line, line
+    line = assert_one_clean_line(done, 2)  # the arguments in the wrong places: a usage error
+    assert f"{history}: holds JSON text (a history?), not a ledger database" in line, line
     assert history.read_text() == Path(HISTORY).read_text()
     assert sorted(os.listdir(tmp_path)) == ["h.jsonl"]
 
@@ -184,8 +184,10 @@ def test_a_history_where_the_ledger_goes_is_named_as_a_history(name, tmp_path):
 def test_an_import_with_the_history_first_creates_nothing(tmp_path):
     history = tmp_path / "h.jsonl"
     shutil.copy(HISTORY, history)
-    line = assert_one_clean_line(gigaledger("import", history, tmp_path / "new.db"), 1)
-    assert "holds JSON text" in line and "ledger first" in line
+    line = assert_one_clean_line(gigaledger("import", history, tmp_path / "new.db"), 2)
+    assert line == (f"gigaledger import: {history}: holds JSON text (a history?), not a ledger "
+                    "database (did you swap them? gigaledger import DB HISTORY...) (see "
+                    "gigaledger import --help)")
     assert sorted(os.listdir(tmp_path)) == ["h.jsonl"]
 
 

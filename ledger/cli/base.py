@@ -155,6 +155,7 @@ def open_ledger(db: str | None, plugins: Sequence[str] = (), *, create: bool = T
                 readonly: bool | None = False) -> Ledger:
     """The ledger at ``db``; read commands pass ``readonly=None`` so that a ledger on a
     read-only file, folder or medium can still be read."""
+    refuse_a_history(db)
     book = Ledger.open(db, plugins=plugins, create=create, readonly=readonly, timeout=timeout(),
                        builtins=builtins())
     if db is not None:  # a ledger in memory keeps nothing after the command
@@ -170,8 +171,25 @@ def records_stored() -> int:
 def read_ledger(db: str, plugins: Sequence[str] = (), *, entry_points: bool = True) -> Ledger:
     """An existing ledger, opened for a command that only reads it (``entry_points=False``:
     without the installed plugins, for commands that need none)."""
+    refuse_a_history(db)
     return Ledger.open(db, plugins=plugins, create=False, readonly=None, timeout=timeout(),
                        load_entrypoints=entry_points, builtins=builtins())
+
+
+def refuse_a_history(db: str | None) -> None:
+    """A usage error for a history given where the ledger goes (the arguments swapped)."""
+    if db is not None and os.path.isfile(db) and is_json_text(db):
+        raise click.UsageError(f"{db}: holds JSON text (a history?), not a ledger database; "
+                               "commands take the ledger first, then the history")
+
+
+def is_json_text(path: str) -> bool:
+    """Whether a file starts as JSON text does (an object or an array): a history, not a ledger."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(64).lstrip()[:1] in (b"{", b"[")
+    except OSError:
+        return False
 
 
 def plugin_host(plugins: Sequence[str] = ()) -> PluginHost:

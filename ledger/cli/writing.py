@@ -14,9 +14,9 @@ from ..salvage import salvage as salvage_ledger
 from ..store import is_url
 from ..tables import table
 from .base import (
-    cli, db_argument, json_option, new_file_guard, note, open_ledger, plugin_option, print_json,
-    WholeNumber, progress_bar, quiet_option, read_ledger, section_option, until_option,
-    warn_unfolded,
+    cli, db_argument, is_json_text, json_option, new_file_guard, note, open_ledger, plugin_option,
+    print_json, WholeNumber, progress_bar, quiet_option, read_ledger, section_option,
+    until_option, warn_unfolded,
 )
 from .reading import print_report
 
@@ -34,12 +34,18 @@ def is_ledger_file(path: str) -> bool:
 
 
 def check_histories(db: str | None, histories: tuple[str, ...], usage: str) -> None:
-    """Refuse a database given where a history belongs: the arguments were swapped."""
+    """Refuse, as usage errors, arguments in the wrong places: a database given where a history
+    belongs, a history where the database belongs (swapped), a folder for a history."""
     for history in histories:
+        if os.path.isdir(history):
+            raise click.UsageError(f"{history}: is a directory, not a history file")
         if os.path.isfile(history) and is_ledger_file(history):
             swapped = f" (did you swap them? {usage})" if db and not is_ledger_file(db) else ""
             raise click.UsageError(f"{history}: is a ledger database, not a JSON Lines history"
                                    f"{swapped}")
+    if db is not None and os.path.isfile(db) and is_json_text(db):
+        raise click.UsageError(f"{db}: holds JSON text (a history?), not a ledger database (did "
+                               f"you swap them? {usage})")
 
 
 @cli.command()
