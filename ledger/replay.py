@@ -273,11 +273,14 @@ class View(Mapping[str, Any]):
         return AsOf(self.seq, occurred, self.until_day, day, self.scenario_records)
 
     def as_of(self) -> dict[str, Any]:
-        """The report's ``as_of``: the last seq folded, the latest ``occurred_at``, what the view
-        was replayed up to, how many scenario records it folded, and the records it could not
-        fold because no loaded plugin registers their type, by type."""
+        """The report's ``as_of``: the last seq folded, how many records were folded (fewer than
+        ``seq`` when a replay as of a date left out records dated after it), the latest
+        ``occurred_at``, what the view was replayed up to, how many scenario records it folded,
+        and the records it could not fold because no loaded plugin registers their type, by
+        type."""
         return {
             "seq": self.seq,
+            "records": sum(self.by_type.values()),
             "occurred_at": self.occurred_text,
             "until": self.until,
             "scenario_records": self.scenario_records,

@@ -88,9 +88,7 @@ def render_report(report: Mapping[str, Any], renderers: Mapping[str, Any] | None
     tables."""
     renderers = renderers or {}
     as_of = report.get("as_of", {})
-    head = f"as of seq {show(as_of.get('seq', 0))}"
-    if as_of.get("occurred_at"):
-        head += f", latest event {as_of['occurred_at'][:10]}"
+    head = as_of_line(as_of)
     if as_of.get("until"):
         head += f" (until {as_of['until']})"
     lines = [click.style(head, dim=True)]
@@ -103,6 +101,19 @@ def render_report(report: Mapping[str, Any], renderers: Mapping[str, Any] | None
         render = renderers.get(name)
         sections.append(f"{heading(name)}\n{render(summary)}" if render else render_section(name, summary))
     return "\n\n".join(["\n".join(lines), *sections])
+
+
+def as_of_line(as_of: Mapping[str, Any]) -> str:
+    """``as of seq 45, latest event 2026-07-03``; when a replay as of a date left out records
+    dated after it, how many of the first ``seq`` it folded, so that the seq is not read as all
+    of them."""
+    seq, records = as_of.get("seq", 0), as_of.get("records")
+    line = f"as of seq {show(seq)}"
+    if records is not None and records != seq:
+        line += f" ({show(records)} of its first {show(seq)} records: those dated by then)"
+    if as_of.get("occurred_at"):
+        line += f", latest event {as_of['occurred_at'][:10]}"
+    return line
 
 
 def scenario_line(count: int) -> str:

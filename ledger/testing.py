@@ -489,8 +489,8 @@ def _assert_same(got: Any, whole: Any, what: str, cause: str, path: str = "repor
             if got.get(key, _ABSENT) != whole.get(key, _ABSENT):
                 _assert_same(got.get(key, _ABSENT), whole.get(key, _ABSENT), what, cause,
                              f"{path}[{key!r}]")
-    raise AssertionError(f"{what} differs from a full replay at {path}: {got!r} where the full "
-                         f"replay has {whole!r} (often {cause})")
+    raise AssertionError(f"{what} differs from a full replay at {path}: {got!r}, against "
+                         f"{whole!r} in the full replay (often {cause})")
 
 
 _ABSENT = "(absent)"

@@ -547,8 +547,8 @@ def test_assert_replays_agree_names_where_a_validator_changed_the_view():
     with Ledger.open(plugins=[meddling], load_entrypoints=False) as book:
         book.append_many([Ping(name="a"), Ping(name="a")])
         with pytest.raises(AssertionError, match=re.escape(
-                "the live view differs from a full replay at report['tally']['a']: 4 where the "
-                "full replay has 2 (often a validator or hook changing view[...]")):
+                "the live view differs from a full replay at report['tally']['a']: 4, against 2 "
+                "in the full replay (often a validator or hook changing view[...]")):
             assert_replays_agree(book)
     honest = plugin(register_event_types=lambda register: register(Ping),
                     register_projections=lambda register: register(Tally()))

@@ -8,13 +8,15 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.tables import money
+from ledger import Ledger, UsageReported
+from ledger.tables import as_of_line, money
 
 from .conftest import EVENTS
 
@@ -102,3 +104,23 @@ def test_money_is_within_half_a_hundredth_of_its_unit(value):
     scale = {"B": Decimal(10) ** 9, "M": Decimal(10) ** 6, "": Decimal(1)}[unit]
     shown = Decimal(number.replace(",", "")) * scale
     assert abs(shown - value) <= scale / 200
+
+
+@given(dates=st.lists(st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)),
+                      min_size=1, max_size=8),
+       until=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)))
+def test_the_report_head_says_how_many_records_a_replay_as_of_a_date_folded(dates, until):
+    """Records appended out of date order: a replay as of a date folds those dated by then, up to
+    some seq; the head line names that seq and, when it left records before it out, how many of
+    them it folded, so that "as of seq N" is never read as records 1 to N."""
+    with Ledger.open(load_entrypoints=False) as book:
+        for n, day in enumerate(dates, 1):
+            book.append(UsageReported(product="p", weekly_active_users=n), occurred_at=day)
+        as_of = book.replay(until=until).report()["as_of"]
+    folded = [n for n, day in enumerate(dates, 1) if day <= until]
+    assert (as_of["seq"], as_of["records"]) == (max(folded, default=0), len(folded))
+    line = as_of_line(as_of)
+    assert line.startswith(f"as of seq {as_of['seq']}")
+    gap = f" ({len(folded)} of its first {max(folded)} records: those dated by then)" \
+        if folded and len(folded) != max(folded) else ""
+    assert line.startswith(f"as of seq {as_of['seq']}{gap}")

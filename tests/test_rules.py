@@ -36,6 +36,7 @@ from ledger import (
     InvestmentReleased,
     Ledger,
     NewEvent,
+    PluginError,
     PlatformSpecified,
     ProviderContracted,
     Rejected,
@@ -1457,7 +1458,7 @@ def test_an_agreement_in_the_report(book):
     assert agreement(book) == {
         "status": "definitive", "investor": "nvidia", "investee": "openai", "gigawatts": "10",
         "cap_usd": str(25 * B), "tranche_usd": str(10 * B), "tranche_gigawatts": "0.5",
-        "commissioned_gigawatts": "0.5", "tranches_earned": 1, "tranches_released": 1,
+        "commissioned_gigawatts": "0.5", "earned_gigawatts": "0.5", "tranches_earned": 1, "tranches_released": 1,
         "released_usd": str(10 * B), "forfeited_usd": "0", "superseded_by": None,
         "tranches": [{"tranche": 1, "usd": str(10 * B), "seq": 3, "cause": cause.id,
                       "occurred_at": "2026-02-01"}]}
@@ -1672,8 +1673,9 @@ def test_the_payload_of_a_subclass_is_written_by_the_standard_library_rules(book
 
 
 def test_the_payload_of_a_plugin_class_with_a_field_of_its_own_making_is_checked_too():
-    """A field not made by ``ledger.fields`` (here a float) is not vouched for either: the
-    payload of a class registered with one is written by the standard library's rules."""
+    """A field not made by ``ledger.fields`` is not vouched for either: the payload of a class
+    registered with one is written by the standard library's rules (and read back before it is
+    stored); a field annotated ``float`` refuses the class."""
     import attrs
 
     from ledger.canonical import standard_dumps
@@ -1681,6 +1683,11 @@ def test_the_payload_of_a_plugin_class_with_a_field_of_its_own_making_is_checked
     @attrs.frozen
     class Ratio(Event):
         type = "test.ratio"
+        ratio: Decimal = attrs.field(default=Decimal("2.5E-5"))
+
+    @attrs.frozen
+    class FloatRatio(Event):
+        type = "test.float-ratio"
         ratio: float = attrs.field(default=2.5e-5)
 
     class Plugin:
@@ -1688,7 +1695,14 @@ def test_the_payload_of_a_plugin_class_with_a_field_of_its_own_making_is_checked
 
     with Ledger.open(plugins=[Plugin], load_entrypoints=False) as book:
         record = book.append(Ratio())
-        assert next(book._store.rows(record.seq - 1)).data == standard_dumps({"ratio": 2.5e-5})
+        assert next(book._store.rows(record.seq - 1)).data == standard_dumps(
+            {"ratio": Decimal("2.5E-5")})
+
+    class Floats:
+        register_event_types = staticmethod(hookimpl(lambda register: register(FloatRatio)))
+
+    with pytest.raises(PluginError, match=r"FloatRatio\.ratio is a float; amounts are exact"):
+        Ledger.open(plugins=[Floats], load_entrypoints=False)
 
 
 def test_a_dict_given_to_append_and_a_name_shown_at_its_length_limit(book):
