@@ -30,7 +30,7 @@ from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
 from .record import Record
 from .replay import View
-from .scenarios import ScenarioWarning, mixed_histories
+from .scenarios import ScenarioWarning, mixed_histories, mixed_with_ledger
 from .store import Store, StoredEvent, open_store
 from .subscriptions import Subscription
 from . import readahead, transparency
@@ -312,8 +312,10 @@ class Ledger:
         appender = self._appender
         add_line, add_sent = appender.add_line, appender.add_sent
         scenarios = {os.fspath(path): 0 for path in paths}
+        held = [0, 0]  # the records and scenario records the ledger held before the import
 
         def import_all(batch: Batch, view: View) -> ImportResult:
+            held[:] = [batch.start, view.scenario_records]
             done = count = 0
             for path in paths:
                 with closing(readahead.items(path, appender.prepare_line)) as lines:
@@ -337,7 +339,7 @@ class Ledger:
         result = self._write(import_all)
         if progress is not None:
             progress(total, total)
-        mixed = mixed_histories(scenarios)
+        mixed = mixed_histories(scenarios) or mixed_with_ledger(held[0], held[1], scenarios)
         if mixed is not None:
             warnings.warn(mixed, ScenarioWarning, stacklevel=2)
         return result

@@ -48,3 +48,22 @@ def mixed_histories(counts: Mapping[str, int]) -> str | None:
     return (f"histories with scenario records (meta.scenario), {', '.join(scenarios)}, are mixed "
             f"with histories of reported facts only, {', '.join(facts)}: the report adds the "
             "scenario's figures to the reported ones")
+
+
+def mixed_with_ledger(records: int, scenario_records: int, counts: Mapping[str, int]) -> str | None:
+    """The warning for an import that mixes kinds with what the ledger held before it
+    (``records``, of which ``scenario_records`` marked): histories with scenario records into a
+    ledger of reported facts only, or histories of facts only into a ledger with scenario
+    records; None otherwise (``mixed_histories`` speaks of the histories among themselves)."""
+    scenarios = [f"{path} ({count})" for path, count in counts.items() if count]
+    if not records or (scenarios and len(scenarios) < len(counts)):
+        return None
+    if scenarios and not scenario_records:
+        return (f"histories with scenario records (meta.scenario), {', '.join(scenarios)}, are "
+                f"imported into a ledger of reported facts only ({records} records): the report "
+                "adds the scenario's figures to the reported ones")
+    if not scenarios and scenario_records:
+        return (f"histories of reported facts only, {', '.join(counts)}, are imported into a "
+                f"ledger with {scenario_records} scenario records (meta.scenario): the report "
+                "adds the scenario's figures to the reported ones")
+    return None

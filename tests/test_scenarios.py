@@ -215,10 +215,38 @@ def test_importing_scenarios_with_facts_warns_naming_the_files(tmp_path):
         assert f"{scenario} (1)" in message and str(facts) in message
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            book.import_jsonl(other)  # one file: nothing mixed
+            book.import_jsonl(other)  # one file, of scenarios, into a ledger that has some
             book.import_jsonl(scenario, other)  # scenarios only
-            book.import_jsonl(facts, facts)  # facts only
+        with pytest.warns(ScenarioWarning, match=r"histories of reported facts only, .*facts\.jsonl, "
+                                                 r"are imported into a ledger with 4 scenario"):
+            book.import_jsonl(facts, facts)  # facts only, into a ledger with scenario records
         assert book.replay().as_of()["scenario_records"] == 4
+
+
+def test_importing_one_kind_into_a_ledger_of_the_other_warns_as_importing_both_at_once(tmp_path):
+    """Histories imported one command at a time mix as much as histories imported together: a
+    history with scenario records into a ledger of facts, or facts into a ledger with scenario
+    records, warns; the same kind again does not."""
+    scenario = write(tmp_path / "scenario.jsonl", [usage_line(1, {"scenario": True}), usage_line(2)])
+    facts = write(tmp_path / "facts.jsonl", [usage_line(3, {"source": "https://x"})])
+    more = write(tmp_path / "more.jsonl", [usage_line(4)])
+    with Ledger.open(load_entrypoints=False) as book:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            book.import_jsonl(facts)  # into an empty ledger
+            book.import_jsonl(more)  # facts into facts
+        with pytest.warns(ScenarioWarning, match=rf"^histories with scenario records "
+                                                 rf"\(meta.scenario\), {scenario} \(1\), are "
+                                                 rf"imported into a ledger of reported facts only "
+                                                 rf"\(2 records\)"):
+            book.import_jsonl(scenario)
+    with Ledger.open(load_entrypoints=False) as book:
+        book.import_jsonl(scenario)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            book.import_jsonl(scenario)  # the same kind again (its lines have no ids: twice)
+        with pytest.warns(ScenarioWarning, match=r"into a ledger with 2 scenario records"):
+            book.import_jsonl(facts)
 
 
 @pytest.mark.parametrize("command", ["replay", "import"])
