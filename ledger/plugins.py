@@ -322,7 +322,9 @@ def _validation_message(error: pluggy.PluginValidationError) -> str:
     have, which one it may have meant and the arguments it has."""
     message = " ".join(str(error).split())
     found = re.search(r"for hook '(\w+)'.*Argument\(s\) \{'(\w+)'", message)
-    spec = getattr(hookspecs, found.group(1), None) if found else None
+    if found is None:
+        return message
+    spec = getattr(hookspecs, found.group(1), None)
     if spec is None:
         return message
     hook, argument = found.group(1), found.group(2)
