@@ -96,6 +96,13 @@ def check_name(field: str, value: Any) -> None:
                        f" got {shown}")
 
 
+def _returned_one(plugin: str, result: Any) -> PluginError:
+    """The error for ``derive_events`` returning one thing (an event, a dict) for a list."""
+    what = "an event" if isinstance(result, Event) else f"a {type(result).__name__}"
+    return PluginError(f"plugin {plugin}: derive_events returned {what}; it returns a list of "
+                       "events (or None)", plugin=plugin)
+
+
 def _not_registered(event: Any, cls: type[Event]) -> str:
     """Why ``event`` is not of the class registered for its type: often the same class imported
     twice (a plugin loaded by its path, and imported again by its module name)."""
@@ -384,12 +391,16 @@ class Appender:
         derived = []
         for implementation in implementations:
             try:  # the result may be a generator: iterating it runs the plugin's code too
-                followers = list(hook.call_one(implementation, arguments) or ())
+                result = hook.call_one(implementation, arguments)
+                followers = None if isinstance(result, (Mapping, str, bytes, Event)) \
+                    else list(result or ())
             except Exception as error:
                 blamed = blame(error, implementation.plugin, hook.name, record)
                 if blamed is error:
                     raise
                 raise blamed from error
+            if followers is None:
+                raise _returned_one(implementation.plugin, result)
             if followers:
                 derived.append((implementation.plugin, followers))
         return derived

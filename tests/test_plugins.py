@@ -555,3 +555,18 @@ def test_assert_replays_agree_names_where_a_validator_changed_the_view():
     with Ledger.open(plugins=[honest], load_entrypoints=False) as book:
         book.append_many([Ping(name="a"), Ping(name="b"), Ping(name="a")])
         assert_replays_agree(book)
+
+
+@pytest.mark.parametrize(("returned", "what"), [
+    (lambda: {"type": "test.ping"}, "a dict"),
+    (lambda: Ping(name="b"), "an event"),
+    (lambda: "test.ping", "a str"),
+])
+def test_derive_events_returning_one_thing_instead_of_a_list_is_named(returned, what):
+    deriving = plugin(register_event_types=lambda register: register(Ping),
+                      derive_events=lambda event: returned() if event.name == "a" else None)
+    with Ledger.open(plugins=[deriving], load_entrypoints=False) as book:
+        with pytest.raises(PluginError, match=rf"^plugin testplugin: derive_events returned {what}; "
+                                              r"it returns a list of events \(or None\)$"):
+            book.append(Ping(name="a"))
+        assert len(book) == 0
