@@ -222,7 +222,8 @@ def test_the_capacity_panel_hand_worked() -> None:
     heights = {round(y, 6) for y in coreweave.get_paths()[0].vertices[:, 1]}
     assert heights == {1.0, 1.5, 2.0}  # on top of oracle: 0.5 GW from 1 March
     xs = days_of(oracle.get_paths()[0].vertices[:, 0])
-    assert (min(xs), max(xs)) == (date(2026, 1, 1), date(2026, 5, 10))  # 9 days past the last
+    # to the end of the as-of day (the plans run past it: the figures stop at its line)
+    assert (min(xs), max(xs)) == (date(2026, 1, 1), date(2026, 5, 2))
 
     planned, as_of = ax.lines
     assert planned.get_label() == "planned GW, cumulative by due date"
@@ -241,7 +242,7 @@ def test_the_capacity_panel_hand_worked() -> None:
     (released,) = money.lines
     assert released.get_label() == "investment released ($B, right)"
     assert list(released.get_xdata()) == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1),
-                                          date(2026, 4, 1), date(2026, 5, 1), date(2026, 5, 10)]
+                                          date(2026, 4, 1), date(2026, 5, 1), date(2026, 5, 2)]
     assert list(released.get_ydata()) == [0, 10, 10, 15, 15, 15]
     assert released.get_drawstyle() == "steps-post"
     assert (to_rgba(released.get_color()), released.get_linewidth()) == (to_rgba("black"), 2)

@@ -124,10 +124,13 @@ def _draw_timeline(
     days = line.days
     if end is not None and (not days or end > days[-1]):
         days.append(end)
-    if days:  # one more point, so that the last figures hold for a visible stretch
+    if days:
         first, last = min([days[0], *dues(line)]), max([days[-1], *dues(line)])
         pad = timedelta(days=max(7, (last - first).days // 40))
-        days.append(days[-1] + pad)
+        # One more point, so that the last figures hold for a visible stretch; when the plans
+        # run past the as-of date (a dotted line marks it), only to the end of that day: the
+        # figures are not drawn beyond what the chart stands at.
+        days.append(days[-1] + (pad if end is None or end >= last else timedelta(days=1)))
         last = max(days[-1], last + pad)
         ax.set_xlim(first - pad, last)
     else:
