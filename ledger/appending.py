@@ -96,6 +96,11 @@ def check_name(field: str, value: Any) -> None:
                        f" got {shown}")
 
 
+#: What ``derive_events`` may return by mistake for a list: iterating it would give its keys,
+#: letters or fields.
+_ONE_THING = (Mapping, str, bytes, Event)
+
+
 def _returned_one(plugin: str, result: Any) -> PluginError:
     """The error for ``derive_events`` returning one thing (an event, a dict) for a list."""
     what = "an event" if isinstance(result, Event) else f"a {type(result).__name__}"
@@ -392,15 +397,15 @@ class Appender:
         for implementation in implementations:
             try:  # the result may be a generator: iterating it runs the plugin's code too
                 result = hook.call_one(implementation, arguments)
-                followers = None if isinstance(result, (Mapping, str, bytes, Event)) \
-                    else list(result or ())
+                if result is not None and type(result) is not list \
+                        and isinstance(result, _ONE_THING):
+                    raise _returned_one(implementation.plugin, result)  # blame lets it pass
+                followers = list(result or ())
             except Exception as error:
                 blamed = blame(error, implementation.plugin, hook.name, record)
                 if blamed is error:
                     raise
                 raise blamed from error
-            if followers is None:
-                raise _returned_one(implementation.plugin, result)
             if followers:
                 derived.append((implementation.plugin, followers))
         return derived

@@ -117,6 +117,16 @@ def replacing(path: str, mode: int | None = None) -> Iterator[IO[str]]:
             yield out
 
 
+def holds_json_text(path: str) -> bool:
+    """Whether a file starts as JSON text does (an object or an array): a history given where a
+    ledger goes, say."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(64).lstrip()[:1] in (b"{", b"[")
+    except OSError:
+        return False
+
+
 @contextmanager
 def removed_on_failure(path: str | None,
                        keep: Callable[[BaseException], bool] | None = None) -> Iterator[None]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ConflictError, LedgerError, ReadOnly, StorageError, StoreBusy, UsageError
 from . import interrupts
-from .files import out_of_space
+from .files import holds_json_text, out_of_space
 from .sqlite_schema import check_schema, harden, integrity_problem
 from .store import (COLUMNS, SELECT_ROWS, SYNCHRONOUS, SnapshotRow, Store, StoredEvent,
                     TableSpec, rows_query, snapshot_filter, stats_of, stored_event)
@@ -163,12 +163,7 @@ class SqliteStore(Store):
     def _not_a_ledger(self, error: BaseException) -> LedgerError:
         """The error for a file SQLite cannot read as a database; when it holds JSON text (a
         history given where the ledger goes), the message says so."""
-        try:
-            with open(str(self.path), "rb") as file:
-                start = file.read(64).lstrip()
-        except OSError:
-            start = b""
-        if start[:1] in (b"{", b"["):
+        if holds_json_text(str(self.path)):
             return LedgerError(f"{self.path}: not a gigaledger database: it holds JSON text (a "
                                "history?); a ledger is an SQLite file, and commands take the "
                                "ledger first, then the history")

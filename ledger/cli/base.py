@@ -22,7 +22,7 @@ import click
 
 from ..clock import SEQ_PREFIXES, since_bound, until_bound, written_seq
 from ..errors import LedgerError, UsageError
-from ..files import removed_on_failure
+from ..files import holds_json_text, removed_on_failure
 from ..folding import Progress
 from ..ledger import Ledger
 from ..plugins import PluginHost, builtins_wanted
@@ -32,7 +32,6 @@ from . import INTERRUPTED, INTERRUPTED_NOTE
 
 #: Seconds a command waits for another process's write lock (``GIGALEDGER_TIMEOUT``).
 TIMEOUT = "GIGALEDGER_TIMEOUT"
-#: Set to 0 to leave the built-in domain out (a bare engine: only the plugins given).
 
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, metavar="PATH.py|MODULE",
@@ -176,20 +175,13 @@ def read_ledger(db: str, plugins: Sequence[str] = (), *, entry_points: bool = Tr
                        load_entrypoints=entry_points, builtins=builtins())
 
 
-def refuse_a_history(db: str | None) -> None:
-    """A usage error for a history given where the ledger goes (the arguments swapped)."""
-    if db is not None and os.path.isfile(db) and is_json_text(db):
-        raise click.UsageError(f"{db}: holds JSON text (a history?), not a ledger database; "
-                               "commands take the ledger first, then the history")
-
-
-def is_json_text(path: str) -> bool:
-    """Whether a file starts as JSON text does (an object or an array): a history, not a ledger."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(64).lstrip()[:1] in (b"{", b"[")
-    except OSError:
-        return False
+def refuse_a_history(db: str | None, usage: str | None = None) -> None:
+    """A usage error for a history given where the ledger goes (the arguments swapped); with the
+    command's ``usage``, the error asks whether they were swapped."""
+    if db is not None and os.path.isfile(db) and holds_json_text(db):
+        hint = (f" (did you swap them? {usage})" if usage else
+                "; commands take the ledger first, then the history")
+        raise click.UsageError(f"{db}: holds JSON text (a history?), not a ledger database{hint}")
 
 
 def plugin_host(plugins: Sequence[str] = ()) -> PluginHost:

@@ -14,8 +14,8 @@ from ..salvage import salvage as salvage_ledger
 from ..store import is_url
 from ..tables import table
 from .base import (
-    cli, db_argument, is_json_text, json_option, new_file_guard, note, open_ledger, plugin_option,
-    print_json, WholeNumber, progress_bar, quiet_option, read_ledger, section_option,
+    cli, db_argument, json_option, new_file_guard, note, open_ledger, plugin_option, print_json,
+    WholeNumber, progress_bar, quiet_option, read_ledger, refuse_a_history, section_option,
     until_option, warn_unfolded,
 )
 from .reading import print_report
@@ -43,9 +43,7 @@ def check_histories(db: str | None, histories: tuple[str, ...], usage: str) -> N
             swapped = f" (did you swap them? {usage})" if db and not is_ledger_file(db) else ""
             raise click.UsageError(f"{history}: is a ledger database, not a JSON Lines history"
                                    f"{swapped}")
-    if db is not None and os.path.isfile(db) and is_json_text(db):
-        raise click.UsageError(f"{db}: holds JSON text (a history?), not a ledger database (did "
-                               f"you swap them? {usage})")
+    refuse_a_history(db, usage)
 
 
 @cli.command()

@@ -278,6 +278,7 @@ class InvestmentProjection:
             ))
         return "\n\n".join(parts)
 
+
 def _commissioned(agreement: dict[str, Any]) -> str:
     """``3.5 (1.5 while in force)``: all the GW commissioned under an agreement, and the part
     that earns tranches when some came after it ended."""

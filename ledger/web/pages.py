@@ -193,8 +193,8 @@ def figures(book: Ledger) -> list[Figure]:
             try:
                 draw(book, chart, path)
             except Exception as error:  # a plugin's chart that fails costs its figure, not the page
-                why = str(error) if isinstance(error, LedgerError) else (  # draw names its plugin
-                    f"chart {name} failed: {type(error).__name__}: {error}")
+                why = str(error) if isinstance(error, LedgerError) else (  # not the plugin's
+                    f"the chart {name!r} could not be written: {type(error).__name__}: {error}")
                 drawn.append(Figure(name, title, note=" ".join(why.split())))
                 continue
             with open(path, encoding="utf-8") as svg:
