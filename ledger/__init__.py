@@ -27,6 +27,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ConflictError", "LedgerError", "PluginError", "ReadOnly", "Rejected", "StorageError",
         "StoreBusy", "UsageError", "VerificationError"
     ),
+    "chain": ("Verified",),
     "checkpoint": ("Checkpoint", "open_checkpoint"),
     "event": ("Event",),
     "explain": ("Explanation", "Finding"),
@@ -96,6 +97,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         UsageError,
         VerificationError,
     )
+    from .chain import Verified
     from .checkpoint import Checkpoint, open_checkpoint
     from .event import Event
     from .explain import Explanation, Finding
@@ -156,6 +158,7 @@ __all__ = [
     "UsageError",
     "UsageReported",
     "VerificationError",
+    "Verified",
     "Verifier",
     "View",
     "check_proof",

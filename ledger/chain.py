@@ -43,8 +43,30 @@ def link(previous: str, body: str) -> str:
     return sha256((previous + body).encode("utf-8")).hexdigest()
 
 
-def verify_rows(rows: Iterable[StoredEvent], head: str | None = None) -> tuple[int, str]:
-    """Check seq contiguity, stream versions and every hash; return (count, head hash).
+class Verified(tuple[int, str]):
+    """What a verification found: ``(records, head hash)``, a pair as before, with
+    ``pinned_seq``: the seq whose hash is the pinned head that was asked for (0 for the hash
+    before the first record; None when no head was pinned)."""
+
+    pinned_seq: int | None
+
+    def __new__(cls, records: int, head: str, pinned_seq: int | None = None) -> Verified:
+        found = super().__new__(cls, (records, head))
+        found.pinned_seq = pinned_seq
+        return found
+
+    @property
+    def records(self) -> int:
+        return self[0]
+
+    @property
+    def head(self) -> str:
+        return self[1]
+
+
+def verify_rows(rows: Iterable[StoredEvent], head: str | None = None) -> Verified:
+    """Check seq contiguity, stream versions and every hash; return (count, head hash), as a
+    ``Verified`` that also says where the pinned ``head`` is.
 
     ``rows`` are stored rows in seq order: (seq, id, stream, version, type, schema, occurred_at,
     recorded_at, data, meta, hash). ``head``, when given, is a hash pinned outside the file: the
@@ -54,7 +76,7 @@ def verify_rows(rows: Iterable[StoredEvent], head: str | None = None) -> tuple[i
     previous = GENESIS
     expected = 1
     versions: dict[str, int] = {}
-    seen_head = head is None or head == GENESIS
+    pinned = 0 if head == GENESIS else None
     for seq, id, stream, version, type, schema, occurred, recorded, data, meta, stored in rows:
         if seq != expected:
             if seq > expected:
@@ -70,14 +92,14 @@ def verify_rows(rows: Iterable[StoredEvent], head: str | None = None) -> tuple[i
                                               occurred, recorded, data, meta))
         if computed != stored:
             raise VerificationError(f"seq {seq}: hash does not match the record", seq=seq)
-        if not seen_head and stored == head:
-            seen_head = True
+        if pinned is None and stored == head:
+            pinned = seq
         previous = stored
         expected += 1
-    if not seen_head:
+    if head is not None and pinned is None:
         raise VerificationError(
             f"the pinned head {head} is not in the chain, which ends at seq {expected - 1}: "
             "records were removed from the tail, or the hash is not of this ledger",
             seq=expected,
         )
-    return expected - 1, previous
+    return Verified(expected - 1, previous, pinned)

@@ -16,7 +16,7 @@ import attrs
 
 from .appending import Appender
 from .batch import Batch
-from .chain import GENESIS, verify_rows
+from .chain import GENESIS, Verified, verify_rows
 from .clock import When, now, since_bound, until_bound, written_seq
 from .codec import Codec
 from .errors import (LedgerError, PluginError, StorageError, StoreBusy, UsageError,
@@ -606,11 +606,12 @@ class Ledger:
         that stays put."""
         return self._live_view(self._store.head()[0])
 
-    def verify(self, head: str | None = None) -> tuple[int, str]:
+    def verify(self, head: str | None = None) -> Verified:
         """Recompute the whole chain, seq contiguity and stream versions, and refold the log to
         check every snapshot of the loaded projections: return (records, head hash), or raise
         ``VerificationError`` naming the first bad seq. ``head``, a hash pinned earlier, must be
-        in the chain (this catches records cut from the tail)."""
+        in the chain (this catches records cut from the tail); the result's ``pinned_seq`` is the
+        seq whose hash it is."""
         where = self.path or "ledger"
         with closing(self._checked_rows()) as rows:
             try:

@@ -123,6 +123,9 @@ class View(Mapping[str, Any]):
                                 if takes_as_of(projection.summary))
         for name, projection in self._projections.items():
             self._states[name] = self._call(name, "initial", projection.initial)
+        #: The type of each state as ``initial()`` gave it: named when a fold fails on a state
+        #: that an ``apply`` replaced by what it returned.
+        self._initial_types = {name: type(state) for name, state in self._states.items()}
         self._dispatch: dict[str, list[tuple[str, Apply]]] = {}
         self._everything: list[tuple[str, Apply]] = []
         self.activate(self._projections)
@@ -187,9 +190,22 @@ class View(Mapping[str, Any]):
         """The error for a projection whose ``apply`` raised ``error`` on ``record``."""
         return PluginError(
             f"projection {name} failed on seq {record.seq} ({record.type}): "
-            f"{type(error).__name__}: {error}",
+            f"{type(error).__name__}: {error}{self._replaced(name)}",
             plugin=self._owners.get(name, name),
         )
+
+    def _replaced(self, name: str) -> str:
+        """When a projection's state is no longer of the type ``initial()`` gave, say so: an
+        ``apply`` returned something (``0``, ``True``, a count) where it meant to change the
+        state in place and return None, and that value became the state."""
+        state, initial = self._states.get(name), self._initial_types.get(name)
+        if initial is None or initial is type(None) or isinstance(state, initial):
+            return ""
+        shown = repr(state)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return (f" (its state is now {type(state).__name__} {shown}, not the {initial.__name__} "
+                f"its initial() gave: apply returns the new state, or None when it changed the "
+                f"state in place; whatever else it returns replaces the state)")
 
     @property
     def unknown_types(self) -> dict[str, int]:
@@ -211,7 +227,8 @@ class View(Mapping[str, Any]):
             raise
         except Exception as error:
             raise PluginError(
-                f"projection {name} failed in {what}: {type(error).__name__}: {error}",
+                f"projection {name} failed in {what}: {type(error).__name__}: {error}"
+                f"{self._replaced(name) if hasattr(self, '_initial_types') else ''}",
                 plugin=self._owners.get(name, name),
             ) from error
 

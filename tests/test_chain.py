@@ -120,3 +120,26 @@ def test_hash_covers_every_field(book):
                        "2025-01-01T00:00:00.000000Z", a.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                        json.dumps(a.data, sort_keys=True, separators=(",", ":")), "{}")
     assert link(GENESIS, body) == a.hash
+
+
+@given(count=st.integers(0, 12), data=st.data())
+def test_verify_says_where_the_pinned_head_is(count, data):
+    """``verify(head)`` gives the seq whose hash the pinned head is (0 for the hash before the
+    first record), and stays the (records, head) pair it always was."""
+    from ledger.chain import verify_rows
+    from ledger.store import StoredEvent
+
+    rows, previous = [], GENESIS
+    for seq in range(1, count + 1):
+        body = (seq, f"id-{seq}", f"s{seq % 3}", (seq + 2) // 3, "usage.reported", 1,
+                "2025-09-22T00:00:00.000000Z", "2025-09-22T00:00:00.000000Z", "{}", "{}")
+        previous = link(previous, record_body(*body))
+        rows.append(StoredEvent(*body, previous))
+    hashes = [GENESIS] + [row.hash for row in rows]
+    at = data.draw(st.integers(0, count))
+    found = verify_rows(rows, hashes[at])
+    assert found == (count, hashes[-1]) and found.records == count and found.head == hashes[-1]
+    assert found.pinned_seq == at
+    assert verify_rows(rows).pinned_seq is None
+    records, head = verify_rows(rows)  # still unpacks as a pair
+    assert (records, head) == (count, hashes[-1])

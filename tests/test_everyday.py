@@ -219,6 +219,12 @@ def test_verify_json(run, deals, tmp_path):
                                                               "head": head,
                                                               "unchecked_snapshots": []}
     assert run("verify", deals, "--head", head.upper()).code == 0
+    earlier = records(deals)[2].hash
+    pinned = json.loads(run("verify", deals, "--head", earlier, "--json").out)
+    assert pinned["ok"] is True and pinned["pinned_seq"] == 3 and pinned["records"] == count
+    text = run("verify", deals, "--head", earlier).out.splitlines()
+    assert text[1] == (f"ok: the pinned head is the hash of seq 3; the {count - 3} records "
+                       "appended since extend it")
     not_a_hash = run("verify", deals, "--head", "abc")
     assert not_a_hash.code == 2 and "is not a hash" in not_a_hash.err
     cut = run("verify", deals, "--head", "f" * 64, "--json")

@@ -263,6 +263,9 @@ def test_the_genuine_log_passes_its_pinned_head_and_checkpoints(genuine_log, tmp
     for row in genuine_rows:
         status, out, _ = run(capsys, "verify", db, "--head", row.hash)
         assert status == 0 and out.startswith(f"ok: {len(genuine_rows)} records")
+        later = len(genuine_rows) - row.seq
+        where = (f"the hash of seq {row.seq}; the" if later else "the head (nothing appended")
+        assert f"\nok: the pinned head is {where}" in out, out
         status, out, err = run(capsys, "verify", db, "--checkpoint", checkpoints[row.seq],
                                "--pub", pub)
         assert status == 0 and f"matches the checkpoint of {row.seq} records" in out, err

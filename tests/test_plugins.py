@@ -570,3 +570,58 @@ def test_derive_events_returning_one_thing_instead_of_a_list_is_named(returned, 
                                               r"it returns a list of events \(or None\)$"):
             book.append(Ping(name="a"))
         assert len(book) == 0
+
+
+def test_an_apply_that_returns_what_it_did_not_mean_as_the_state_is_named():
+    """``apply`` returns the new state, or None after changing it in place: a projection that
+    returns something else by mistake (a count, True) loses its state, and the error it meets on
+    a later record says so, instead of only the AttributeError."""
+    class Careless:
+        name = "careless"
+        handles = ("capacity.commissioned",)
+
+        def initial(self):
+            return {}
+
+        def apply(self, state, event, record):
+            state[event.site] = state.get(event.site, 0) + 1
+            return len(state)  # meant as a check, returned by mistake
+
+        def summary(self, state):
+            return dict(state)
+
+    with open_with(plugin(register_projections=lambda register: register(Careless()))) as book:
+        book.append(commissioned("a"))
+        with pytest.raises(PluginError) as caught:
+            book.append(commissioned("b"))
+        message = str(caught.value)
+        assert message.startswith("projection careless failed on seq 2 (capacity.commissioned): "
+                                  "AttributeError: 'int' object has no attribute 'get'")
+        assert ("(its state is now int 1, not the dict its initial() gave: apply returns the new "
+                "state, or None when it changed the state in place" in message)
+        assert caught.value.plugin == "testplugin"
+
+
+def test_a_state_that_changes_type_on_purpose_gets_no_hint():
+    """A state may start as None and become something else: no hint then."""
+    class Lazy:
+        name = "lazy"
+        handles = ("capacity.commissioned",)
+
+        def initial(self):
+            return None
+
+        def apply(self, state, event, record):
+            if event.site == "bad":
+                raise ValueError("cannot fold")
+            return (state or 0) + 1
+
+        def summary(self, state):
+            return state
+
+    with open_with(plugin(register_projections=lambda register: register(Lazy()))) as book:
+        book.append(commissioned("a"))
+        with pytest.raises(PluginError) as caught:
+            book.append(commissioned("bad"))
+        assert str(caught.value) == ("projection lazy failed on seq 2 (capacity.commissioned): "
+                                     "ValueError: cannot fold")

@@ -188,7 +188,7 @@ def explain_no_match(book: Ledger, types: tuple[str, ...], stream: str | None) -
 
 @cli.command()
 @db_argument
-@click.option("--head", metavar="HASH", help="A head hash pinned earlier (gigaledger head): it must be in the chain.")
+@click.option("--head", metavar="HASH", help="A head hash pinned earlier (gigaledger head): it must be in the chain; verify says the seq whose hash it is.")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
               help="A signed checkpoint published earlier (gigaledger checkpoint): the log must still match it.")
 @click.option("--pub", "pub_path", type=click.Path(dir_okay=False),
@@ -218,7 +218,8 @@ def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str |
         with progress_bar("building the Merkle tree", False) as progress:
             book.build_tree(progress)  # a ledger made before the tree gets it on first use
         try:
-            count, last = book.verify(head)
+            found = book.verify(head)
+            count, last = found
             unchecked = book.unchecked_snapshots()
             if checkpoint_path is not None and pub_path is not None:
                 matched = check_published(book, checkpoint_path, pub_path)
@@ -230,15 +231,32 @@ def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str |
             ctx.exit(1)
     if as_json:
         print_json({"ok": True, "records": count, "head": last,
+                    **({"pinned_seq": found.pinned_seq} if head is not None else {}),
                     **({"checkpoint": matched} if checkpoint_path else {}),
                     "unchecked_snapshots": unchecked})
     else:
         click.echo(f"ok: {count} records, head {last}")
+        if head is not None:
+            click.echo(f"ok: {pinned(found.pinned_seq, count)}")
         if checkpoint_path is not None:
             click.echo(f"ok: {matched}")
     if unchecked:
         note(f"note: the snapshots of {', '.join(unchecked)} were not checked: no loaded plugin "
              "has that projection (give its plugin with --plugin)")
+
+
+def pinned(seq: int | None, count: int) -> str:
+    """Where the head that ``verify --head`` pinned is in the log, in words."""
+    if not seq:
+        where = "the hash before the first record"
+    else:
+        where = "the head" if seq == count else f"the hash of seq {seq}"
+    since = count - (seq or 0)
+    if not since:
+        return f"the pinned head is {where} (nothing appended since)"
+    extend = "the record appended since extends it" if since == 1 else (
+        f"the {since} records appended since extend it")
+    return f"the pinned head is {where}; {extend}"
 
 
 @cli.command()
