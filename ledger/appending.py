@@ -261,7 +261,7 @@ class Appender:
         stored = StoredEvent(seq, id, stream, current + 1, type_name, schema, occurred,
                              recorded, data_text, meta_text, digest)
         batch.push(stored)
-        if made == GIVEN and batch.fresh:
+        if made != NEW and batch.fresh:  # the ids that can repeat: given, or derived
             batch.given[id] = stored
         view.fold(record, event, occurred)
         if is_scenario(meta_text):

@@ -29,7 +29,8 @@ class Batch:
         #: The ledger was empty when this batch began (under the write lock): nothing is stored
         #: but what this batch writes, so no stream version or id needs looking up.
         self.fresh = seq == 0
-        #: In a fresh batch, the rows of the ids callers gave (the only ids that can repeat).
+        #: In a fresh batch, the rows of the ids that can repeat: given by callers, or derived
+        #: (the store's index of ids may be built only at the commit: ``defer_indexes``).
         self.given: dict[str, StoredEvent] = {}
         self.skipped = 0
         #: The seq of the last exported record this batch restored (-1: none yet).

@@ -25,6 +25,7 @@ from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
 from .files import replacing
+from .hints import did_you_mean
 from .history import record_line, write_lines
 from .materialize import materialize
 from .plugins import PluginHost, PluginInfo
@@ -316,6 +317,8 @@ class Ledger:
 
         def import_all(batch: Batch, view: View) -> ImportResult:
             held[:] = [batch.start, view.scenario_records]
+            if batch.fresh:  # nothing to look up: the indexes are built once, at the end
+                self._store.defer_indexes()
             done = count = 0
             for path in paths:
                 with closing(readahead.items(path, appender.prepare_line)) as lines:
@@ -515,11 +518,28 @@ class Ledger:
         """The stored rows ``read`` and ``export_lines`` give."""
         if isinstance(types, str):
             types = [types]
+        if types is not None:
+            types = list(types)
+            self._refuse_unknown_types(types)
         upto, before_time = bounds(until)
         since_time = None if since is None else since_bound(since)
         yield from self._store.rows(after, types=types, stream=stream, since_time=since_time,
                                     before_time=before_time, upto=upto, limit=limit,
                                     reverse=reverse)
+
+    def _refuse_unknown_types(self, types: list[str]) -> None:
+        """A type that no loaded plugin registers and no record has is a mistake (most often a
+        typo): ``UsageError``, with a did-you-mean, instead of reading nothing. A type of a
+        plugin not loaded here is read when the log holds it."""
+        registered = self._host.event_types
+        for name in types:
+            if not isinstance(name, str):
+                raise UsageError(f"types: event type names, not {type(name).__name__} {name!r}")
+            if name in registered or any(True for _ in self._store.rows(0, types=[name], limit=1)):
+                continue
+            present = self._store.stats()["by_type"]
+            raise UsageError(f"no event type {name!r}: no loaded plugin registers it and the log "
+                             f"holds none{did_you_mean(name, {*registered, *present})}")
 
     def get(self, id: str) -> Record | None:
         """The record with this id, or None."""
@@ -682,6 +702,7 @@ class Ledger:
                               "an empty ledger")
         store, total = target._store, expected[0]
         with store.transaction():
+            store.defer_indexes()  # built once, from all the rows, before the commit
             chunk: list[StoredEvent] = []
             for row in self._store.rows():
                 chunk.append(row)

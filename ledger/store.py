@@ -209,6 +209,11 @@ class Store(abc.ABC):
     def insert(self, rows: Sequence[StoredEvent]) -> None:
         """Insert rows (in ``COLUMNS`` order)."""
 
+    def defer_indexes(self) -> None:
+        """Inside a write transaction on an empty log, before a bulk import: the store may drop
+        its indexes of the events and build them again, from all the rows at once, before the
+        commit (or before a look-up needs them). Nothing by default."""
+
     @abc.abstractmethod
     def save_snapshots(self, rows: Sequence[SnapshotRow], keep: int) -> None:
         """Store (name, seq, fingerprint, hash, occurred_at, state) rows, keeping the newest

@@ -172,6 +172,9 @@ def test_a_filter_that_matches_nothing_says_so(run, deals):
     assert (nothing.code, nothing.out, nothing.err.strip()) == (0, "", "no records match")
     typo = run("log", deals, "--type", "investment.release")
     assert typo.code == 2 and "did you mean 'investment.released'?" in typo.err
+    beside = run("log", deals, "--type", "investment.released", "--type", "investment.release")
+    assert (beside.code, beside.out) == (2, "")  # a typo beside a good type is not ignored
+    assert "no event type 'investment.release'" in beside.err
     stream = run("log", deals, "--stream", "site/abilen")
     assert stream.code == 2 and "did you mean 'site/abilene'?" in stream.err
     abilene = [r.seq for r in records(deals) if r.stream == "site/abilene"]

@@ -210,3 +210,29 @@ def test_exact_sums_survive_append_export_import_and_report(tmp_path):
     with Ledger.open(load_entrypoints=False) as copy:
         copy.import_jsonl(tmp_path / "out.jsonl")
         assert copy.replay().report()["provider_mix"]["commissioned_gigawatts"]["total"] == total
+
+
+def test_an_id_given_again_after_a_derived_record_took_it_is_refused_at_its_line(tmp_path):
+    """In an import into an empty ledger the ledger itself keeps the ids that can repeat, given
+    or derived (its indexes are built at the end): a line that gives the id of a record derived
+    over a thousand records earlier is refused at that line, as a conflict, and nothing is
+    stored."""
+    plan = os.path.join(os.path.dirname(__file__), "..", "events", "nvidia-openai-plan.jsonl")
+    lines = open(plan).read().splitlines()
+    with Ledger.open(tmp_path / "scratch.db", load_entrypoints=False) as scratch:
+        scratch.import_jsonl(plan)
+        derived = next(r for r in scratch.read() if "derived_by" in r.meta)
+    filler = [json.dumps({"type": "usage.reported", "occurred_at": "2029-12-31",
+                          "data": {"product": f"p{n}", "weekly_active_users": n}})
+              for n in range(1100)]
+    taken = json.dumps({"type": "usage.reported", "occurred_at": "2029-12-31", "id": derived.id,
+                        "data": {"product": "other", "weekly_active_users": 1}})
+    crafted = write(tmp_path / "crafted.jsonl", lines + filler + [taken])
+    db = tmp_path / "new.db"
+    with Ledger.open(db, load_entrypoints=False) as book:
+        with pytest.raises(ConflictError) as caught:
+            book.import_jsonl(crafted)
+        assert str(caught.value) == (
+            f"{crafted}:{len(lines) + 1101}: id {derived.id!r} is given twice in this batch or "
+            f"import, with other content (first as its record seq {derived.seq})")
+        assert len(book) == 0 and book.verify() == (0, "0" * 64)

@@ -55,6 +55,28 @@ def test_read_filters_by_after_type_and_stream(book):
     assert [r.seq for r in book.read(stream="site/a")] == [1, 4]
 
 
+def test_reading_a_type_that_neither_a_plugin_nor_the_log_has_is_refused(tmp_path):
+    """A misspelt type reads nothing silently no more; a type of a plugin not loaded here is
+    still read when the log holds it."""
+    path = tmp_path / "l.db"
+    with Ledger.open(path, load_entrypoints=False) as book:
+        book.append_many([site("a"), UsageReported(product="p", weekly_active_users=1)])
+        with pytest.raises(UsageError, match=r"^no event type 'capacity.comissioned': no loaded "
+                                             r"plugin registers it and the log holds none "
+                                             r"\(did you mean 'capacity.commissioned'\?\)$"):
+            list(book.read(types=["usage.reported", "capacity.comissioned"]))
+        with pytest.raises(UsageError, match="no event type 'capacity.comissioned'"):
+            list(book.export_lines(types="capacity.comissioned"))
+        with pytest.raises(UsageError, match="event type names, not int"):
+            list(book.read(types=[3]))
+        assert [r.seq for r in book.read(types=("usage.reported",))] == [2]
+    with Ledger.open(path, load_entrypoints=False, builtins=False) as bare:  # no plugin loaded
+        assert [r.type for r in bare.read(types=["usage.reported"])] == ["usage.reported"]
+        with pytest.raises(UsageError, match="no event type 'usage.report'.*did you mean "
+                                             "'usage.reported'"):
+            list(bare.read(types=["usage.report"]))
+
+
 def test_expected_version_conflict(book):
     book.append(site(), expected_version=0)
     book.append(site(), expected_version=1)

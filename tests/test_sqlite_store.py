@@ -108,3 +108,84 @@ def test_a_reading_left_suspended_ends_quietly_once_the_ledger_is_closed(tmp_pat
     assert next(rows)
     book.close()
     rows.close()  # raised UsageError ("the ledger is closed") for snapshots
+
+
+def index_sql(path) -> dict[str, str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                                 "tbl_name = 'events'"))
+
+
+def test_an_import_into_an_empty_ledger_builds_the_indexes_once_at_its_end(tmp_path):
+    """During an import into an empty ledger the two unique indexes of ``events`` are not
+    there (they are built from all the rows before the commit); afterwards they are exactly as
+    a new ledger has them, and a failed import leaves them as they were."""
+    from ledger import hookimpl
+
+    seen: list[int] = []
+
+    class Watcher:
+        @hookimpl
+        def validate_event(self, event, view):
+            seen.append(book._store.conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                "('events_id', 'events_stream_version')").fetchone()[0])
+
+    history = tmp_path / "h.jsonl"
+    lines = [f'{{"type": "usage.reported", "occurred_at": "2025-09-22", '
+             f'"data": {{"product": "p{n % 7}", "weekly_active_users": {n}}}}}' for n in range(2500)]
+    history.write_text("\n".join(lines) + "\n")
+    made = tmp_path / "new.db"
+    Ledger.open(made, load_entrypoints=False).close()
+    expected = index_sql(made)
+    assert set(expected) == {"events_id", "events_stream_version"}
+
+    path = tmp_path / "l.db"
+    with Ledger.open(path, plugins=[Watcher()], load_entrypoints=False) as book:
+        book.import_jsonl(history)
+        assert set(seen) == {0}  # no index while the rows went in
+        assert index_sql(path) == expected
+        seen.clear()
+        book.import_jsonl(history)  # into a ledger that holds records: indexes kept throughout
+        assert set(seen) == {2} and len(book) == 5000
+        assert book.verify()[0] == 5000
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines + ['{"type": "usage.reported"}']) + "\n")
+    empty = tmp_path / "empty.db"
+    with Ledger.open(empty, load_entrypoints=False) as book:
+        with pytest.raises(Exception, match=f"{bad}:2501"):
+            book.import_jsonl(bad)
+        assert len(book) == 0
+    assert index_sql(empty) == expected
+
+
+def test_an_export_imported_into_an_empty_ledger_looks_its_ids_up_with_the_index(tmp_path):
+    """Restoring exported records looks each id up; the indexes are built at the first look-up,
+    and the copy is record for record the original."""
+    source = tmp_path / "a.db"
+    with Ledger.open(source, load_entrypoints=False) as book:
+        book.append_many([commissioning(f"s{n}") for n in range(30)])
+        book.export_jsonl(tmp_path / "a.jsonl")
+    copy = tmp_path / "b.db"
+    with Ledger.open(source, load_entrypoints=False) as original:
+        expected = original.verify()
+    with Ledger.open(copy, load_entrypoints=False) as book:
+        book.import_jsonl(tmp_path / "a.jsonl", tmp_path / "a.jsonl")  # twice: skipped the 2nd
+        assert book.verify() == expected
+    assert index_sql(copy) == index_sql(source)
+
+
+def test_a_copy_into_an_empty_ledger_builds_its_indexes_once_and_as_they_were(tmp_path):
+    source, target = tmp_path / "a.db", tmp_path / "b.db"
+    with Ledger.open(source, load_entrypoints=False) as book:
+        book.append_many([commissioning(f"s{n % 5}") for n in range(40)])
+        with Ledger.open(target, load_entrypoints=False) as copy:
+            assert book.copy_to(copy) == book.verify()
+            with pytest.raises(Exception, match="UNIQUE constraint failed: events.id"):
+                copy._store.conn.execute(  # the index is there again, and holds
+                    "INSERT INTO events SELECT seq + 100, id, stream, version + 100, type, schema, "
+                    "occurred_at, recorded_at, data, meta, hash FROM events WHERE seq = 1")
+    assert index_sql(target) == index_sql(source)

@@ -141,6 +141,7 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
         raise click.UsageError(f"--since {since} is after --until {until}: no record can match "
                                "(did you swap them?)")
     with read_ledger(db, plugins) as book:
+        refuse_unknown_types(book, types)
         lines: Iterator[str]
         if follow:
             records = book.follow(after, types=types or None, stream=stream, interval=interval,
@@ -166,23 +167,28 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
                 raise
             return  # Ctrl-C is how --follow is stopped: not an interruption of anything
         if not shown:
-            explain_no_match(book, types, stream)
+            explain_no_match(book, stream)
 
 
-def explain_no_match(book: Ledger, types: tuple[str, ...], stream: str | None) -> None:
-    """Say why a listing printed nothing: a type or stream that does not exist (with a hint) is
-    a usage error; a filter that simply matches nothing says so on stderr."""
-    if types or stream:
+def refuse_unknown_types(book: Ledger, types: tuple[str, ...]) -> None:
+    """A ``--type`` that no loaded plugin registers and no record has is a usage error, with a
+    hint, whether or not the other types given match records."""
+    unregistered = [name for name in types if name not in book.event_types]
+    if unregistered:
         present = book.info()["by_type"]
         known = set(book.event_types) | set(present)
-        for name in types:
-            if name not in known:
+        for name in unregistered:
+            if name not in present:
                 raise click.BadParameter(f"no event type {name!r}{did_you_mean(name, known)}",
                                          param_hint="--type")
-        if stream is not None and not any(True for _ in book.read(stream=stream, limit=1)):
-            hint = did_you_mean(stream, book.stream_names())
-            raise click.BadParameter(f"no stream {stream!r} in the log{hint}",
-                                     param_hint="--stream")
+
+
+def explain_no_match(book: Ledger, stream: str | None) -> None:
+    """Say why a listing printed nothing: a stream that does not exist (with a hint) is a usage
+    error; a filter that simply matches nothing says so on stderr."""
+    if stream is not None and not any(True for _ in book.read(stream=stream, limit=1)):
+        hint = did_you_mean(stream, book.stream_names())
+        raise click.BadParameter(f"no stream {stream!r} in the log{hint}", param_hint="--stream")
     note("no records match" if len(book) else "the ledger is empty")
 
 
