@@ -302,6 +302,8 @@ class Ledger:
         (``meta.scenario``) imported together with histories without any raise a
         ``ScenarioWarning`` naming them. A large history is read ahead by a forked child process
         where that is safe (``ledger/readahead.py``): the same rows and errors, on two cores.
+        Into an empty ledger, the store's indexes of the records may be built once, before the
+        commit (``Store.defer_indexes``).
         """
         for path in paths:
             if not isinstance(path, (str, os.PathLike)):
