@@ -24,10 +24,10 @@ from .tree import grow
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
-#: The migrations of ``sqlite_migrations.py``, by name, in order: a file that has applied them all
-#: opens without importing sqlite-utils (about 0.15 s, and numpy where it is installed).
 #: The indexes of ``events`` an import into an empty ledger builds once, before its commit.
 DEFERRED_INDEXES = ("events_id", "events_stream_version")
+#: The migrations of ``sqlite_migrations.py``, by name, in order: a file that has applied them all
+#: opens without importing sqlite-utils (about 0.15 s, and numpy where it is installed).
 MIGRATIONS = ("m001_events", "m002_snapshots", "m003_tree")
 MIGRATIONS_TABLE = "_sqlite_migrations"
 MIGRATION_SET = "gigaledger"
