@@ -24,8 +24,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ProviderContracted", "UsageReported"
     ),
     "errors": (
-        "ConflictError", "LedgerError", "PluginError", "ReadOnly", "Rejected", "StorageError",
-        "StoreBusy", "UsageError", "VerificationError"
+        "ConflictError", "LedgerError", "PluginError", "PluginWarning", "ReadOnly", "Rejected",
+        "StorageError", "StoreBusy", "UsageError", "VerificationError"
     ),
     "chain": ("Verified",),
     "checkpoint": ("Checkpoint", "open_checkpoint"),
@@ -33,7 +33,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "explain": ("Explanation", "Finding"),
     "hookcalls": ("for_types",),
     "hookspecs": ("hookimpl",),
-    "ledger": ("ImportResult", "Ledger", "NewEvent", "PluginWarning"),
+    "ledger": ("ImportResult", "Ledger", "NewEvent"),
     "materialize": ("Table",),
     "merkle": ("ProofError",),
     "plugins": ("PluginInfo",),
@@ -90,6 +90,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         ConflictError,
         LedgerError,
         PluginError,
+        PluginWarning,
         ReadOnly,
         Rejected,
         StorageError,
@@ -103,7 +104,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .explain import Explanation, Finding
     from .hookcalls import for_types
     from .hookspecs import hookimpl
-    from .ledger import ImportResult, Ledger, NewEvent, PluginWarning
+    from .ledger import ImportResult, Ledger, NewEvent
     from .materialize import Table
     from .merkle import ProofError
     from .plugins import PluginInfo

@@ -7,11 +7,12 @@ embedded as they are stored (themselves canonical JSON), so the stored text is w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from hashlib import sha256
 from json.encoder import encode_basestring as _string
 
-from .errors import VerificationError
+from .errors import UsageError, VerificationError
 from .store import StoredEvent
 
 GENESIS = "0" * 64
@@ -43,6 +44,23 @@ def link(previous: str, body: str) -> str:
     return sha256((previous + body).encode("utf-8")).hexdigest()
 
 
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def pinned_hash(head: object) -> str:
+    """A head hash given to ``verify``: 64 hexadecimal digits, in either case, spaces around
+    them ignored; ``UsageError`` for anything else (a mistake, not a sign of tampering)."""
+    text = head.strip().lower() if isinstance(head, str) else None
+    if text is not None and _HASH.fullmatch(text):
+        return text
+    parts = text.split() if text is not None else []
+    hint = (": give the hash alone, the second field of what `gigaledger head` prints"
+            if len(parts) == 2 and _HASH.fullmatch(parts[1]) else
+            ": expected the 64 hexadecimal digits of a record's hash (`gigaledger head` prints "
+            "the last one)")
+    raise UsageError(f"head: {head!r} is not a hash{hint}")
+
+
 class Verified(tuple[int, str]):
     """What a verification found: ``(records, head hash)``, a pair as before, with
     ``pinned_seq``: the seq whose hash is the pinned head that was asked for (0 for the hash
@@ -62,6 +80,9 @@ class Verified(tuple[int, str]):
     @property
     def head(self) -> str:
         return self[1]
+
+    def __repr__(self) -> str:
+        return f"Verified(records={self[0]}, head={self[1]!r}, pinned_seq={self.pinned_seq})"
 
 
 def verify_rows(rows: Iterable[StoredEvent], head: str | None = None) -> Verified:

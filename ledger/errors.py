@@ -90,3 +90,8 @@ def decoding(where: str) -> Iterator[None]:
         raise
     except (ValueError, TypeError) as error:
         raise undecodable(where, error) from None
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed where the ledger can go on without it (an ``event_appended`` observer or
+    a subscriber after the commit, an automatic snapshot): the committed records stay."""

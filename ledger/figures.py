@@ -7,7 +7,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-_NUMBER = re.compile(r"^-?\d{5,}(\.\d+)?$")
+#: A long number written as text (not one with a leading zero: ``0000…``, a code or a hash).
+_NUMBER = re.compile(r"^-?[1-9]\d{4,}(\.\d+)?$")
 
 
 def show(value: Any) -> str:

@@ -11,6 +11,7 @@ full replay does.
 
 from __future__ import annotations
 
+import warnings
 from copy import deepcopy
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from .clock import bound_day, load_time, loaded_times
 from .canonical import dumps, loads, loads_plain
 from .codec import Codec
-from .errors import LedgerError, ReadOnly, StorageError, StoreBusy
+from .errors import LedgerError, PluginWarning, ReadOnly, StorageError, StoreBusy
 from .event import Event
 from .plugins import PluginHost
 from .record import EMPTY_META, Record, StoredJson, stored_meta
@@ -210,7 +211,10 @@ class Folder:
         own figures (``VIEW_ROW``)."""
         if name == VIEW_ROW:
             return dumps({"scenario_records": view.scenario_records, "by_type": view.by_type})
-        return dump_state(self.host.projections[name], view[name])
+        # a projection whose state cannot be written is named (``PluginError``)
+        text: str = view._call(name, "snapshot", dump_state, self.host.projections[name],
+                               view[name])
+        return text
 
     def copy_state(self, name: str, state: Any) -> Any:
         """An independent copy of one projection's state: through its snapshot form when it has
@@ -247,6 +251,11 @@ class Folder:
                     self.save(view)
         except (StoreBusy, ReadOnly, StorageError):
             pass
+        except LedgerError as error:  # after the commit: the records are stored, whatever this
+            self.snapshotted = view.seq  # tried again ``every`` records later
+            owner = getattr(error, "plugin", None)
+            warnings.warn(f"{f'plugin {owner}: ' if owner else ''}{error}; no snapshot was saved "
+                          "(the records are stored)", PluginWarning, stacklevel=3)
 
     def unchecked_snapshots(self) -> list[str]:
         """The names of stored snapshots that no loaded projection has: ``verify`` cannot check

@@ -16,11 +16,11 @@ import attrs
 
 from .appending import Appender
 from .batch import Batch
-from .chain import GENESIS, Verified, verify_rows
+from .chain import GENESIS, Verified, pinned_hash, verify_rows
 from .clock import When, now, since_bound, until_bound, written_seq
 from .codec import Codec
-from .errors import (LedgerError, PluginError, StorageError, StoreBusy, UsageError,
-                     VerificationError, decoding, undecodable)
+from .errors import (LedgerError, PluginError, PluginWarning, StorageError, StoreBusy,
+                     UsageError, VerificationError, decoding, undecodable)
 from .event import Event
 from .explain import Explanation, Finding, explain
 from .folding import PROGRESS_EVERY, Folder, Progress
@@ -61,10 +61,6 @@ def bounds(until: When | int | None) -> tuple[int | None, str | None]:
     if isinstance(until, int):
         return until, None
     return None, until_bound(until)
-
-
-class PluginWarning(UserWarning):
-    """An ``event_appended`` observer or a subscriber failed; the committed records stay."""
 
 
 @attrs.frozen
@@ -633,7 +629,10 @@ class Ledger:
         check every snapshot of the loaded projections: return (records, head hash), or raise
         ``VerificationError`` naming the first bad seq. ``head``, a hash pinned earlier, must be
         in the chain (this catches records cut from the tail); the result's ``pinned_seq`` is the
-        seq whose hash it is."""
+        seq whose hash it is. A ``head`` that is not 64 hexadecimal digits (either case, spaces
+        around ignored) is a ``UsageError``."""
+        if head is not None:
+            head = pinned_hash(head)
         where = self.path or "ledger"
         with closing(self._checked_rows()) as rows:
             try:

@@ -161,7 +161,7 @@ class View(Mapping[str, Any]):
     def own(self, copy_state: Callable[[str, Any], Any]) -> None:
         """Replace every state by a copy, so that this view no longer shares any."""
         for name, state in self._states.items():
-            self._states[name] = copy_state(name, state)
+            self._states[name] = self._call(name, "copy", copy_state, name, state)
 
     def handlers(self, type_name: str) -> list[tuple[str, Apply]]:
         """The (projection, apply) pairs for one event type: empty when nothing folds it."""

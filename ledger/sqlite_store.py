@@ -24,8 +24,12 @@ from .tree import grow
 
 _INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
-#: The indexes of ``events`` an import into an empty ledger builds once, before its commit.
+#: The indexes of ``events`` an import into an empty ledger builds once, before its commit:
+#: their names, the query of their SQL, and the statements that drop them.
 DEFERRED_INDEXES = ("events_id", "events_stream_version")
+_DEFERRED_SQL = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+                 "AND name IN ('events_id', 'events_stream_version')")
+_DROP_DEFERRED = ('DROP INDEX "events_id"', 'DROP INDEX "events_stream_version"')
 #: The migrations of ``sqlite_migrations.py``, by name, in order: a file that has applied them all
 #: opens without importing sqlite-utils (about 0.15 s, and numpy where it is installed).
 MIGRATIONS = ("m001_events", "m002_snapshots", "m003_tree")
@@ -306,13 +310,11 @@ class SqliteStore(Store):
         (``ConflictError``), though the ledger refuses it first."""
         if self.deferred or self.inserted or not self.conn.in_transaction or self.head()[0]:
             return  # only for a log that is empty inside this transaction
-        found = dict(self.conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
-            f"AND name IN ({', '.join('?' * len(DEFERRED_INDEXES))})", DEFERRED_INDEXES).fetchall())
+        found = dict(self.conn.execute(_DEFERRED_SQL).fetchall())
         if len(found) != len(DEFERRED_INDEXES):
             return  # not the schema this knows: leave it alone
-        for name in DEFERRED_INDEXES:
-            self.conn.execute(f'DROP INDEX "{name}"')
+        for statement in _DROP_DEFERRED:
+            self.conn.execute(statement)
         self.deferred = tuple(found[name] for name in DEFERRED_INDEXES)
 
     def build_indexes(self) -> None:

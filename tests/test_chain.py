@@ -143,3 +143,20 @@ def test_verify_says_where_the_pinned_head_is(count, data):
     assert verify_rows(rows).pinned_seq is None
     records, head = verify_rows(rows)  # still unpacks as a pair
     assert (records, head) == (count, hashes[-1])
+
+
+def test_verify_takes_a_pinned_head_as_the_command_line_does(tmp_path):
+    """Either case and spaces around are the same hash; anything that is not 64 hexadecimal
+    digits is a ``UsageError`` (a mistake), never "records were removed from the tail"."""
+    from ledger import UsageError
+
+    path = tmp_path / "x.db"
+    fill(path)
+    with Ledger.open(path, load_entrypoints=False) as book:
+        third = next(r.hash for r in book.read() if r.seq == 3)
+        for given in (third, third.upper(), f"  {third}\n"):
+            assert book.verify(given).pinned_seq == 3
+        assert "pinned_seq=3" in repr(book.verify(third))
+        for bad in ("abc", "", third[:-1], f"3 {third}", 123, third.encode()):
+            with pytest.raises(UsageError, match="is not a hash"):
+                book.verify(bad)

@@ -230,6 +230,9 @@ def test_verify_json(run, deals, tmp_path):
                        "appended since extend it")
     not_a_hash = run("verify", deals, "--head", "abc")
     assert not_a_hash.code == 2 and "is not a hash" in not_a_hash.err
+    whole_line = run("verify", deals, "--head", f"{count} {head}")  # what `head` prints
+    assert whole_line.code == 2 and ("give the hash alone, the second field of what "
+                                     "`gigaledger head` prints") in whole_line.err
     cut = run("verify", deals, "--head", "f" * 64, "--json")
     assert cut.code == 1 and json.loads(cut.out)["ok"] is False
     assert json.loads(cut.out)["seq"] == count + 1
@@ -290,3 +293,20 @@ def test_an_append_retried_with_its_id_says_nothing_new_was_stored(run, tmp_path
     assert again.err == ("note: id 'u1' is stored already with this content (seq 1): nothing new "
                          "was appended\n")
     assert json.loads(run("info", db, "--json").out)["records"] == 1
+
+
+def test_info_of_an_empty_ledger_shows_its_head_hash_whole(run, tmp_path):
+    """The head of an empty log is 64 zeros, text: not the number 0."""
+    db = tmp_path / "empty.db"
+    Ledger.open(db, load_entrypoints=False).close()
+    lines = dict(line.split(None, 1) for line in run("info", db).out.splitlines() if " " in line)
+    assert lines["head"].strip() == "0" * 64
+
+
+@given(st.integers(min_value=0, max_value=10**30), st.integers(min_value=1, max_value=40))
+def test_a_number_written_as_text_is_grouped_and_a_code_with_leading_zeros_is_kept(n, zeros):
+    from ledger.figures import show
+
+    assert show(str(n)) == (f"{n:,}" if n >= 10_000 else str(n))
+    code = "0" * zeros + str(n)
+    assert show(code) == code

@@ -625,3 +625,60 @@ def test_a_state_that_changes_type_on_purpose_gets_no_hint():
             book.append(commissioned("bad"))
         assert str(caught.value) == ("projection lazy failed on seq 2 (capacity.commissioned): "
                                      "ValueError: cannot fold")
+
+
+class Miscounting:
+    """A projection with a ``state_type`` (snapshots through cattrs) whose ``apply`` returns a
+    count by mistake once it holds three sites: its state is replaced by an int."""
+
+    name = "tally"
+    handles = ("capacity.commissioned",)
+    state_type = dict[str, Decimal]
+
+    def initial(self):
+        return {}
+
+    def apply(self, state, event, record):
+        state[event.site] = state.get(event.site, Decimal(0)) + event.gigawatts
+        return len(state) if len(state) == 3 else None
+
+    def summary(self, state):
+        return {}
+
+
+def test_a_snapshot_that_fails_after_the_commit_is_a_warning_and_the_records_stay(tmp_path):
+    """The automatic snapshot runs after the commit: a projection whose state cannot be written
+    is named in a ``PluginWarning`` and the append or import succeeds, its records stored; an
+    explicit ``snapshot()`` raises ``PluginError`` naming the plugin and what happened."""
+    from ledger import PluginWarning
+
+    tally = plugin(register_projections=lambda register: register(Miscounting()))
+    with Ledger.open(tmp_path / "l.db", plugins=[tally], load_entrypoints=False,
+                     snapshot_every=3) as book:
+        book.append_many([commissioned("a"), commissioned("b")])
+        with pytest.warns(PluginWarning, match=r"^plugin testplugin: projection tally failed "
+                                               r"in snapshot: "
+                                               r"AttributeError: .*\(its state is now int 3, not "
+                                               r"the dict its initial\(\) gave.*no snapshot was "
+                                               r"saved \(the records are stored\)$"):
+            book.append(commissioned("c"))
+        assert len(book) == 3 and book.records_stored == 3
+        with pytest.raises(PluginError, match="projection tally failed in snapshot") as caught:
+            book.snapshot()
+        assert caught.value.plugin == "testplugin"
+        assert len(book) == 3
+
+
+def test_a_new_ledger_file_that_holds_committed_records_is_never_removed(tmp_path, monkeypatch):
+    """A write command that fails removes the file it created, unless records were committed
+    to it (Ctrl-C, or a failure after the commit)."""
+    from ledger.cli import base
+
+    for stored, kept in ((0, False), (5, True)):
+        path = tmp_path / f"new-{stored}.db"
+        monkeypatch.setattr(base, "records_stored", lambda: stored)
+        with pytest.raises(RuntimeError):
+            with base.new_file_guard(str(path)):
+                path.write_bytes(b"committed")
+                raise RuntimeError("after the commit")
+        assert path.exists() is kept

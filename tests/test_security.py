@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ledger import Ledger, LedgerError
+from ledger import Ledger, LedgerError, UsageError
 
 from .conftest import ROOT
 
@@ -70,7 +70,10 @@ def test_hostile_text_is_stored_as_text(book):
     assert book.get(HOSTILE + "id") == stored
     assert [r.seq for r in book.read(stream=f"usage/{HOSTILE}")] == [1]
     assert list(book.read(stream="x' OR '1'='1")) == []
-    assert list(book.read(types=["usage.reported' OR '1'='1"])) == []
+    injected = "usage.reported' OR '1'='1"
+    assert list(book._store.rows(types=[injected])) == []  # a type name, as text
+    with pytest.raises(UsageError, match="no event type"):  # and one that no record has
+        list(book.read(types=[injected]))
     assert book.verify()[0] == 1
 
 

@@ -191,11 +191,11 @@ def plugin_host(plugins: Sequence[str] = ()) -> PluginHost:
 
 @contextmanager
 def new_file_guard(db: str | None) -> Iterator[None]:
-    """A write command that fails creates no ledger file; one interrupted by Ctrl-C after its
-    records were stored keeps them."""
+    """A write command that fails creates no ledger file; one that fails after its records were
+    stored (Ctrl-C, or anything after the commit) keeps them: a file that holds committed
+    records is never removed."""
     with removed_on_failure(None if db is None or is_url(db) else db,
-                            keep=lambda error: isinstance(error, (Interrupted, KeyboardInterrupt))
-                            and records_stored() > 0):
+                            keep=lambda error: records_stored() > 0):
         yield
 
 

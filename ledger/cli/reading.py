@@ -4,7 +4,6 @@ Each works on a ledger that cannot be written (a read-only file, folder or mediu
 from __future__ import annotations
 
 import os
-import re
 import select
 import sys
 import time
@@ -14,12 +13,13 @@ from typing import Any
 
 import click
 
+from ..chain import pinned_hash
 from ..charts import draw, pick
 from ..clock import parse_time, since_bound, until_bound, until_day
 from ..explain import render as render_explanation
 from ..figures import show
 from ..hints import did_you_mean
-from ..errors import VerificationError, decoding
+from ..errors import UsageError, VerificationError, decoding
 from ..ledger import Ledger
 from ..tables import log_line, pairs, render_report, table
 from .proving import check_published
@@ -28,7 +28,6 @@ from .base import (
     Interrupted, WholeNumber, read_ledger, until_option, warn_unfolded,
 )
 
-_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 def wait_for_reader(seconds: float) -> None:
@@ -179,8 +178,9 @@ def refuse_unknown_types(book: Ledger, types: tuple[str, ...]) -> None:
         known = set(book.event_types) | set(present)
         for name in unregistered:
             if name not in present:
-                raise click.BadParameter(f"no event type {name!r}{did_you_mean(name, known)}",
-                                         param_hint="--type")
+                raise click.BadParameter(
+                    f"no event type {name!r}: no loaded plugin registers it and the log holds "
+                    f"none{did_you_mean(name, known)}", param_hint="--type")
 
 
 def explain_no_match(book: Ledger, stream: str | None) -> None:
@@ -215,11 +215,10 @@ def verify(ctx: click.Context, db: str, head: str | None, checkpoint_path: str |
     if (checkpoint_path is None) != (pub_path is None):
         raise click.UsageError("--checkpoint and --pub go together")
     if head is not None:
-        head = head.strip()
-        if not _HASH.match(head):
-            raise click.BadParameter(f"{head!r} is not a hash: expected the 64 hexadecimal digits "
-                                     "that gigaledger head prints", param_hint="--head")
-        head = head.lower()
+        try:
+            head = pinned_hash(head)
+        except UsageError as error:
+            raise click.BadParameter(str(error).removeprefix("head: "), param_hint="--head")
     with read_ledger(db, plugins) as book:
         with progress_bar("building the Merkle tree", False) as progress:
             book.build_tree(progress)  # a ledger made before the tree gets it on first use
