@@ -310,9 +310,11 @@ class Appender:
                 f"record seq {line['seq']} cannot follow this ledger's seq {batch.seq}: import an "
                 "export into an empty ledger, or leave out seq and hash to append the events anew"
             )
-        if line["version"] != batch.version(line["stream"]) + 1:
-            raise ConflictError(f"record seq {line['seq']}: stream {line['stream']!r} "
-                                f"is at version {batch.version(line['stream'])}")
+        current = batch.version(line["stream"])
+        if line["version"] != current + 1:
+            raise ConflictError(f"record seq {line['seq']}: gives version {line['version']!r} of "
+                                f"stream {line['stream']!r}, which is at version {current}: the "
+                                f"next is {current + 1}")
         if link(batch.hash, record_body(*given[:10])) != line["hash"]:
             raise Rejected(f"record seq {line['seq']}: hash does not match: the record was "
                            "altered, or does not follow the previous one")

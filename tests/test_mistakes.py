@@ -608,6 +608,9 @@ def test_append_to_a_name_that_does_not_exist_says_it_made_a_new_ledger(tmp_path
      "give a year (2027), a month (2027-06), a date (2027-06-30), an ISO time, or a seq (#18 or "
      "seq:18) (see gigaledger report --help)"),
     (["check", "nope.proof", "--checkpoint", "nope.txt", "--pub", "{db}"], None),
+    (["export", "{db}", "out.jsonl"], "gigaledger export: Got unexpected extra argument "
+                                      "(out.jsonl); export writes to a file given with -o FILE "
+                                      "(see gigaledger export --help)"),
 ])
 def test_a_wrong_value_is_said_once_in_plain_words(copy, args, says):
     done = gigaledger(*[a.format(db=copy) for a in args])

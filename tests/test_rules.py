@@ -1400,9 +1400,11 @@ def test_an_altered_export_record_is_refused_saying_why(tmp_path):
     refused(0, lambda line: line.update(recorded_at="never"), Rejected,
             "recorded_at: 'never' is not an ISO-8601 date or time")
     refused(3, lambda line: line.update(version=2), ConflictError,
-            "record seq 4: stream 'usage/p' is at version 0")
+            "record seq 4: gives version 2 of stream 'usage/p', which is at version 0: the next "
+            "is 1")
     refused(3, lambda line: line.update(stream="agreement/a"), ConflictError,
-            "record seq 4: stream 'agreement/a' is at version 1")
+            "record seq 4: gives version 1 of stream 'agreement/a', which is at version 1: the "
+            "next is 2")
     refused(2, lambda line: line.update(seq=4), ConflictError,
             "record seq 4 follows seq 2 in this export: seq 3 is not next (left out, or out of "
             "order); an export is imported whole and in order")

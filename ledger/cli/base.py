@@ -321,7 +321,10 @@ def _main(argv: Sequence[str] | None) -> int:
             note(error.format_message())  # the help, as it is: it is the answer
             return error.exit_code
         command = error.ctx.command_path if error.ctx is not None else "gigaledger"
-        note(f"{command}: {error.format_message()} (see {command} --help)")
+        message = error.format_message()
+        if command.endswith(" export") and "unexpected extra argument" in message:
+            message += "; export writes to a file given with -o FILE"
+        note(f"{command}: {message} (see {command} --help)")
         return error.exit_code
     except click.ClickException as error:
         note(f"gigaledger: {error.format_message()}")
