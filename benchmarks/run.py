@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import postgres  # noqa: E402
 from synthetic import write_history  # noqa: E402
 
 from ledger import CapacityCommissioned, Ledger  # noqa: E402
@@ -779,6 +778,9 @@ def measure_postgres(args: argparse.Namespace, history: Path, workdir: Path,
     stop: Callable[[], None] = lambda: None  # noqa: E731
     if args.postgres == "none":
         return {"skipped": "n/a (--postgres none)"}
+    # Imported here, not at the top: psycopg would otherwise be loaded in every child process
+    # too, and counted in the peak memory of the replays (about 13 MB).
+    import postgres
     if args.postgres == "auto":
         url, why, stop = postgres.start_server(workdir)
         if url is None:
@@ -973,28 +975,56 @@ def render(results: dict[str, Any]) -> str:
 
 # --- main ----------------------------------------------------------------------------------------
 
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows each option's default, except where there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000, help="history size (lines)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     formatter_class=_Defaults)
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="history size (lines), at least 1000")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each measurement")
-    parser.add_argument("--out", type=Path, help="the JSON file of every figure "
-                                                 "(default: results.json next to run.py)",
-                        default=Path(__file__).resolve().parent / "results.json")
+    parser.add_argument("--out", type=Path, help="the JSON file of every figure (the published "
+                                                 "run is benchmarks/results.json)",
+                        default=Path("benchmark-results.json"))
     parser.add_argument("--rss-sizes", default="100000,1000000",
-                        help="comma-separated history sizes for peak RSS")
-    parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir, "
-                                                     "removed afterwards)")
+                        help="two or more comma-separated history sizes for peak RSS")
+    parser.add_argument("--workdir", type=Path, help="keep the files here (without it: a "
+                                                     "temporary folder, removed afterwards)")
     parser.add_argument("--seed", type=int, default=20250922, help="the generator's seed")
     parser.add_argument("--postgres", default="auto", metavar="URL|auto|none",
-                        help="PostgreSQL rows: a server URL, a throwaway local server (auto, the "
-                             "default, when psycopg and the server binaries are there), or none")
+                        help="PostgreSQL rows: a server URL, a throwaway local server (auto: "
+                             "when psycopg and the server binaries are there), or none")
     parser.add_argument("--baseline", metavar="GIT-REF",
                         help="time import, replay, verify, export and report by this commit's "
                              "code as well (a git worktree in the work directory), side by side")
     args = parser.parse_args(argv)
-    args.rss_sizes = sorted({int(s.replace("_", "")) for s in args.rss_sizes.split(",") if s})
-    if args.events < 1000 or args.rounds < 1 or not args.rss_sizes:
-        parser.error("--events must be at least 1000, --rounds at least 1, --rss-sizes not empty")
+    try:
+        args.rss_sizes = sorted({int(s.replace("_", "")) for s in args.rss_sizes.split(",") if s})
+    except ValueError:
+        parser.error(f"--rss-sizes {args.rss_sizes!r}: expected sizes separated by commas, "
+                     "e.g. 100000,1000000")
+    if args.events < 1000:
+        parser.error(f"--events {args.events}: at least 1000")
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: at least 1")
+    if len(args.rss_sizes) < 2 or args.rss_sizes[0] < 1:
+        parser.error("--rss-sizes: two or more different sizes, each at least 1 (the target "
+                     "compares the peaks at the largest and the smallest)")
+    if args.workdir is not None and args.workdir.exists() and not args.workdir.is_dir():
+        parser.error(f"--workdir {args.workdir}: exists and is not a folder")
+    if args.baseline is not None:
+        root = Path(__file__).resolve().parent.parent
+        found = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet",
+                                f"{args.baseline}^{{commit}}"], capture_output=True, text=True)
+        if found.returncode:
+            parser.error(f"--baseline {args.baseline}: not a commit of this repository")
     return args
 
 
