@@ -19,8 +19,9 @@ class LedgerError(Exception):
         self.where = where
 
     def located(self, where: str) -> LedgerError:
-        """Say where the problem is, unless a more precise place is already known."""
-        if self.where is None:
+        """Say where the problem is, unless a more precise place is already known (or the
+        message already starts with it)."""
+        if self.where is None and not self.message.startswith(f"{where}: "):
             self.where = where
         return self
 

@@ -51,13 +51,54 @@ BATCH = 1_000
 VERSIONS_KEPT = 100_000
 
 
+def _check_options(timeout: Any, snapshot_every: Any, clock: Any) -> None:
+    """Refuse, when the ledger opens, options that would fail later (an append that has
+    committed, then fails on ``snapshot_every="2"``): ``UsageError`` naming the option."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+        raise UsageError(f"timeout: seconds to wait for another writer, a number from 0, not "
+                         f"{timeout!r}")
+    if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int) \
+            or snapshot_every < 0:
+        raise UsageError(f"snapshot_every: a whole number of records from 0 (0: never), not "
+                         f"{snapshot_every!r}")
+    if clock is not None and not callable(clock):
+        raise UsageError(f"clock: a function that returns the time now, not "
+                         f"{type(clock).__name__} {clock!r}")
+
+
+#: SQLite's integers: a seq or a limit beyond them is a mistake, not a query.
+_MAX_INT = 2**63 - 1
+
+
+def seq_or_time(until: When | int | None) -> When | int | None:
+    """``until`` as given to ``replay``, ``read`` or ``catch_up``: a seq (an int, or ``"#18"`` /
+    ``"seq:18"`` as the command line writes it), a date or time, or None; ``UsageError`` for a
+    boolean or a negative seq."""
+    if isinstance(until, bool):
+        raise UsageError("until: a seq, a date or a time, not a boolean")
+    if isinstance(until, str) and (seq := written_seq(until)) is not None:
+        until = seq  # a seq as the command line writes it: #18 or seq:18
+    if isinstance(until, int) and not 0 <= until <= _MAX_INT:
+        raise UsageError(f"until: a seq is a whole number from 0, not {until}")
+    return until
+
+
+def whole(name: str, value: Any, *, none: bool = False) -> None:
+    """Refuse (``UsageError``) anything but a whole number from 0 for ``after`` or ``limit``
+    (None too, where ``none``): SQLite would compare text or a float with the seqs silently."""
+    if value is None and none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_INT:
+        what = "a seq (a whole number from 0)" if name == "after" else "a whole number from 0"
+        raise UsageError(f"{name}: {what}, not {value!r}")
+
+
 def bounds(until: When | int | None) -> tuple[int | None, str | None]:
     """``until`` as the (seq, time) bounds of a query: a seq (int), or the stored time text of
     the first moment after a date or time."""
+    until = seq_or_time(until)
     if until is None:
         return None, None
-    if isinstance(until, bool):
-        raise UsageError("until: a seq, a date or a time, not a boolean")
     if isinstance(until, int):
         return until, None
     return None, until_bound(until)
@@ -155,6 +196,7 @@ class Ledger:
         """
         if isinstance(plugins, (str, os.PathLike)):
             plugins = [plugins]  # one plugin, not the letters of its name
+        _check_options(timeout, snapshot_every, clock)
         host = PluginHost(plugins, load_entrypoints=load_entrypoints, builtins=builtins)
         store = open_store(path, create=create, timeout=timeout, synchronous=synchronous,
                            readonly=readonly)
@@ -409,8 +451,7 @@ class Ledger:
         if not callable(callback):
             raise UsageError(f"subscribe takes a function to call with each record, not "
                              f"{type(callback).__name__} {callback!r}")
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise UsageError(f"after: a seq (a whole number from 0), not {after!r}")
+        whole("after", after)
         subscription = Subscription(callback, after, self._subscriptions.remove)
         self._subscriptions.append(subscription)
         self._deliver()
@@ -457,8 +498,14 @@ class Ledger:
         """The records after seq ``after``, then forever those appended later by any process,
         polling every ``interval`` seconds (``wait(interval)`` between looks: ``time.sleep``, or
         a function of the caller's that may raise to stop). Stop iterating to stop following."""
+        whole("after", after)
+        if stream is not None and not isinstance(stream, str):
+            raise UsageError(f"stream: a stream's name, not {type(stream).__name__} {stream!r}")
         if isinstance(types, str):
             types = [types]
+        if types is not None:
+            types = list(types)
+            self._refuse_unknown_types(types)
         position = after
         while True:
             head = self._store.head()[0]
@@ -514,6 +561,10 @@ class Ledger:
               since: When | None, until: When | int | None, limit: int | None,
               reverse: bool) -> Iterator[StoredEvent]:
         """The stored rows ``read`` and ``export_lines`` give."""
+        whole("after", after)
+        whole("limit", limit, none=True)
+        if stream is not None and not isinstance(stream, str):
+            raise UsageError(f"stream: a stream's name, not {type(stream).__name__} {stream!r}")
         if isinstance(types, str):
             types = [types]
         if types is not None:
@@ -576,12 +627,7 @@ class Ledger:
                 self._live_view(head)
             self._folder.maybe_save(self._view, self._snapshot_every)
             return self._share(self._view)
-        if isinstance(until, bool):
-            raise UsageError("until: a seq, a date or a time, not a boolean")
-        if isinstance(until, str) and (seq := written_seq(until)) is not None:
-            until = seq  # a seq as the command line writes it: #18 or seq:18
-        if isinstance(until, int) and until < 0:
-            raise UsageError(f"until: a seq is a whole number from 0, not {until}")
+        until = seq_or_time(until)
         if until is None:
             view = self._folder.build(use_snapshots=use_snapshots, progress=progress)
         elif isinstance(until, int):
@@ -604,17 +650,26 @@ class Ledger:
             self._folder.save(view)
         return seq
 
-    def catch_up(self, view: View, until: int | None = None) -> View:
+    def catch_up(self, view: View, until: int | str | None = None) -> View:
         """Fold into ``view`` the records after ``view.seq`` (up to seq ``until``) and return it.
 
         Replaying to a seq and catching up gives the same view as replaying at once. A view
         replayed as of a date skipped later-dated records before its seq, so it cannot catch up.
         """
+        if not isinstance(view, View):
+            raise UsageError(f"catch_up takes a view (what replay() gives), not "
+                             f"{type(view).__name__}")
         if view.until_day is not None:
             raise LedgerError(f"a view as of {view.until} cannot catch up; replay it to a seq")
+        given = seq_or_time(until)
+        if given is not None and not isinstance(given, int):
+            raise UsageError(f"catch_up: until is a seq (an int, or '#18'), not {until!r}; for "
+                             "the log as of a date, replay(until=...)")
+        if given is not None and given < view.seq:
+            raise UsageError(f"catch_up: the view is at seq {view.seq} already, after until={given}")
         with decoding(self.path or "ledger"):
-            self._folder.fold(view, self._store.rows(view.seq, upto=until))
-        view.until = None if until is None else f"#{until}"
+            self._folder.fold(view, self._store.rows(view.seq, upto=given))
+        view.until = None if given is None else f"#{given}"
         return view
 
     @property

@@ -278,7 +278,14 @@ class SqliteStore(Store):
             raise LedgerError(f"{self.path}: not a gigaledger database (unknown events table)")
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.conn.close()
+        except sqlite3.ProgrammingError as error:  # from another thread: close it in its own
+            if "thread" not in str(error):
+                raise
+            raise UsageError(f"{self.path or 'ledger'}: a Ledger belongs to the thread that opened "
+                             "it: close it there (a Ledger no longer referenced is closed when "
+                             "it is collected)") from None
 
     # --- transactions ---------------------------------------------------------------------------
 

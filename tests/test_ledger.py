@@ -292,3 +292,56 @@ def test_an_id_given_twice_in_one_batch_is_named_as_such(book):
         book.append_many([NewEvent(UsageReported(product="p", weekly_active_users=n), id="u1")
                           for n in (1, 2)])
     assert len(book) == 0
+
+
+def _stop(interval):
+    raise RuntimeError("follow waited: the arguments were taken")
+
+
+@pytest.mark.parametrize("call", [
+    lambda b: list(b.read(None)), lambda b: list(b.read("#10")), lambda b: list(b.read("x")),
+    lambda b: list(b.read(True)), lambda b: list(b.read(-1)), lambda b: list(b.read(10**30)),
+    lambda b: list(b.read(limit=2.5)), lambda b: list(b.read(limit="abc")),
+    lambda b: list(b.read(limit=-1)), lambda b: list(b.read(stream=["site/a"])),
+    lambda b: list(b.export_lines(limit=1.0)), lambda b: next(b.follow(after=None, wait=_stop)),
+    lambda b: next(b.follow(after="#1", wait=_stop)), lambda b: next(b.follow(stream=["site/a"], wait=_stop)),
+    lambda b: next(b.follow(types=["capacity.comissioned"], wait=_stop)),
+    lambda b: b.catch_up(None), lambda b: b.catch_up(b.replay(until=3), until="2028"),
+    lambda b: b.catch_up(b.replay(until=3), until=2), lambda b: b.replay(until=10**30),
+])
+def test_arguments_a_query_cannot_mean_are_usage_errors(call):
+    """Not a silent empty answer, nor SQLite's own error (a datatype mismatch reported as a
+    conflict, a binding error as a storage error, an overflow)."""
+    with Ledger.open(load_entrypoints=False) as book:
+        book.append_many([site("a"), site("b"), site("a"), site("c")])
+        with pytest.raises(UsageError):
+            call(book)
+
+
+def test_until_and_catch_up_take_a_seq_as_replay_does():
+    with Ledger.open(load_entrypoints=False) as book:
+        book.append_many([UsageReported(product=f"p{n}", weekly_active_users=n) for n in range(40)],
+                         occurred_at="2025-01-01")
+        assert [r.seq for r in book.read(until="#3")] == [1, 2, 3]
+        assert [r.seq for r in book.read(until="seq:2")] == [1, 2]
+        view = book.replay(until="#18")
+        assert book.catch_up(view, until="#30").seq == 30 and view.until == "#30"
+        assert view.report() == book.replay(until=30).report()
+
+
+@pytest.mark.parametrize("options", [
+    {"snapshot_every": "2"}, {"snapshot_every": -1}, {"snapshot_every": True},
+    {"timeout": "30"}, {"timeout": None}, {"timeout": -1}, {"clock": "x"},
+])
+def test_options_that_would_fail_later_are_refused_when_the_ledger_opens(options, tmp_path):
+    with pytest.raises(UsageError, match=next(iter(options))):
+        Ledger.open(tmp_path / "l.db", load_entrypoints=False, **options)
+    assert not (tmp_path / "l.db").exists()
+
+
+def test_a_closed_ledger_is_named_once():
+    book = Ledger.open(load_entrypoints=False)
+    book.close()
+    with pytest.raises(UsageError) as caught:
+        book.verify()
+    assert str(caught.value) == "ledger: the ledger is closed"

@@ -681,17 +681,20 @@ def test_a_ledger_used_from_another_thread_raises_usage_error(copy):
     errors: list[BaseException] = []
     with Ledger.open(copy, load_entrypoints=False) as book:
         def other() -> None:
-            try:
-                book.append(UsageReported(product="x", weekly_active_users=1))
-            except BaseException as error:  # noqa: BLE001 - collected for the assertion
-                errors.append(error)
+            for call in (lambda: book.append(UsageReported(product="x", weekly_active_users=1)),
+                         book.close):
+                try:
+                    call()
+                except BaseException as error:  # noqa: BLE001 - collected for the assertion
+                    errors.append(error)
 
         thread = threading.Thread(target=other)
         thread.start()
         thread.join()
-        assert len(errors) == 1 and isinstance(errors[0], UsageError), errors
-        assert "thread" in str(errors[0])
-        assert book.verify()[0] == len(fingerprint(copy))
+        assert len(errors) == 2 and all(isinstance(e, UsageError) for e in errors), errors
+        assert all("thread" in str(error) for error in errors)
+        assert "close it there" in str(errors[1])
+        assert book.verify()[0] == len(fingerprint(copy))  # still open in its own thread
 
 
 def test_a_writer_that_waits_too_long_raises_store_busy(copy):

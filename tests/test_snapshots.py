@@ -440,3 +440,32 @@ def test_verify_checks_a_plugins_snapshots_when_given_the_plugin_and_names_them_
     loaded = run("verify", db, "--plugin", plugin_file)
     assert (loaded.code, loaded.out) == (1, "")
     assert "the snapshot of counting does not match the log" in loaded.err
+
+
+@settings(max_examples=30, deadline=None)
+@given(cap=st.integers(1, 1000), tranche_share=st.integers(1, 100), exponent=st.integers(0, 8),
+       shift=st.integers(0, 3), gigawatts=st.integers(1, 40))
+def test_amounts_given_in_any_decimal_form_snapshot_as_a_replay_reads_them(
+        cap, tranche_share, exponent, shift, gigawatts):
+    """``Decimal("100e9")``, ``"1.00E+11"`` and ``100000000000`` are one amount: the live view
+    folds the event as the log stores it, so a snapshot taken from it is the one a replay of the
+    log makes, ``verify()`` passes, and ``append`` returns the event that ``get`` gives back."""
+    from decimal import Decimal
+
+    from ledger import AgreementSigned, CapacityCommissioned
+
+    def written(units: int) -> Decimal:  # the same amount, with an exponent and trailing zeros
+        return Decimal(f"{units * 10**shift}E{exponent - shift}")
+
+    with Ledger.open(load_entrypoints=False) as book:
+        signed_record = book.append(AgreementSigned(
+            agreement="a", investor="nvidia", investee="openai", status="definitive",
+            gigawatts=Decimal(gigawatts), cap_usd=written(cap * 100),
+            tranche_usd=written(cap * tranche_share)), occurred_at="2025-09-22")
+        book.append(CapacityCommissioned(
+            site="s", provider="oracle", vendor="nvidia", platform="gb200",
+            gigawatts=Decimal(f"{gigawatts}E0"), agreement="a"), occurred_at="2026-01-01")
+        assert str(signed_record.event.cap_usd) == str(book.get(signed_record.id).event.cap_usd)
+        book.snapshot()
+        assert book.verify()[0] == len(book)
+        assert book.replay().report() == book.replay(use_snapshots=False).report()
