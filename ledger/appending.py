@@ -71,8 +71,8 @@ NEW, GIVEN, DERIVED = 0, 1, 2
 
 class Ready(NamedTuple):
     """An event made ready to append: everything of its record that the ledger's state does not
-    decide (``Appender.prepare``). ``event`` is None when it was made in another process: the
-    record's event is then rebuilt from ``data``."""
+    decide (``Appender.prepare``). ``event`` is None when it was made in another process; either
+    way the record's event is rebuilt from ``data``, as a replay reads it."""
 
     type: str
     schema: int

@@ -498,14 +498,7 @@ class Ledger:
         """The records after seq ``after``, then forever those appended later by any process,
         polling every ``interval`` seconds (``wait(interval)`` between looks: ``time.sleep``, or
         a function of the caller's that may raise to stop). Stop iterating to stop following."""
-        whole("after", after)
-        if stream is not None and not isinstance(stream, str):
-            raise UsageError(f"stream: a stream's name, not {type(stream).__name__} {stream!r}")
-        if isinstance(types, str):
-            types = [types]
-        if types is not None:
-            types = list(types)
-            self._refuse_unknown_types(types)
+        types = self._query(after, types, stream)
         position = after
         while True:
             head = self._store.head()[0]
@@ -561,27 +554,33 @@ class Ledger:
               since: When | None, until: When | int | None, limit: int | None,
               reverse: bool) -> Iterator[StoredEvent]:
         """The stored rows ``read`` and ``export_lines`` give."""
-        whole("after", after)
         whole("limit", limit, none=True)
-        if stream is not None and not isinstance(stream, str):
-            raise UsageError(f"stream: a stream's name, not {type(stream).__name__} {stream!r}")
-        if isinstance(types, str):
-            types = [types]
-        if types is not None:
-            types = list(types)
-            self._refuse_unknown_types(types)
+        types = self._query(after, types, stream)
         upto, before_time = bounds(until)
         since_time = None if since is None else since_bound(since)
         yield from self._store.rows(after, types=types, stream=stream, since_time=since_time,
                                     before_time=before_time, upto=upto, limit=limit,
                                     reverse=reverse)
 
-    def _refuse_unknown_types(self, types: list[str]) -> None:
-        """A type that no loaded plugin registers and no record has is a mistake (most often a
-        typo): ``UsageError``, with a did-you-mean, instead of reading nothing. A type of a
-        plugin not loaded here is read when the log holds it."""
+    def _query(self, after: int, types: Iterable[str] | None,
+               stream: str | None) -> list[str] | None:
+        """The arguments ``read``, ``export_lines`` and ``follow`` share, checked
+        (``UsageError``): ``after`` a seq, ``stream`` text, ``types`` known; the types as a list."""
+        whole("after", after)
+        if stream is not None and not isinstance(stream, str):
+            raise UsageError(f"stream: a stream's name, not {type(stream).__name__} {stream!r}")
+        if types is None:
+            return None
+        names = [types] if isinstance(types, str) else list(types)
+        self.check_types(names)
+        return names
+
+    def check_types(self, types: Iterable[str]) -> None:
+        """Raise ``UsageError`` (with a did-you-mean) for a type that no loaded plugin registers
+        and no record has: a mistake, most often a typo, that would read nothing. A type of a
+        plugin not loaded here passes when the log holds it."""
         registered = self._host.event_types
-        for name in types:
+        for name in [types] if isinstance(types, str) else types:
             if not isinstance(name, str):
                 raise UsageError(f"types: event type names, not {type(name).__name__} {name!r}")
             if name in registered or any(True for _ in self._store.rows(0, types=[name], limit=1)):

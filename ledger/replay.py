@@ -121,11 +121,12 @@ class View(Mapping[str, Any]):
         self.scenario_records = 0
         self._dated = frozenset(name for name, projection in self._projections.items()
                                 if takes_as_of(projection.summary))
-        for name, projection in self._projections.items():
-            self._states[name] = self._call(name, "initial", projection.initial)
         #: The type of each state as ``initial()`` gave it: named when a fold fails on a state
         #: that an ``apply`` replaced by what it returned.
-        self._initial_types = {name: type(state) for name, state in self._states.items()}
+        self._initial_types: dict[str, type] = {}
+        for name, projection in self._projections.items():
+            self._states[name] = self._call(name, "initial", projection.initial)
+            self._initial_types[name] = type(self._states[name])
         self._dispatch: dict[str, list[tuple[str, Apply]]] = {}
         self._everything: list[tuple[str, Apply]] = []
         self.activate(self._projections)
@@ -228,7 +229,7 @@ class View(Mapping[str, Any]):
         except Exception as error:
             raise PluginError(
                 f"projection {name} failed in {what}: {type(error).__name__}: {error}"
-                f"{self._replaced(name) if hasattr(self, '_initial_types') else ''}",
+                f"{self._replaced(name)}",
                 plugin=self._owners.get(name, name),
             ) from error
 

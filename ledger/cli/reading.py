@@ -140,7 +140,10 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
         raise click.UsageError(f"--since {since} is after --until {until}: no record can match "
                                "(did you swap them?)")
     with read_ledger(db, plugins) as book:
-        refuse_unknown_types(book, types)
+        try:
+            book.check_types(types)
+        except UsageError as error:  # a typo: a usage error (status 2), with its hint
+            raise click.BadParameter(str(error), param_hint="--type") from None
         lines: Iterator[str]
         if follow:
             records = book.follow(after, types=types or None, stream=stream, interval=interval,
@@ -167,20 +170,6 @@ def log(db: str, types: tuple[str, ...], stream: str | None, after: int, since: 
             return  # Ctrl-C is how --follow is stopped: not an interruption of anything
         if not shown:
             explain_no_match(book, stream)
-
-
-def refuse_unknown_types(book: Ledger, types: tuple[str, ...]) -> None:
-    """A ``--type`` that no loaded plugin registers and no record has is a usage error, with a
-    hint, whether or not the other types given match records."""
-    unregistered = [name for name in types if name not in book.event_types]
-    if unregistered:
-        present = book.info()["by_type"]
-        known = set(book.event_types) | set(present)
-        for name in unregistered:
-            if name not in present:
-                raise click.BadParameter(
-                    f"no event type {name!r}: no loaded plugin registers it and the log holds "
-                    f"none{did_you_mean(name, known)}", param_hint="--type")
 
 
 def explain_no_match(book: Ledger, stream: str | None) -> None:
